@@ -1,0 +1,105 @@
+"""Entry point: ``python -m simulator scenario=NAME [key=value ...]``.
+
+It only assembles: compose and validate the config (one-line errors, nothing written), then let Hydra run the job:
+simulate, label, write ``results.nc``, ``summary.md``, plots and the resolved config into the run directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from . import schema
+from .validate import ConfigError, check, error_line
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+log = logging.getLogger("simulator")
+schema.register()
+
+
+def load_config(overrides: list[str]) -> schema.Config:
+    """Compose ``conf/config.yaml`` with ``overrides`` (Hydra's compose API) and validate it.
+
+    Raises the underlying Hydra/OmegaConf exception or :class:`ConfigError`; :func:`error_line` phrases either.
+    """
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    return to_validated(cfg)
+
+
+def to_validated(cfg: DictConfig) -> schema.Config:
+    """Typed, validated config object from a composed ``DictConfig`` (the only place that reads DictConfig)."""
+    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    obj = OmegaConf.to_object(cfg)
+    check(obj)
+    return obj
+
+
+def _prevalidate(argv: list[str]) -> None:
+    """Fail fast, before Hydra creates any run directory: one line on stderr and exit code 2."""
+    if any(arg.startswith("-") for arg in argv):  # --help, --cfg, -m ...: Hydra handles these itself
+        return
+    try:
+        load_config(argv)
+    except Exception as exc:  # any composition or validation failure is a user error here
+        print(error_line(exc), file=sys.stderr)
+        sys.exit(2)
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def run_job(cfg: DictConfig) -> float:
+    """Run one configured simulation and write its outputs; returns the mean cost of the first strategy."""
+    from .metrics import strategy_summary
+    from .plots import save_all
+    from .report import summary_markdown
+    from .results import build_dataset, write_atomic
+    from .simulate import simulate
+
+    try:
+        config = to_validated(cfg)
+    except ConfigError as exc:
+        print(error_line(exc), file=sys.stderr)
+        sys.exit(2)
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    scenario = HydraConfig.get().runtime.choices.get("scenario", config.scenario)
+    resolved = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
+    log.info("scenario %s: %d strategies x %d paths x %d months", scenario, len(config.strategies),
+             config.engine.paths, config.engine.horizon_months)
+    sim = simulate(config)
+    log.info("simulated in %.1f s (first chunk incl. compile %.1f s)", sim.seconds, sim.compile_seconds)
+    ds = build_dataset(sim, seed=config.engine.seed, resolved_config=resolved, scenario=scenario,
+                       run_deadlines=[r.deadline_day for r in config.runs.values()])
+    summary = strategy_summary(ds, tuple(config.report.quantiles))
+    text = summary_markdown(summary, scenario=scenario, description=config.description,
+                            paths=config.engine.paths, seconds=sim.seconds)
+    (out_dir / "config_resolved.yaml").write_text(resolved)
+    summary.to_csv(out_dir / "summary.csv")
+    if config.report.plots:
+        save_all(ds, out_dir)
+    (out_dir / "summary.md").write_text(text)
+    write_atomic(ds, out_dir / "results.nc")
+    if config.report.print_summary:
+        print(text)
+        print(f"outputs: {os.path.relpath(out_dir)}")
+    return float(summary["cost_mean"].iloc[0])
+
+
+def main() -> None:
+    _prevalidate(sys.argv[1:])
+    try:
+        run_job()
+    except KeyboardInterrupt:
+        print("interrupted: results.nc is written only when complete", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

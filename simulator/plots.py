@@ -1,0 +1,87 @@
+"""Seaborn risk plots, one function per plot: ``f(ds, *, ax=None, **kw) -> Axes``; :func:`save_all` writes PNGs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+MILLIONS = FuncFormatter(lambda x, _: f"${x / 1e6:,.1f}M")
+
+
+def _axes(ax: Axes | None, size=(8, 4.5)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def _long(ds: xr.Dataset, variable: str) -> pd.DataFrame:
+    return ds[variable].to_dataframe().reset_index()[["strategy", "path", variable]]
+
+
+def cost_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
+    """Distribution of present-value cost per strategy (violins with quartiles; P5-P95 clipped view)."""
+    ax = _axes(ax)
+    frame = _long(ds, "cost")
+    sns.violinplot(data=frame, x="cost", y="strategy", hue="strategy", inner="quart", cut=0, density_norm="width",
+                   legend=False, ax=ax, **kw)
+    lo, hi = np.quantile(frame["cost"], [0.005, 0.99])
+    ax.set_xlim(min(lo, 0.0), hi)
+    ax.xaxis.set_major_formatter(MILLIONS)
+    ax.set(xlabel="present value of cost (USD), 99th percentile view", ylabel="",
+           title=f"Cost distribution per strategy ({ds.sizes['path']:,} paths)")
+    return ax
+
+
+def delay_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
+    """Empirical CDF of the backlog-weighted delay per strategy (log-scaled days, zero delays at the left)."""
+    ax = _axes(ax)
+    frame = _long(ds, "delay")
+    frame["delay"] = frame["delay"].clip(lower=1e-3)
+    sns.ecdfplot(data=frame, x="delay", hue="strategy", log_scale=True, ax=ax, **kw)
+    ax.set(xlabel="backlog-weighted delay of demand (days; 0 shown at 0.001)", ylabel="fraction of paths",
+           title="Delay distribution per strategy")
+    return ax
+
+
+def cost_fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, band: tuple[float, float] = (0.05, 0.95)) -> Axes:
+    """Cumulative present-value cost over time: median line and ``band`` quantile ribbon per strategy."""
+    ax = _axes(ax)
+    palette = sns.color_palette(n_colors=ds.sizes["strategy"])
+    months = ds["month"].values
+    for color, strategy in zip(palette, ds["strategy"].values, strict=True):
+        cumulative = ds["cumulative_cost"].sel(strategy=strategy).values  # (trajectory_path, month)
+        lo, mid, hi = np.quantile(cumulative, [band[0], 0.5, band[1]], axis=0)
+        ax.fill_between(months, lo, hi, color=color, alpha=0.2, linewidth=0)
+        sns.lineplot(x=months, y=mid, color=color, label=str(strategy), ax=ax)
+    ax.yaxis.set_major_formatter(MILLIONS)
+    ax.set(xlabel="month", ylabel="cumulative cost (PV, USD)",
+           title=f"Cumulative cost: median and {band[0]:.0%}-{band[1]:.0%} band "
+                 f"({ds.sizes['trajectory_path']:,} paths)")
+    return ax
+
+
+PLOTS = {"cost_distribution": cost_distribution, "delay_distribution": delay_distribution,
+         "cost_fan_chart": cost_fan_chart}
+
+
+def save_all(ds: xr.Dataset, directory: Path) -> list[Path]:
+    """Draw every plot of :data:`PLOTS` and save it as ``directory/NAME.png``."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    written = []
+    for name, plot in PLOTS.items():
+        ax = plot(ds)
+        path = Path(directory) / f"{name}.png"
+        ax.figure.savefig(path, dpi=120)
+        plt.close(ax.figure)
+        written.append(path)
+    return written
