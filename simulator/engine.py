@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtri
 
-from .priors import Prior, sample_path_parameters, stable_id
+from .priors import Prior, sample_path_parameters, stable_id, uniforms
 from .processes import failures, market, spot, workload
 from .strategies import CATEGORY_INDEX, COST_CATEGORIES, EMPTY, ON_DEMAND, OWNED, SPOT, StrategyTable
 
@@ -88,6 +88,20 @@ class State(NamedTuple):
     cash: jax.Array  # (S, C) undiscounted
     backlog_gpu_hour_days: jax.Array  # (S,)
     demand_gpu_hours: jax.Array  # ()
+    failures: jax.Array  # (S,) owned GPU failures so far
+    interruptions: jax.Array  # (S,) spot reclaims so far (steady work and runs)
+
+
+def ordered_sum(x: jax.Array) -> jax.Array:
+    """Sum over the last axis in a fixed left-to-right order.
+
+    ``jnp.sum`` lets XLA pick a reduction order that depends on the batch shape; a fixed order keeps every path's
+    result bit-identical whatever the chunk size.
+    """
+    total = x[..., 0]
+    for i in range(1, x.shape[-1]):
+        total = total + x[..., i]
+    return total
 
 
 def _pool_values(kind: jax.Array, owned: jax.Array, on_demand: jax.Array, spot_value: jax.Array) -> jax.Array:
@@ -104,8 +118,7 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: 
     dt = grid.dt_days
     hours = 24.0 * dt
     n_runs = inputs.run_gpus.shape[0]
-    u = jax.random.uniform(jax.random.fold_in(step_key, step_index), (U_RUNS + n_runs,), dtype,
-                           minval=jnp.finfo(dtype).tiny, maxval=1.0)
+    u = uniforms(jax.random.fold_in(step_key, step_index), (U_RUNS + n_runs,), dtype)
     t_start = step_index.astype(dtype) * dt
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
 
@@ -142,29 +155,33 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: 
     reclaim = theta["spot.reclaim_per_instance_hour"]
     failed_share = failed / jnp.maximum(up_start, 1.0)  # failures per up GPU this step
     slot_wall = jnp.zeros_like(free)  # wall GPU-hours used per slot
+    interruptions = state.interruptions
 
     # Training runs: all GPUs of a run on the first pool with room.
     remaining, finish = state.run_remaining, state.run_finish_day
     for r in range(n_runs):
         width = inputs.run_gpus[r]
-        active = (t_start >= inputs.run_start_day[r]) & (remaining[:, r] > 0.0)
+        begin = jnp.maximum(t_start, inputs.run_start_day[r])  # a run may start mid-step
+        share = jnp.clip((t_start + dt - begin) / dt, 0.0, 1.0)  # part of the step it can use
+        active = (share > 0.0) & (remaining[:, r] > 0.0)
         fits = (free >= width) & (st.kind != EMPTY)
         chosen = fits & (jnp.cumsum(fits, axis=1) == 1) & active[:, None]
         running = jnp.any(chosen, axis=1)
-        wall = width * hours
+        wall = width * hours * share
         on_spot = jnp.any(chosen & (st.kind == SPOT), axis=1)
         on_owned = jnp.any(chosen & (st.kind == OWNED), axis=1)
-        spot_useful, _ = spot.useful_gpu_hours(wall, width, gpus_per_instance, reclaim, loss_hours, efficiency,
-                                               u[U_RUNS + r])
-        owned_useful = jnp.maximum(0.0, wall - failed_share * width * width * loss_hours) * efficiency
+        spot_useful, reclaims = spot.useful_gpu_hours(wall, width, gpus_per_instance, reclaim, loss_hours,
+                                                      efficiency, u[U_RUNS + r])
+        owned_useful = jnp.maximum(0.0, wall - share * failed_share * width * width * loss_hours) * efficiency
         useful = jnp.where(on_spot, spot_useful, jnp.where(on_owned, owned_useful, wall * efficiency))
         useful = jnp.where(running, useful, 0.0)
+        interruptions = interruptions + jnp.where(running & on_spot, reclaims, 0.0)
         done = jnp.minimum(remaining[:, r], useful)
         fraction = jnp.where(useful > 0.0, done / jnp.maximum(useful, 1e-30), 0.0)
         finished_now = running & (done >= remaining[:, r])
-        finish = finish.at[:, r].set(jnp.where(finished_now, t_start + fraction * dt, finish[:, r]))
+        finish = finish.at[:, r].set(jnp.where(finished_now, begin + fraction * share * dt, finish[:, r]))
         remaining = remaining.at[:, r].add(-done)
-        free = free - jnp.where(chosen, width * fraction[:, None], 0.0)
+        free = free - jnp.where(chosen, width * share * fraction[:, None], 0.0)
         slot_wall = slot_wall + jnp.where(chosen, wall * fraction[:, None], 0.0)
 
     # Steady backlog through the pools in priority order.
@@ -172,8 +189,9 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: 
     for p in range(st.kind.shape[1]):
         kind = st.kind[:, p]
         wall = jnp.minimum(free[:, p] * hours, backlog / efficiency)
-        spot_useful, _ = spot.useful_gpu_hours(wall, gpus_per_instance, gpus_per_instance, reclaim, loss_hours,
-                                               efficiency, u[U_SPOT_GENERAL])
+        spot_useful, reclaims = spot.useful_gpu_hours(wall, gpus_per_instance, gpus_per_instance, reclaim,
+                                                      loss_hours, efficiency, u[U_SPOT_GENERAL])
+        interruptions = interruptions + jnp.where(kind == SPOT, reclaims, 0.0)
         owned_useful = jnp.maximum(0.0, wall - failed_share * (wall / hours) * loss_hours) * efficiency
         useful = _pool_values(kind, owned_useful, wall * efficiency, spot_useful)
         backlog = backlog - jnp.minimum(backlog, useful)
@@ -182,11 +200,11 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: 
     # Costs of this step, by category.
     energy_price = theta["owned.kw_per_gpu"] * theta["owned.pue"] * theta["market.electricity_usd_per_kwh"]
     idle = theta["owned.idle_power_fraction"]
-    busy_owned = jnp.sum(jnp.where(st.kind == OWNED, slot_wall, 0.0), axis=1)
+    busy_owned = ordered_sum(jnp.where(st.kind == OWNED, slot_wall, 0.0))
     staff_fte = jnp.maximum(theta["owned.min_fte"], theta["owned.fte_per_100_gpus"] * installed / 100.0)
     by_category = {
-        "on_demand": jnp.sum(jnp.where(st.kind == ON_DEMAND, slot_wall, 0.0), axis=1) * od_price,
-        "spot": jnp.sum(jnp.where(st.kind == SPOT, slot_wall, 0.0), axis=1) * spot_price,
+        "on_demand": ordered_sum(jnp.where(st.kind == ON_DEMAND, slot_wall, 0.0)) * od_price,
+        "spot": ordered_sum(jnp.where(st.kind == SPOT, slot_wall, 0.0)) * spot_price,
         "capex": jnp.where(delivered_now, st.owned_gpus * hardware_price, 0.0),
         "power": (busy_owned * (1.0 - idle) + idle * up * hours) * energy_price,
         "facility": installed * theta["owned.kw_per_gpu"] * theta["owned.facility_usd_per_kw_month"]
@@ -214,6 +232,8 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: 
         cash=state.cash + cash_step,
         backlog_gpu_hour_days=state.backlog_gpu_hour_days + backlog * dt,
         demand_gpu_hours=state.demand_gpu_hours + arrivals,
+        failures=state.failures + failed,
+        interruptions=interruptions,
     )
 
 
@@ -236,6 +256,8 @@ def _initial_state(inputs: EngineInputs, theta: dict[str, jax.Array], u_spot: ja
         cash=jnp.zeros((n_strategies, len(COST_CATEGORIES)), dtype),
         backlog_gpu_hour_days=zeros,
         demand_gpu_hours=jnp.zeros((), dtype),
+        failures=zeros,
+        interruptions=zeros,
     )
 
 
@@ -245,7 +267,7 @@ def simulate_path(inputs: EngineInputs, root_key: jax.Array, path_id: jax.Array,
     parameter_key = jax.random.fold_in(jax.random.fold_in(root_key, PARAMETER_STREAM), path_id)
     step_key = jax.random.fold_in(jax.random.fold_in(root_key, STEP_STREAM), path_id)
     theta = sample_path_parameters(inputs.priors, parameter_key, dtype)
-    u_spot = jax.random.uniform(jax.random.fold_in(parameter_key, stable_id("spot.initial_state")), (), dtype)
+    u_spot = uniforms(jax.random.fold_in(parameter_key, stable_id("spot.initial_state")), (), dtype)
     state = _initial_state(inputs, theta, u_spot, dtype)
 
     def month(state: State, m: jax.Array):
@@ -253,7 +275,7 @@ def simulate_path(inputs: EngineInputs, root_key: jax.Array, path_id: jax.Array,
             return _step(inputs, theta, grid, state, m * grid.steps_per_month + k, step_key), None
 
         state, _ = jax.lax.scan(day, state, jnp.arange(grid.steps_per_month))
-        snapshot = dict(cumulative_cost=jnp.sum(state.pv, axis=1), backlog=state.backlog,
+        snapshot = dict(cumulative_cost=ordered_sum(state.pv), backlog=state.backlog,
                         owned_gpus_up=jnp.where(state.delivered, inputs.strategies.owned_gpus - state.down, 0.0),
                         price_index=jnp.exp(state.log_index), demand_rate=jnp.exp(state.log_demand))
         return state, snapshot
@@ -283,9 +305,10 @@ def _finalise(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, sta
     lateness = jnp.maximum(0.0, finish - inputs.run_deadline_day)
     delay = state.backlog_gpu_hour_days / jnp.maximum(state.demand_gpu_hours, jnp.finfo(pv.dtype).tiny)
     monthly = {k: jnp.moveaxis(v, 0, -1) for k, v in monthly.items()}  # time last
-    return dict(cost=jnp.sum(pv, axis=1), cost_by_category=pv, cash_by_category=cash, delay=delay,
+    return dict(cost=ordered_sum(pv), cost_by_category=pv, cash_by_category=cash, delay=delay,
                 run_finish_day=finish, run_lateness_days=lateness, run_completed=completed,
-                final_backlog=state.backlog, parameters=theta, **monthly)
+                final_backlog=state.backlog, owned_failures=state.failures,
+                spot_interruptions=state.interruptions, parameters=theta, **monthly)
 
 
 def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Array, grid: Grid):

@@ -15,6 +15,9 @@ from .schema import Config
 from .strategies import strategy_table
 
 
+PATH_BLOCK = 64  # compiled batches are whole blocks of paths, so a path always lands in the same vector lane
+
+
 @dataclasses.dataclass
 class Simulation:
     """Merged per-path outputs (numpy, float64) plus what is needed to label them."""
@@ -61,11 +64,13 @@ def run_paths(inputs: EngineInputs, grid: Grid, seed: int, paths: int, chunk_siz
               trajectory_paths: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
     """Run ``paths`` paths in chunks of ``chunk_size`` and concatenate them on the host in float64.
 
+    Chunks are rounded up to whole blocks of ``PATH_BLOCK`` paths: XLA's vectorised and scalar code paths can round
+    differently, and keeping every path in the same SIMD lane makes results bit-identical for any chunk size.
     The last chunk is padded to the chunk size (no new compile) and the padding dropped. Monthly trajectories are
     kept for the first ``trajectory_paths`` paths only. Returns ``(outputs, parameters, compile_seconds)``.
     """
     key = root_key(seed)
-    chunk = min(chunk_size, paths)
+    chunk = -(-min(chunk_size, paths) // PATH_BLOCK) * PATH_BLOCK
     keep_traj = paths if trajectory_paths is None else min(trajectory_paths, paths)
     parts: list[dict] = []
     compile_seconds = 0.0

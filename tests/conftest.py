@@ -1,0 +1,59 @@
+"""Shared helpers: compose scenarios, pin priors, run the engine on small path counts."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from simulator.__main__ import load_config  # noqa: E402
+from simulator.schema import Config, PoolConfig, PriorSpec, StrategyConfig  # noqa: E402
+from simulator.simulate import build_inputs, run_paths  # noqa: E402
+
+
+def fixed(value: float) -> PriorSpec:
+    return PriorSpec(dist="fixed", value=float(value))
+
+
+def central_value(spec: PriorSpec) -> float:
+    """A representative value of a prior (median or mean), to pin it."""
+    return {"fixed": lambda s: s.value, "uniform": lambda s: 0.5 * (s.low + s.high),
+            "normal": lambda s: s.mean, "lognormal": lambda s: s.median, "beta": lambda s: s.mean}[spec.dist](spec)
+
+
+def pinned(cfg: Config) -> Config:
+    """Every prior fixed at its central value (no epistemic draw), volatilities and hazards to zero."""
+    for group in dataclasses.fields(cfg.priors):
+        node = getattr(cfg.priors, group.name)
+        for f in dataclasses.fields(node):
+            setattr(node, f.name, fixed(central_value(getattr(node, f.name))))
+    for run in cfg.runs.values():
+        run.gpu_hours = fixed(central_value(run.gpu_hours))
+    quiet = dict(workload=("volatility_per_year",), market=("volatility_per_year", "drift_per_year"),
+                 spot=("reclaim_per_instance_hour", "unavailable_fraction"), owned=("failure_per_gpu_hour",
+                                                                                     "lead_time_weeks"))
+    for group, names in quiet.items():
+        for name in names:
+            setattr(getattr(cfg.priors, group), name, fixed(0.0))
+    return cfg
+
+
+def strategy(*pools: tuple[str, int], interval: float = 1.0) -> StrategyConfig:
+    """A strategy from ``(kind, gpus)`` pairs in priority order."""
+    return StrategyConfig(pools={f"{kind}": PoolConfig(kind=kind, gpus=gpus) for kind, gpus in pools},
+                          checkpoint_interval_hours=interval)
+
+
+def run_config(cfg: Config, paths: int, chunk: int | None = None, seed: int = 0):
+    """Simulate ``paths`` paths of a config; returns ``(outputs, parameters, grid)``."""
+    inputs, grid = build_inputs(cfg)
+    outputs, parameters, _ = run_paths(inputs, grid, seed, paths, chunk or paths)
+    return outputs, parameters, grid
+
+
+@pytest.fixture
+def hybrid() -> Config:
+    return load_config(["scenario=hybrid"])
