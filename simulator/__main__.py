@@ -16,7 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from . import schema
-from .validate import ConfigError, check, error_line
+from .validate import ConfigError, check, check_known_keys, error_line
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 log = logging.getLogger("simulator")
@@ -39,6 +39,11 @@ def to_validated(cfg: DictConfig) -> schema.Config:
     """Typed, validated config object from a composed ``DictConfig`` (the only place that reads DictConfig)."""
     cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
     obj = OmegaConf.to_object(cfg)
+    if not isinstance(obj, schema.Config):
+        raise ConfigError(
+            "the composed config is not typed by the schema (conf/config.yaml must list 'schema')"
+        )
+    check_known_keys(cfg, obj)
     check(obj)
     return obj
 
@@ -63,6 +68,7 @@ def run_job(cfg: DictConfig) -> float:
     from .results import build_dataset, write_atomic
     from .simulate import simulate
 
+    logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     try:
         config = to_validated(cfg)
     except ConfigError as exc:
@@ -71,15 +77,30 @@ def run_job(cfg: DictConfig) -> float:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     scenario = HydraConfig.get().runtime.choices.get("scenario", config.scenario)
     resolved = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
-    log.info("scenario %s: %d strategies x %d paths x %d months", scenario, len(config.strategies),
-             config.engine.paths, config.engine.horizon_months)
+    log.info(
+        "scenario %s: %d strategies x %d paths x %d months",
+        scenario,
+        len(config.strategies),
+        config.engine.paths,
+        config.engine.horizon_months,
+    )
     sim = simulate(config)
     log.info("simulated in %.1f s (first chunk incl. compile %.1f s)", sim.seconds, sim.compile_seconds)
-    ds = build_dataset(sim, seed=config.engine.seed, resolved_config=resolved, scenario=scenario,
-                       run_deadlines=[r.deadline_day for r in config.runs.values()])
+    ds = build_dataset(
+        sim,
+        seed=config.engine.seed,
+        resolved_config=resolved,
+        scenario=scenario,
+        run_deadlines=[r.deadline_day for r in config.runs.values()],
+    )
     summary = strategy_summary(ds, tuple(config.report.quantiles))
-    text = summary_markdown(summary, scenario=scenario, description=config.description,
-                            paths=config.engine.paths, seconds=sim.seconds)
+    text = summary_markdown(
+        summary,
+        scenario=scenario,
+        description=config.description,
+        paths=config.engine.paths,
+        seconds=sim.seconds,
+    )
     (out_dir / "config_resolved.yaml").write_text(resolved)
     summary.to_csv(out_dir / "summary.csv")
     if config.report.plots:

@@ -106,12 +106,21 @@ def ordered_sum(x: jax.Array) -> jax.Array:
 
 def _pool_values(kind: jax.Array, owned: jax.Array, on_demand: jax.Array, spot_value: jax.Array) -> jax.Array:
     """Per-slot value chosen by pool kind; ``owned``/``on_demand``/``spot_value`` broadcast against ``kind``."""
-    return jnp.where(kind == OWNED, owned, jnp.where(kind == ON_DEMAND, on_demand,
-                                                     jnp.where(kind == SPOT, spot_value, 0.0)))
+    return jnp.where(
+        kind == OWNED,
+        owned,
+        jnp.where(kind == ON_DEMAND, on_demand, jnp.where(kind == SPOT, spot_value, 0.0)),
+    )
 
 
-def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: State, step_index: jax.Array,
-          step_key: jax.Array) -> State:
+def _step(
+    inputs: EngineInputs,
+    theta: dict[str, jax.Array],
+    grid: Grid,
+    state: State,
+    step_index: jax.Array,
+    step_key: jax.Array,
+) -> State:
     """Advance one path by one step for all strategies (see the module docstring)."""
     st = inputs.strategies
     dtype = state.backlog.dtype
@@ -126,13 +135,20 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: 
     demand_rate = jnp.exp(state.log_demand)
     arrivals = demand_rate * dt
     index = state.log_index
-    od_price = market.loaded_price(theta["market.on_demand_usd_per_gpu_hour"], index,
-                                   theta["market.loading_on_demand"])
-    spot_price = market.loaded_price((1.0 - theta["market.spot_discount"]) * theta["market.on_demand_usd_per_gpu_hour"],
-                                     index, theta["market.loading_spot"])
-    hardware_price = market.loaded_price(theta["market.hardware_usd_per_gpu"], index, theta["market.loading_hardware"])
-    p_lose, p_regain = spot.transition_probabilities(theta["spot.unavailable_fraction"],
-                                                     theta["spot.unavailable_spell_days"], dt)
+    od_price = market.loaded_price(
+        theta["market.on_demand_usd_per_gpu_hour"], index, theta["market.loading_on_demand"]
+    )
+    spot_price = market.loaded_price(
+        (1.0 - theta["market.spot_discount"]) * theta["market.on_demand_usd_per_gpu_hour"],
+        index,
+        theta["market.loading_spot"],
+    )
+    hardware_price = market.loaded_price(
+        theta["market.hardware_usd_per_gpu"], index, theta["market.loading_hardware"]
+    )
+    p_lose, p_regain = spot.transition_probabilities(
+        theta["spot.unavailable_fraction"], theta["spot.unavailable_spell_days"], dt
+    )
     lead_days = 7.0 * theta["owned.lead_time_weeks"]
     delivered_now = (~state.delivered) & (t_start >= lead_days)
     delivered = state.delivered | delivered_now
@@ -141,16 +157,25 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: 
     # Owned fleet: installed, failures, capacity.
     installed = jnp.where(delivered, st.owned_gpus, 0.0)
     up_start = installed - state.down
-    failed, _, down_next = failures.failure_step(state.down, installed, theta["owned.failure_per_gpu_hour"],
-                                                 theta["owned.repair_days"], u[U_FAIL], u[U_REPAIR], dt)
+    failed, _, down_next = failures.failure_step(
+        state.down,
+        installed,
+        theta["owned.failure_per_gpu_hour"],
+        theta["owned.repair_days"],
+        u[U_FAIL],
+        u[U_REPAIR],
+        dt,
+    )
     up = up_start - failed
     capacity = _pool_values(st.kind, up[:, None], st.gpus, jnp.where(state.spot_available, st.gpus, 0.0))
     free = jnp.where(st.kind == EMPTY, 0.0, capacity)  # (S, P) GPUs for this step
 
-    efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, theta["workload.checkpoint_cost_hours"])
-    loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours,
-                                                  theta["workload.checkpoint_cost_hours"],
-                                                  theta["workload.restart_hours"])
+    efficiency = spot.checkpoint_efficiency(
+        st.checkpoint_interval_hours, theta["workload.checkpoint_cost_hours"]
+    )
+    loss_hours = spot.loss_hours_per_interruption(
+        st.checkpoint_interval_hours, theta["workload.checkpoint_cost_hours"], theta["workload.restart_hours"]
+    )
     gpus_per_instance = theta["spot.gpus_per_instance"]
     reclaim = theta["spot.reclaim_per_instance_hour"]
     failed_share = failed / jnp.maximum(up_start, 1.0)  # failures per up GPU this step
@@ -170,8 +195,9 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: 
         wall = width * hours * share
         on_spot = jnp.any(chosen & (st.kind == SPOT), axis=1)
         on_owned = jnp.any(chosen & (st.kind == OWNED), axis=1)
-        spot_useful, reclaims = spot.useful_gpu_hours(wall, width, gpus_per_instance, reclaim, loss_hours,
-                                                      efficiency, u[U_RUNS + r])
+        spot_useful, reclaims = spot.useful_gpu_hours(
+            wall, width, gpus_per_instance, reclaim, loss_hours, efficiency, u[U_RUNS + r]
+        )
         owned_useful = jnp.maximum(0.0, wall - share * failed_share * width * width * loss_hours) * efficiency
         useful = jnp.where(on_spot, spot_useful, jnp.where(on_owned, owned_useful, wall * efficiency))
         useful = jnp.where(running, useful, 0.0)
@@ -189,8 +215,9 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: 
     for p in range(st.kind.shape[1]):
         kind = st.kind[:, p]
         wall = jnp.minimum(free[:, p] * hours, backlog / efficiency)
-        spot_useful, reclaims = spot.useful_gpu_hours(wall, gpus_per_instance, gpus_per_instance, reclaim,
-                                                      loss_hours, efficiency, u[U_SPOT_GENERAL])
+        spot_useful, reclaims = spot.useful_gpu_hours(
+            wall, gpus_per_instance, gpus_per_instance, reclaim, loss_hours, efficiency, u[U_SPOT_GENERAL]
+        )
         interruptions = interruptions + jnp.where(kind == SPOT, reclaims, 0.0)
         owned_useful = jnp.maximum(0.0, wall - failed_share * (wall / hours) * loss_hours) * efficiency
         useful = _pool_values(kind, owned_useful, wall * efficiency, spot_useful)
@@ -207,20 +234,34 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: 
         "spot": ordered_sum(jnp.where(st.kind == SPOT, slot_wall, 0.0)) * spot_price,
         "capex": jnp.where(delivered_now, st.owned_gpus * hardware_price, 0.0),
         "power": (busy_owned * (1.0 - idle) + idle * up * hours) * energy_price,
-        "facility": installed * theta["owned.kw_per_gpu"] * theta["owned.facility_usd_per_kw_month"]
-        * dt / DAYS_PER_MONTH,
-        "staff": jnp.where(installed > 0.0, staff_fte * theta["owned.staff_usd_per_fte_year"] * dt / DAYS_PER_YEAR,
-                           0.0),
+        "facility": installed
+        * theta["owned.kw_per_gpu"]
+        * theta["owned.facility_usd_per_kw_month"]
+        * dt
+        / DAYS_PER_MONTH,
+        "staff": jnp.where(
+            installed > 0.0, staff_fte * theta["owned.staff_usd_per_fte_year"] * dt / DAYS_PER_YEAR, 0.0
+        ),
         "residual": jnp.zeros_like(installed),
     }
     cash_step = jnp.stack([by_category[name] for name in COST_CATEGORIES], axis=1)
 
     z_demand, z_market = ndtri(u[U_DEMAND]), ndtri(u[U_MARKET])
     return State(
-        log_demand=workload.log_demand_step(state.log_demand, theta["workload.growth_multiplier_per_year"],
-                                            theta["workload.volatility_per_year"], z_demand, dt / DAYS_PER_YEAR),
-        log_index=market.log_index_step(state.log_index, theta["market.drift_per_year"],
-                                        theta["market.volatility_per_year"], z_market, dt / DAYS_PER_YEAR),
+        log_demand=workload.log_demand_step(
+            state.log_demand,
+            theta["workload.growth_multiplier_per_year"],
+            theta["workload.volatility_per_year"],
+            z_demand,
+            dt / DAYS_PER_YEAR,
+        ),
+        log_index=market.log_index_step(
+            state.log_index,
+            theta["market.drift_per_year"],
+            theta["market.volatility_per_year"],
+            z_market,
+            dt / DAYS_PER_YEAR,
+        ),
         spot_available=spot.availability_step(state.spot_available, u[U_SPOT_STATE], p_lose, p_regain),
         delivered=delivered,
         delivery_day=delivery_day,
@@ -261,7 +302,9 @@ def _initial_state(inputs: EngineInputs, theta: dict[str, jax.Array], u_spot: ja
     )
 
 
-def simulate_path(inputs: EngineInputs, root_key: jax.Array, path_id: jax.Array, grid: Grid) -> dict[str, jax.Array]:
+def simulate_path(
+    inputs: EngineInputs, root_key: jax.Array, path_id: jax.Array, grid: Grid
+) -> dict[str, jax.Array]:
     """Simulate one path for every strategy; returns per-path outputs (see :func:`simulate_chunk`)."""
     dtype = inputs.discount_rate_per_year.dtype
     parameter_key = jax.random.fold_in(jax.random.fold_in(root_key, PARAMETER_STREAM), path_id)
@@ -275,40 +318,63 @@ def simulate_path(inputs: EngineInputs, root_key: jax.Array, path_id: jax.Array,
             return _step(inputs, theta, grid, state, m * grid.steps_per_month + k, step_key), None
 
         state, _ = jax.lax.scan(day, state, jnp.arange(grid.steps_per_month))
-        snapshot = dict(cumulative_cost=ordered_sum(state.pv), backlog=state.backlog,
-                        owned_gpus_up=jnp.where(state.delivered, inputs.strategies.owned_gpus - state.down, 0.0),
-                        price_index=jnp.exp(state.log_index), demand_rate=jnp.exp(state.log_demand))
+        snapshot = dict(
+            cumulative_cost=ordered_sum(state.pv),
+            backlog=state.backlog,
+            owned_gpus_up=jnp.where(state.delivered, inputs.strategies.owned_gpus - state.down, 0.0),
+            price_index=jnp.exp(state.log_index),
+            demand_rate=jnp.exp(state.log_demand),
+        )
         return state, snapshot
 
     state, monthly = jax.lax.scan(month, state, jnp.arange(grid.months))
     return _finalise(inputs, theta, grid, state, monthly)
 
 
-def _finalise(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: State,
-              monthly: dict[str, jax.Array]) -> dict[str, jax.Array]:
+def _finalise(
+    inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, state: State, monthly: dict[str, jax.Array]
+) -> dict[str, jax.Array]:
     """Residual value at the horizon, run finish times and lateness, delay."""
     horizon = grid.horizon_days
     age_years = (horizon - state.delivery_day) / DAYS_PER_YEAR
-    resale_per_gpu = market.loaded_price(theta["market.hardware_usd_per_gpu"], state.log_index,
-                                         theta["market.loading_hardware"]) \
+    resale_per_gpu = (
+        market.loaded_price(
+            theta["market.hardware_usd_per_gpu"], state.log_index, theta["market.loading_hardware"]
+        )
         * theta["owned.resale_retention_per_year"] ** age_years
+    )
     residual = -jnp.where(state.delivered, inputs.strategies.owned_gpus * resale_per_gpu, 0.0)
     discount_end = (1.0 + inputs.discount_rate_per_year) ** (-horizon / DAYS_PER_YEAR)
     column = CATEGORY_INDEX["residual"]
     pv = state.pv.at[:, column].add(residual * discount_end)
     cash = state.cash.at[:, column].add(residual)
     # Unfinished runs: extrapolate at full width without interruptions (an optimistic finish, flagged).
-    full_rate = inputs.run_gpus * 24.0 * spot.checkpoint_efficiency(
-        inputs.strategies.checkpoint_interval_hours[:, None], theta["workload.checkpoint_cost_hours"])
+    full_rate = (
+        inputs.run_gpus
+        * 24.0
+        * spot.checkpoint_efficiency(
+            inputs.strategies.checkpoint_interval_hours[:, None], theta["workload.checkpoint_cost_hours"]
+        )
+    )
     completed = state.run_remaining <= 0.0
     finish = jnp.where(completed, state.run_finish_day, horizon + state.run_remaining / full_rate)
     lateness = jnp.maximum(0.0, finish - inputs.run_deadline_day)
     delay = state.backlog_gpu_hour_days / jnp.maximum(state.demand_gpu_hours, jnp.finfo(pv.dtype).tiny)
     monthly = {k: jnp.moveaxis(v, 0, -1) for k, v in monthly.items()}  # time last
-    return dict(cost=ordered_sum(pv), cost_by_category=pv, cash_by_category=cash, delay=delay,
-                run_finish_day=finish, run_lateness_days=lateness, run_completed=completed,
-                final_backlog=state.backlog, owned_failures=state.failures,
-                spot_interruptions=state.interruptions, parameters=theta, **monthly)
+    return dict(
+        cost=ordered_sum(pv),
+        cost_by_category=pv,
+        cash_by_category=cash,
+        delay=delay,
+        run_finish_day=finish,
+        run_lateness_days=lateness,
+        run_completed=completed,
+        final_backlog=state.backlog,
+        owned_failures=state.failures,
+        spot_interruptions=state.interruptions,
+        parameters=theta,
+        **monthly,
+    )
 
 
 def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Array, grid: Grid):

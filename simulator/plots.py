@@ -32,13 +32,26 @@ def cost_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
     """Distribution of present-value cost per strategy (violins with quartiles; P5-P95 clipped view)."""
     ax = _axes(ax)
     frame = _long(ds, "cost")
-    sns.violinplot(data=frame, x="cost", y="strategy", hue="strategy", inner="quart", cut=0, density_norm="width",
-                   legend=False, ax=ax, **kw)
+    sns.violinplot(
+        data=frame,
+        x="cost",
+        y="strategy",
+        hue="strategy",
+        inner="quart",
+        cut=0,
+        density_norm="width",
+        legend=False,
+        ax=ax,
+        **kw,
+    )
     lo, hi = np.quantile(frame["cost"], [0.005, 0.99])
     ax.set_xlim(min(lo, 0.0), hi)
     ax.xaxis.set_major_formatter(MILLIONS)
-    ax.set(xlabel="present value of cost (USD), 99th percentile view", ylabel="",
-           title=f"Cost distribution per strategy ({ds.sizes['path']:,} paths)")
+    ax.set(
+        xlabel="present value of cost (USD), 99th percentile view",
+        ylabel="",
+        title=f"Cost distribution per strategy ({ds.sizes['path']:,} paths)",
+    )
     return ax
 
 
@@ -48,12 +61,17 @@ def delay_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
     frame = _long(ds, "delay")
     frame["delay"] = frame["delay"].clip(lower=1e-3)
     sns.ecdfplot(data=frame, x="delay", hue="strategy", log_scale=True, ax=ax, **kw)
-    ax.set(xlabel="backlog-weighted delay of demand (days; 0 shown at 0.001)", ylabel="fraction of paths",
-           title="Delay distribution per strategy")
+    ax.set(
+        xlabel="backlog-weighted delay of demand (days; 0 shown at 0.001)",
+        ylabel="fraction of paths",
+        title="Delay distribution per strategy",
+    )
     return ax
 
 
-def cost_fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, band: tuple[float, float] = (0.05, 0.95)) -> Axes:
+def cost_fan_chart(
+    ds: xr.Dataset, *, ax: Axes | None = None, band: tuple[float, float] = (0.05, 0.95)
+) -> Axes:
     """Cumulative present-value cost over time: median line and ``band`` quantile ribbon per strategy."""
     ax = _axes(ax)
     palette = sns.color_palette(n_colors=ds.sizes["strategy"])
@@ -64,14 +82,20 @@ def cost_fan_chart(ds: xr.Dataset, *, ax: Axes | None = None, band: tuple[float,
         ax.fill_between(months, lo, hi, color=color, alpha=0.2, linewidth=0)
         sns.lineplot(x=months, y=mid, color=color, label=str(strategy), ax=ax)
     ax.yaxis.set_major_formatter(MILLIONS)
-    ax.set(xlabel="month", ylabel="cumulative cost (PV, USD)",
-           title=f"Cumulative cost: median and {band[0]:.0%}-{band[1]:.0%} band "
-                 f"({ds.sizes['trajectory_path']:,} paths)")
+    ax.set(
+        xlabel="month",
+        ylabel="cumulative cost (PV, USD)",
+        title=f"Cumulative cost: median and {band[0]:.0%}-{band[1]:.0%} band "
+        f"({ds.sizes['trajectory_path']:,} paths)",
+    )
     return ax
 
 
-PLOTS = {"cost_distribution": cost_distribution, "delay_distribution": delay_distribution,
-         "cost_fan_chart": cost_fan_chart}
+PLOTS = {
+    "cost_distribution": cost_distribution,
+    "delay_distribution": delay_distribution,
+    "cost_fan_chart": cost_fan_chart,
+}
 
 
 def save_all(ds: xr.Dataset, directory: Path) -> list[Path]:

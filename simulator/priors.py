@@ -108,8 +108,11 @@ def prior_table(cfg: Config) -> dict[str, Prior]:
         node = getattr(cfg.priors, group.name)
         for f in dataclasses.fields(node):
             table[f"{group.name}.{f.name}"] = prior_from_spec(getattr(node, f.name), dict(f.metadata))
-    run_domain = {f.name: dict(f.metadata) for f in dataclasses.fields(type(next(iter(cfg.runs.values()))))} \
-        if cfg.runs else {}
+    run_domain = (
+        {f.name: dict(f.metadata) for f in dataclasses.fields(type(next(iter(cfg.runs.values()))))}
+        if cfg.runs
+        else {}
+    )
     for name, run in cfg.runs.items():
         table[f"runs.{name}.gpu_hours"] = prior_from_spec(run.gpu_hours, run_domain["gpu_hours"])
     return table

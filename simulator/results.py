@@ -22,37 +22,97 @@ from .strategies import CATEGORY_DESCRIPTIONS, COST_CATEGORIES
 
 VARIABLES = {
     # name: (dims, units, long_name, description)
-    "cost": (("strategy", "path"), "USD", "present value of total cost",
-             "Sum over categories of costs discounted to t=0 at engine.discount_rate_per_year, residual value credited"),
-    "delay": (("strategy", "path"), "days", "backlog-weighted delay of steady demand",
-              "sum_t backlog_t * dt / sum_t arrivals_t: mean wait of a GPU-hour of steady demand (Little's law)"),
-    "cost_by_category": (("strategy", "path", "category"), "USD", "present value of cost by category",
-                         "Discounted cost per category; see the category coordinate's descriptions"),
-    "cash_by_category": (("strategy", "path", "category"), "USD", "undiscounted cash by category",
-                         "Cash spent per category over the horizon, not discounted"),
-    "run_finish_day": (("strategy", "path", "run"), "days", "training run finish time",
-                       "Day the run's last GPU-hour of useful work completed; unfinished runs are extrapolated "
-                       "past the horizon at full width (see run_completed)"),
-    "run_lateness_days": (("strategy", "path", "run"), "days", "training run lateness",
-                          "max(0, run_finish_day - deadline_day)"),
-    "run_completed": (("strategy", "path", "run"), "1", "run finished within the horizon",
-                      "1 if the run completed before the horizon, else 0"),
-    "final_backlog": (("strategy", "path"), "GPU-hours", "backlog at the horizon",
-                      "Steady demand still waiting at the end of the horizon"),
-    "owned_failures": (("strategy", "path"), "1", "owned GPU failures",
-                       "Number of owned-GPU failures over the horizon (all causes that stop a job)"),
-    "spot_interruptions": (("strategy", "path"), "1", "spot interruptions",
-                           "Number of spot reclaims that hit running work (steady demand and training runs)"),
-    "cumulative_cost": (("strategy", "trajectory_path", "month"), "USD", "cumulative present value of cost",
-                        "Discounted cost accrued by the end of each month (residual value not yet credited)"),
-    "backlog": (("strategy", "trajectory_path", "month"), "GPU-hours", "backlog at month end",
-                "Steady demand waiting at the end of each month"),
-    "owned_gpus_up": (("strategy", "trajectory_path", "month"), "GPUs", "owned GPUs up at month end",
-                      "Installed owned GPUs minus those down for repair"),
-    "price_index": (("trajectory_path", "month"), "1", "GPU market price index",
-                    "Shared price index M_t (M_0 = 1); prices are base * M_t ** loading"),
-    "demand_rate": (("trajectory_path", "month"), "GPU-hours/day", "steady demand rate",
-                    "Steady GPU-hour demand per day at the end of each month"),
+    "cost": (
+        ("strategy", "path"),
+        "USD",
+        "present value of total cost",
+        "Sum over categories of costs discounted to t=0 at engine.discount_rate_per_year, residual value credited",
+    ),
+    "delay": (
+        ("strategy", "path"),
+        "days",
+        "backlog-weighted delay of steady demand",
+        "sum_t backlog_t * dt / sum_t arrivals_t: mean wait of a GPU-hour of steady demand (Little's law)",
+    ),
+    "cost_by_category": (
+        ("strategy", "path", "category"),
+        "USD",
+        "present value of cost by category",
+        "Discounted cost per category; see the category coordinate's descriptions",
+    ),
+    "cash_by_category": (
+        ("strategy", "path", "category"),
+        "USD",
+        "undiscounted cash by category",
+        "Cash spent per category over the horizon, not discounted",
+    ),
+    "run_finish_day": (
+        ("strategy", "path", "run"),
+        "days",
+        "training run finish time",
+        "Day the run's last GPU-hour of useful work completed; unfinished runs are extrapolated "
+        "past the horizon at full width (see run_completed)",
+    ),
+    "run_lateness_days": (
+        ("strategy", "path", "run"),
+        "days",
+        "training run lateness",
+        "max(0, run_finish_day - deadline_day)",
+    ),
+    "run_completed": (
+        ("strategy", "path", "run"),
+        "1",
+        "run finished within the horizon",
+        "1 if the run completed before the horizon, else 0",
+    ),
+    "final_backlog": (
+        ("strategy", "path"),
+        "GPU-hours",
+        "backlog at the horizon",
+        "Steady demand still waiting at the end of the horizon",
+    ),
+    "owned_failures": (
+        ("strategy", "path"),
+        "1",
+        "owned GPU failures",
+        "Number of owned-GPU failures over the horizon (all causes that stop a job)",
+    ),
+    "spot_interruptions": (
+        ("strategy", "path"),
+        "1",
+        "spot interruptions",
+        "Number of spot reclaims that hit running work (steady demand and training runs)",
+    ),
+    "cumulative_cost": (
+        ("strategy", "trajectory_path", "month"),
+        "USD",
+        "cumulative present value of cost",
+        "Discounted cost accrued by the end of each month (residual value not yet credited)",
+    ),
+    "backlog": (
+        ("strategy", "trajectory_path", "month"),
+        "GPU-hours",
+        "backlog at month end",
+        "Steady demand waiting at the end of each month",
+    ),
+    "owned_gpus_up": (
+        ("strategy", "trajectory_path", "month"),
+        "GPUs",
+        "owned GPUs up at month end",
+        "Installed owned GPUs minus those down for repair",
+    ),
+    "price_index": (
+        ("trajectory_path", "month"),
+        "1",
+        "GPU market price index",
+        "Shared price index M_t (M_0 = 1); prices are base * M_t ** loading",
+    ),
+    "demand_rate": (
+        ("trajectory_path", "month"),
+        "GPU-hours/day",
+        "steady demand rate",
+        "Steady GPU-hour demand per day at the end of each month",
+    ),
 }
 
 
@@ -66,8 +126,9 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def build_dataset(sim: Simulation, *, seed: int, resolved_config: str, scenario: str,
-                  run_deadlines: list[float]) -> xr.Dataset:
+def build_dataset(
+    sim: Simulation, *, seed: int, resolved_config: str, scenario: str, run_deadlines: list[float]
+) -> xr.Dataset:
     """Label a :class:`Simulation` as an xarray Dataset with metadata and provenance."""
     out = sim.outputs
     data_vars = {}
@@ -81,8 +142,14 @@ def build_dataset(sim: Simulation, *, seed: int, resolved_config: str, scenario:
         data_vars[name] = (dims, values, dict(units=units, long_name=long_name, description=description))
     for name, values in sim.parameters.items():
         data_vars[f"param_{name.replace('.', '__')}"] = (
-            ("path",), values, dict(units="see config", long_name=f"sampled prior {name}",
-                                    description=f"Value of the prior {name} drawn for each path"))
+            ("path",),
+            values,
+            dict(
+                units="see config",
+                long_name=f"sampled prior {name}",
+                description=f"Value of the prior {name} drawn for each path",
+            ),
+        )
     months = np.arange(1, sim.grid.months + 1)
     coords = {
         "strategy": sim.strategy_names,
@@ -90,8 +157,11 @@ def build_dataset(sim: Simulation, *, seed: int, resolved_config: str, scenario:
         "trajectory_path": np.arange(out["cumulative_cost"].shape[0]),
         "month": ("month", months, dict(units="months", long_name="end of month")),
         "run": sim.run_names,
-        "category": ("category", list(COST_CATEGORIES),
-                     dict(description="; ".join(f"{k}: {v}" for k, v in CATEGORY_DESCRIPTIONS.items()))),
+        "category": (
+            "category",
+            list(COST_CATEGORIES),
+            dict(description="; ".join(f"{k}: {v}" for k, v in CATEGORY_DESCRIPTIONS.items())),
+        ),
         "run_deadline_day": ("run", np.asarray(run_deadlines, float), dict(units="days")),
     }
     ds = xr.Dataset(data_vars, coords=coords)

@@ -14,7 +14,6 @@ from .priors import cast_table, prior_table
 from .schema import Config
 from .strategies import strategy_table
 
-
 PATH_BLOCK = 64  # compiled batches are whole blocks of paths, so a path always lands in the same vector lane
 
 
@@ -60,8 +59,14 @@ def root_key(seed: int) -> jax.Array:
     return jax.random.key(seed)
 
 
-def run_paths(inputs: EngineInputs, grid: Grid, seed: int, paths: int, chunk_size: int,
-              trajectory_paths: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
+def run_paths(
+    inputs: EngineInputs,
+    grid: Grid,
+    seed: int,
+    paths: int,
+    chunk_size: int,
+    trajectory_paths: int | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
     """Run ``paths`` paths in chunks of ``chunk_size`` and concatenate them on the host in float64.
 
     Chunks are rounded up to whole blocks of ``PATH_BLOCK`` paths: XLA's vectorised and scalar code paths can round
@@ -81,8 +86,9 @@ def run_paths(inputs: EngineInputs, grid: Grid, seed: int, paths: int, chunk_siz
         if start == 0:
             compile_seconds = time.perf_counter() - t0
         n = min(chunk, paths - start)
-        host = jax.tree_util.tree_map(lambda x, n=n: np.asarray(x[:n], dtype=np.float64 if x.dtype != bool
-                                                                 else bool), result)
+        host = jax.tree_util.tree_map(
+            lambda x, n=n: np.asarray(x[:n], dtype=np.float64 if x.dtype != bool else bool), result
+        )
         if start >= keep_traj:
             for name in ("cumulative_cost", "backlog", "owned_gpus_up", "price_index", "demand_rate"):
                 host.pop(name)
@@ -90,9 +96,15 @@ def run_paths(inputs: EngineInputs, grid: Grid, seed: int, paths: int, chunk_siz
             for name in ("cumulative_cost", "backlog", "owned_gpus_up", "price_index", "demand_rate"):
                 host[name] = host[name][: keep_traj - start]
         parts.append(host)
-    merged = {name: np.concatenate([p[name] for p in parts if name in p], axis=0)
-              for name in parts[0] if name != "parameters"}
-    parameters = {name: np.concatenate([p["parameters"][name] for p in parts]) for name in parts[0]["parameters"]}
+    merged = {
+        name: np.concatenate([p[name] for p in parts if name in p], axis=0)
+        for name in parts[0]
+        if name != "parameters"
+    }
+    parameters = {
+        name: np.concatenate([p["parameters"][name] for p in parts]) for name in parts[0]["parameters"]
+    }
+    merged["cost"] = merged["cost_by_category"].sum(axis=-1)  # float64 total, consistent with its breakdown
     return merged, parameters, compile_seconds
 
 
@@ -100,7 +112,15 @@ def simulate(cfg: Config) -> Simulation:
     """Run the configured simulation end to end (no I/O)."""
     inputs, grid = build_inputs(cfg)
     t0 = time.perf_counter()
-    outputs, parameters, compile_seconds = run_paths(inputs, grid, cfg.engine.seed, cfg.engine.paths,
-                                                     cfg.engine.chunk_size, cfg.report.trajectory_paths)
-    return Simulation(outputs, parameters, grid, list(cfg.strategies), list(cfg.runs),
-                      time.perf_counter() - t0, compile_seconds)
+    outputs, parameters, compile_seconds = run_paths(
+        inputs, grid, cfg.engine.seed, cfg.engine.paths, cfg.engine.chunk_size, cfg.report.trajectory_paths
+    )
+    return Simulation(
+        outputs,
+        parameters,
+        grid,
+        list(cfg.strategies),
+        list(cfg.runs),
+        time.perf_counter() - t0,
+        compile_seconds,
+    )

@@ -39,8 +39,12 @@ def _check_bounds(key: str, value: Any, limits: dict[str, Any]) -> None:
         return
     if not math.isfinite(value):
         raise ConfigError(f"{key} = {_fmt(value)}: must be a finite number")
-    rules = {"ge": (lambda v, b: v >= b, ">="), "gt": (lambda v, b: v > b, ">"),
-             "le": (lambda v, b: v <= b, "<="), "lt": (lambda v, b: v < b, "<")}
+    rules = {
+        "ge": (lambda v, b: v >= b, ">="),
+        "gt": (lambda v, b: v > b, ">"),
+        "le": (lambda v, b: v <= b, "<="),
+        "lt": (lambda v, b: v < b, "<"),
+    }
     for name, (ok, symbol) in rules.items():
         if name in limits and not ok(value, limits[name]):
             raise ConfigError(f"{key} = {_fmt(value)}: must be {symbol} {_fmt(limits[name])}")
@@ -117,6 +121,20 @@ def _walk(key: str, node: Any) -> None:
             _check_bounds(child_key, child, dict(f.metadata))
 
 
+def check_known_keys(node: Any, obj: Any, key: str = "") -> None:
+    """Reject keys that the schema does not know (e.g. added with Hydra's ``+key=value``)."""
+    if dataclasses.is_dataclass(obj):
+        allowed = [f.name for f in dataclasses.fields(obj)]
+        for name in node:
+            if name not in allowed:
+                where = f"{key}.{name}" if key else str(name)
+                raise ConfigError(f"{where}: unknown key; allowed here: {', '.join(allowed)}")
+            check_known_keys(node[name], getattr(obj, name), f"{key}.{name}" if key else str(name))
+    elif isinstance(obj, dict):
+        for name in obj:
+            check_known_keys(node[name], obj[name], f"{key}.{name}")
+
+
 def check(cfg: Config) -> None:
     """Validate a composed config; raise :class:`ConfigError` with one line on the first problem."""
     _walk("", cfg)
@@ -128,18 +146,24 @@ def check(cfg: Config) -> None:
         kinds = [pool.kind for pool in strategy.pools.values()]
         for kind in set(kinds):
             if kinds.count(kind) > 1:
-                raise ConfigError(f"strategies.{name}.pools: kind {kind!r} appears {kinds.count(kind)} times; "
-                                  "each kind may appear once per strategy")
+                raise ConfigError(
+                    f"strategies.{name}.pools: kind {kind!r} appears {kinds.count(kind)} times; "
+                    "each kind may appear once per strategy"
+                )
     horizon_days = cfg.engine.horizon_months * 365.25 / 12.0
     if cfg.engine.step_days > 365.25 / 12.0:
         raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be <= one month (30.4375)")
     for name, run in cfg.runs.items():
         if run.deadline_day <= run.start_day:
-            raise ConfigError(f"runs.{name}.deadline_day = {_fmt(run.deadline_day)}: must be > start_day "
-                              f"({_fmt(run.start_day)})")
+            raise ConfigError(
+                f"runs.{name}.deadline_day = {_fmt(run.deadline_day)}: must be > start_day "
+                f"({_fmt(run.start_day)})"
+            )
         if run.start_day >= horizon_days:
-            raise ConfigError(f"runs.{name}.start_day = {_fmt(run.start_day)}: must be < the horizon "
-                              f"({horizon_days:g} days)")
+            raise ConfigError(
+                f"runs.{name}.start_day = {_fmt(run.start_day)}: must be < the horizon "
+                f"({horizon_days:g} days)"
+            )
 
 
 def error_line(exc: BaseException) -> str:
@@ -167,6 +191,8 @@ def error_line(exc: BaseException) -> str:
             message = str(getattr(err, "msg", "") or err).strip().splitlines()[0]
             return f"config error: {err.full_key}: {message}"
     first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-    detail = [line.strip() for line in str(exc).splitlines()[1:] if line.strip() and "HYDRA_FULL_ERROR" not in line]
+    detail = [
+        line.strip() for line in str(exc).splitlines()[1:] if line.strip() and "HYDRA_FULL_ERROR" not in line
+    ]
     extra = f" ({detail[-1]})" if detail and detail[-1] != first else ""
     return f"config error: {first}{extra}"

@@ -20,8 +20,13 @@ def fixed(value: float) -> PriorSpec:
 
 def central_value(spec: PriorSpec) -> float:
     """A representative value of a prior (median or mean), to pin it."""
-    return {"fixed": lambda s: s.value, "uniform": lambda s: 0.5 * (s.low + s.high),
-            "normal": lambda s: s.mean, "lognormal": lambda s: s.median, "beta": lambda s: s.mean}[spec.dist](spec)
+    return {
+        "fixed": lambda s: s.value,
+        "uniform": lambda s: 0.5 * (s.low + s.high),
+        "normal": lambda s: s.mean,
+        "lognormal": lambda s: s.median,
+        "beta": lambda s: s.mean,
+    }[spec.dist](spec)
 
 
 def pinned(cfg: Config) -> Config:
@@ -32,9 +37,12 @@ def pinned(cfg: Config) -> Config:
             setattr(node, f.name, fixed(central_value(getattr(node, f.name))))
     for run in cfg.runs.values():
         run.gpu_hours = fixed(central_value(run.gpu_hours))
-    quiet = dict(workload=("volatility_per_year",), market=("volatility_per_year", "drift_per_year"),
-                 spot=("reclaim_per_instance_hour", "unavailable_fraction"), owned=("failure_per_gpu_hour",
-                                                                                     "lead_time_weeks"))
+    quiet = dict(
+        workload=("volatility_per_year",),
+        market=("volatility_per_year", "drift_per_year"),
+        spot=("reclaim_per_instance_hour", "unavailable_fraction"),
+        owned=("failure_per_gpu_hour", "lead_time_weeks"),
+    )
     for group, names in quiet.items():
         for name in names:
             setattr(getattr(cfg.priors, group), name, fixed(0.0))
@@ -43,8 +51,10 @@ def pinned(cfg: Config) -> Config:
 
 def strategy(*pools: tuple[str, int], interval: float = 1.0) -> StrategyConfig:
     """A strategy from ``(kind, gpus)`` pairs in priority order."""
-    return StrategyConfig(pools={f"{kind}": PoolConfig(kind=kind, gpus=gpus) for kind, gpus in pools},
-                          checkpoint_interval_hours=interval)
+    return StrategyConfig(
+        pools={f"{kind}": PoolConfig(kind=kind, gpus=gpus) for kind, gpus in pools},
+        checkpoint_interval_hours=interval,
+    )
 
 
 def run_config(cfg: Config, paths: int, chunk: int | None = None, seed: int = 0):

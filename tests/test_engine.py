@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 import pytest
-from conftest import fixed, run_config
+from conftest import run_config
 
 from simulator.engine import simulate_chunk
 from simulator.simulate import build_inputs, root_key, run_paths
@@ -61,8 +61,9 @@ def test_seeds(small):
 def test_common_random_numbers(small):
     """A strategy and its copy agree pathwise; a knob change is measured with far less noise than independently."""
     small.strategies["hybrid_copy"] = small.strategies["hybrid"]
-    bigger = type(small.strategies["hybrid"])(pools=dict(small.strategies["hybrid"].pools),
-                                              checkpoint_interval_hours=1.0)
+    bigger = type(small.strategies["hybrid"])(
+        pools=dict(small.strategies["hybrid"].pools), checkpoint_interval_hours=1.0
+    )
     bigger.pools["base"] = type(bigger.pools["base"])(kind="owned", gpus=24)
     small.strategies["hybrid_24"] = bigger
     out, _, _ = run_config(small, 2000)

@@ -11,8 +11,10 @@ from simulator.schema import PriorSpec
 CASES = [
     (PriorSpec(dist="uniform", low=2.0, high=5.0), stats.uniform(2.0, 3.0)),
     (PriorSpec(dist="normal", mean=-0.15, sd=0.1), stats.norm(-0.15, 0.1)),
-    (PriorSpec(dist="lognormal", median=5.4, p90=7.0), stats.lognorm(np.log(7.0 / 5.4) / stats.norm.ppf(0.9),
-                                                                     scale=5.4)),
+    (
+        PriorSpec(dist="lognormal", median=5.4, p90=7.0),
+        stats.lognorm(np.log(7.0 / 5.4) / stats.norm.ppf(0.9), scale=5.4),
+    ),
     (PriorSpec(dist="beta", mean=0.6, sd=0.1), stats.beta(0.6 * 23.0, 0.4 * 23.0)),
 ]
 

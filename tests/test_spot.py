@@ -15,7 +15,9 @@ from simulator.schema import RunConfig
 
 
 def daly_expected_hours(work_hours, tau, cost, restart, job_hazard):
-    return (work_hours / tau) * np.exp(job_hazard * restart) * np.expm1(job_hazard * (tau + cost)) / job_hazard
+    return (
+        (work_hours / tau) * np.exp(job_hazard * restart) * np.expm1(job_hazard * (tau + cost)) / job_hazard
+    )
 
 
 @pytest.fixture
@@ -32,8 +34,11 @@ def spot_run(hybrid):
 @pytest.mark.parametrize("hazard", [0.0125, 0.004])
 def test_completion_time_matches_daly(spot_run, hazard):
     width, per_gpu_hours, tau = 64, 1000.0, 1.0
-    spot_run.runs = {"train": RunConfig(gpu_hours=fixed(width * per_gpu_hours), gpus=width, start_day=10.0,
-                                        deadline_day=100.0)}
+    spot_run.runs = {
+        "train": RunConfig(
+            gpu_hours=fixed(width * per_gpu_hours), gpus=width, start_day=10.0, deadline_day=100.0
+        )
+    }
     spot_run.strategies = {"spot": strategy(("spot", 4096), interval=tau)}
     spot_run.priors.spot.reclaim_per_instance_hour = fixed(hazard)
     out, _, grid = run_config(spot_run, 3000)
@@ -52,7 +57,9 @@ def test_completion_time_matches_daly(spot_run, hazard):
 
 def test_no_hazard_no_loss(spot_run):
     """Without reclaims only the checkpoint overhead remains: T = W (1 + C / tau) exactly (to the step)."""
-    spot_run.runs = {"train": RunConfig(gpu_hours=fixed(64 * 500.0), gpus=64, start_day=0.0, deadline_day=100.0)}
+    spot_run.runs = {
+        "train": RunConfig(gpu_hours=fixed(64 * 500.0), gpus=64, start_day=0.0, deadline_day=100.0)
+    }
     spot_run.strategies = {"spot": strategy(("spot", 4096), interval=2.0)}
     out, _, _ = run_config(spot_run, 8)
     hours = out["run_finish_day"][:, 0, 0] * 24.0

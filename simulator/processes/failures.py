@@ -21,8 +21,15 @@ import jax.numpy as jnp
 from .sampling import poisson_from_uniform
 
 
-def failure_step(down: jax.Array, installed: jax.Array, failure_per_gpu_hour: jax.Array, repair_days: jax.Array,
-                 u_fail: jax.Array, u_repair: jax.Array, dt_days: float) -> tuple[jax.Array, jax.Array, jax.Array]:
+def failure_step(
+    down: jax.Array,
+    installed: jax.Array,
+    failure_per_gpu_hour: jax.Array,
+    repair_days: jax.Array,
+    u_fail: jax.Array,
+    u_repair: jax.Array,
+    dt_days: float,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Return ``(failures, repaired, down_next)`` for one step."""
     up = installed - down
     failures = jnp.minimum(up, poisson_from_uniform(u_fail, failure_per_gpu_hour * 24.0 * dt_days * up))

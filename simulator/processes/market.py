@@ -18,11 +18,19 @@ import jax
 import jax.numpy as jnp
 
 
-def log_index_step(log_index: jax.Array, drift_per_year: jax.Array, volatility_per_year: jax.Array,
-                   z: jax.Array, dt_years: float) -> jax.Array:
+def log_index_step(
+    log_index: jax.Array,
+    drift_per_year: jax.Array,
+    volatility_per_year: jax.Array,
+    z: jax.Array,
+    dt_years: float,
+) -> jax.Array:
     """One exact GBM step of the log price index."""
-    return log_index + (drift_per_year - 0.5 * volatility_per_year**2) * dt_years \
+    return (
+        log_index
+        + (drift_per_year - 0.5 * volatility_per_year**2) * dt_years
         + volatility_per_year * jnp.sqrt(dt_years) * z
+    )
 
 
 def loaded_price(base_price: jax.Array, log_index: jax.Array, loading: jax.Array) -> jax.Array:

@@ -30,8 +30,9 @@ import jax.numpy as jnp
 from .sampling import poisson_from_uniform
 
 
-def transition_probabilities(unavailable_fraction: jax.Array, unavailable_spell_days: jax.Array,
-                             dt_days: float) -> tuple[jax.Array, jax.Array]:
+def transition_probabilities(
+    unavailable_fraction: jax.Array, unavailable_spell_days: jax.Array, dt_days: float
+) -> tuple[jax.Array, jax.Array]:
     """``(p_lose, p_regain)`` per step for the availability chain."""
     p_regain = -jnp.expm1(-dt_days / unavailable_spell_days)
     p_regain = jnp.where(unavailable_fraction >= 1.0, 0.0, p_regain)
@@ -40,25 +41,36 @@ def transition_probabilities(unavailable_fraction: jax.Array, unavailable_spell_
     return p_lose, p_regain
 
 
-def availability_step(available: jax.Array, u: jax.Array, p_lose: jax.Array, p_regain: jax.Array) -> jax.Array:
+def availability_step(
+    available: jax.Array, u: jax.Array, p_lose: jax.Array, p_regain: jax.Array
+) -> jax.Array:
     """Next availability state from one uniform ``u``."""
     return jnp.where(available, u >= p_lose, u < p_regain)
 
 
-def loss_hours_per_interruption(checkpoint_interval_hours: jax.Array, checkpoint_cost_hours: jax.Array,
-                                restart_hours: jax.Array) -> jax.Array:
+def loss_hours_per_interruption(
+    checkpoint_interval_hours: jax.Array, checkpoint_cost_hours: jax.Array, restart_hours: jax.Array
+) -> jax.Array:
     """Expected hours lost per interruption: ``(tau + C) / 2 + R``."""
     return 0.5 * (checkpoint_interval_hours + checkpoint_cost_hours) + restart_hours
 
 
-def checkpoint_efficiency(checkpoint_interval_hours: jax.Array, checkpoint_cost_hours: jax.Array) -> jax.Array:
+def checkpoint_efficiency(
+    checkpoint_interval_hours: jax.Array, checkpoint_cost_hours: jax.Array
+) -> jax.Array:
     """Useful fraction of running time, ``tau / (tau + C)``."""
     return checkpoint_interval_hours / (checkpoint_interval_hours + checkpoint_cost_hours)
 
 
-def useful_gpu_hours(wall_gpu_hours: jax.Array, job_gpus: jax.Array, gpus_per_instance: jax.Array,
-                     reclaim_per_instance_hour: jax.Array, loss_hours: jax.Array, efficiency: jax.Array,
-                     u: jax.Array) -> tuple[jax.Array, jax.Array]:
+def useful_gpu_hours(
+    wall_gpu_hours: jax.Array,
+    job_gpus: jax.Array,
+    gpus_per_instance: jax.Array,
+    reclaim_per_instance_hour: jax.Array,
+    loss_hours: jax.Array,
+    efficiency: jax.Array,
+    u: jax.Array,
+) -> tuple[jax.Array, jax.Array]:
     """Useful GPU-hours out of ``wall_gpu_hours`` spent on spot by jobs ``job_gpus`` wide, and the interruptions.
 
     ``instance_hours = wall / g``; ``N ~ Poisson(lambda * instance_hours)`` from the uniform ``u``; every

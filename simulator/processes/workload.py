@@ -18,8 +18,13 @@ import jax
 import jax.numpy as jnp
 
 
-def log_demand_step(log_demand: jax.Array, growth_multiplier_per_year: jax.Array, volatility_per_year: jax.Array,
-                    z: jax.Array, dt_years: float) -> jax.Array:
+def log_demand_step(
+    log_demand: jax.Array,
+    growth_multiplier_per_year: jax.Array,
+    volatility_per_year: jax.Array,
+    z: jax.Array,
+    dt_years: float,
+) -> jax.Array:
     """One exact step of the log random walk of demand (formula in the module docstring)."""
     drift = jnp.log(growth_multiplier_per_year) - 0.5 * volatility_per_year**2
     return log_demand + drift * dt_years + volatility_per_year * jnp.sqrt(dt_years) * z
