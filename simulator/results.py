@@ -83,6 +83,8 @@ VARIABLES = {
         "spot interruptions",
         "Number of spot reclaims that hit running work (steady demand and training runs)",
     ),
+    "owned_gpus_installed": (("strategy", "path"), "GPUs", "owned GPUs installed at the horizon",
+                             "Owned GPUs delivered by the end of the horizon (initial order and expansions)"),
     "cumulative_cost": (
         ("strategy", "trajectory_path", "month"),
         "USD",

@@ -15,102 +15,35 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-POOL_KINDS = ("owned", "on_demand", "spot")
-DISTRIBUTIONS = ("fixed", "uniform", "normal", "lognormal", "beta")
+from .schema_priors import Priors, PriorSpec, bounded, prior
 
-
-def bounded(default: Any = None, **limits: Any) -> Any:
-    """A dataclass field with range metadata (``ge``, ``gt``, ``le``, ``lt``, ``choices``) checked at start-up."""
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: default, metadata=limits)
-    return field(default=default, metadata=limits)
-
-
-@dataclass
-class PriorSpec:
-    """One uncertain parameter: a distribution and its parameters.
-
-    ``fixed(value)``, ``uniform(low, high)``, ``normal(mean, sd)``, ``lognormal(median, p90)``, ``beta(mean, sd)``.
-    Only the parameters of the chosen distribution may be given.
-    """
-
-    dist: str = bounded("fixed", choices=DISTRIBUTIONS)
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
-    mean: float | None = None
-    sd: float | None = None
-    median: float | None = None
-    p90: float | None = None
-
-
-def prior(**domain: Any) -> Any:
-    """Field holding a ``PriorSpec``; ``domain`` (``ge``, ``gt``, ``le``, ``lt``) bounds the parameter's support.
-
-    The defaults live in ``conf/priors/default.yaml``; an empty spec here fails validation if a file omits it.
-    """
-    return field(default_factory=PriorSpec, metadata=domain)
-
-
-@dataclass
-class WorkloadPriors:
-    base_gpu_hours_per_day: PriorSpec = prior(ge=0.0)
-    growth_multiplier_per_year: PriorSpec = prior(gt=0.0)
-    volatility_per_year: PriorSpec = prior(ge=0.0)
-    checkpoint_cost_hours: PriorSpec = prior(ge=0.0)
-    restart_hours: PriorSpec = prior(ge=0.0)
-
-
-@dataclass
-class MarketPriors:
-    drift_per_year: PriorSpec = prior(ge=-10.0, le=10.0)
-    volatility_per_year: PriorSpec = prior(ge=0.0)
-    on_demand_usd_per_gpu_hour: PriorSpec = prior(ge=0.0)
-    spot_discount: PriorSpec = prior(ge=0.0, le=1.0)
-    hardware_usd_per_gpu: PriorSpec = prior(ge=0.0)
-    electricity_usd_per_kwh: PriorSpec = prior(ge=0.0)
-    loading_on_demand: PriorSpec = prior(ge=-5.0, le=5.0)
-    loading_spot: PriorSpec = prior(ge=-5.0, le=5.0)
-    loading_hardware: PriorSpec = prior(ge=-5.0, le=5.0)
-
-
-@dataclass
-class SpotPriors:
-    reclaim_per_instance_hour: PriorSpec = prior(ge=0.0)
-    unavailable_fraction: PriorSpec = prior(ge=0.0, le=1.0)
-    unavailable_spell_days: PriorSpec = prior(gt=0.0)
-    gpus_per_instance: PriorSpec = prior(ge=1.0)
-
-
-@dataclass
-class OwnedPriors:
-    failure_per_gpu_hour: PriorSpec = prior(ge=0.0)
-    repair_days: PriorSpec = prior(gt=0.0)
-    lead_time_weeks: PriorSpec = prior(ge=0.0)
-    kw_per_gpu: PriorSpec = prior(ge=0.0)
-    idle_power_fraction: PriorSpec = prior(ge=0.0, le=1.0)
-    pue: PriorSpec = prior(ge=1.0)
-    facility_usd_per_kw_month: PriorSpec = prior(ge=0.0)
-    fte_per_100_gpus: PriorSpec = prior(ge=0.0)
-    min_fte: PriorSpec = prior(ge=0.0)
-    staff_usd_per_fte_year: PriorSpec = prior(ge=0.0)
-    resale_retention_per_year: PriorSpec = prior(ge=0.0, le=1.0)
-
-
-@dataclass
-class Priors:
-    workload: WorkloadPriors = field(default_factory=WorkloadPriors)
-    market: MarketPriors = field(default_factory=MarketPriors)
-    spot: SpotPriors = field(default_factory=SpotPriors)
-    owned: OwnedPriors = field(default_factory=OwnedPriors)
+POOL_KINDS = ("owned", "on_demand", "spot", "marketplace", "academic", "notebook")
+WORK_KINDS = ("light", "heavy", "runs")  # single-GPU light work, multi-GPU steady work, named training runs
 
 
 @dataclass
 class PoolConfig:
-    """A capacity pool of a strategy. ``gpus`` is the owned fleet size or the rental quota (max GPUs at once)."""
+    """A capacity pool of a strategy.
+
+    ``gpus``: the owned fleet ordered at t=0, the rental quota (GPUs at once), the notebook seats (one GPU each),
+    or, for ``academic``, an upper bound on GPUs used at once. ``serves``: which work may run there.
+    ``interruptible``: the marketplace's cheaper, preemptible tier. ``hosting``: where owned servers live.
+    """
 
     kind: str = bounded("on_demand", choices=POOL_KINDS)
     gpus: int = bounded(0, ge=0, le=1_000_000)
+    serves: list[str] = bounded(list(WORK_KINDS), subset_of=WORK_KINDS)
+    interruptible: bool = False
+    hosting: str = bounded("onprem", choices=("onprem", "colo"))
+
+
+@dataclass
+class ExpansionConfig:
+    """Owned-fleet expansion: order ``gpus`` more when monthly utilisation stays above the threshold."""
+
+    gpus: int = bounded(0, ge=0, le=1_000_000)  # 0: never expand
+    utilisation_threshold: float = bounded(0.85, gt=0.0, le=1.0)
+    months_above: int = bounded(2, ge=1, le=120)
 
 
 @dataclass
@@ -120,6 +53,19 @@ class StrategyConfig:
     description: str = ""
     pools: dict[str, PoolConfig] = field(default_factory=dict)
     checkpoint_interval_hours: float = bounded(1.0, gt=0.0, le=10_000.0)
+    deadline_aware: bool = True  # move a run off interruptible pools when its slack is gone
+    capex_budget_usd: float | None = bounded(None, ge=0.0)  # cap on owned-GPU purchases (null: no cap)
+    expansion: ExpansionConfig = field(default_factory=ExpansionConfig)
+
+
+@dataclass
+class DataPolicy:
+    """Data constraints: sensitive data may not go to public cloud, marketplaces or notebooks, or pays compliance."""
+
+    sensitive: bool = False
+    policy: str = bounded("exclude", choices=("exclude", "compliance"))
+    compliance_markup: float = bounded(0.25, ge=0.0, le=10.0)  # extra share on cloud spend under `compliance`
+    compliance_usd_per_year: float = bounded(0.0, ge=0.0)  # audits, certifications, legal, while cloud is used
 
 
 @dataclass
@@ -134,7 +80,11 @@ class RunConfig:
 
 @dataclass
 class EngineConfig:
-    paths: int = bounded(10_000, ge=1, le=1_000_000_000)
+    # a whole number of paths, or "auto": add chunks of chunk_size paths until decision.target_relative_se and the
+    # top-two ranking are met, at most max_paths (see simulate.run_until); typed Any because OmegaConf 2.3 has no
+    # int | str union; simulator/validate.py checks it
+    paths: Any = bounded(10_000, ge=1, le=1_000_000_000)
+    max_paths: int = bounded(200_000, ge=1, le=1_000_000_000)
     chunk_size: int = bounded(10_000, ge=1, le=10_000_000)
     seed: int = bounded(0, ge=0, le=2**31 - 1)
     horizon_months: int = bounded(36, ge=1, le=600)
@@ -152,14 +102,47 @@ class ReportConfig:
 
 
 @dataclass
+class SensitivityConfig:
+    """Which priors move the decision: first-order indices on the per-path draws, and a re-run tornado."""
+
+    enabled: bool = True
+    tornado_priors: int = bounded(6, ge=0, le=1000)  # re-run this many priors (largest indices first); 0: none
+    tornado_paths: int = bounded(500, ge=1, le=10_000_000)  # paths per tornado run (common random numbers)
+    low_quantile: float = bounded(0.1, gt=0.0, lt=0.5)  # each prior pinned at this quantile ...
+    high_quantile: float = bounded(0.9, gt=0.5, lt=1.0)  # ... and at this one
+    harmonics: int = bounded(10, ge=1, le=1000)  # RBD-FAST harmonics (SALib's M)
+    resamples: int = bounded(100, ge=10, le=100_000)  # bootstrap resamples for the indices' SEs
+
+
+@dataclass
+class DecisionConfig:
+    """Risk preference and constraints of the recommendation (a strategy must meet every constraint)."""
+
+    objective: str = bounded("mean", choices=("mean", "quantile", "cvar"))  # of the present-value cost
+    level: float = bounded(0.95, gt=0.0, lt=1.0)  # quantile / VaR / CVaR level
+    confidence: float = bounded(0.95, gt=0.5, lt=1.0)  # of CIs, and of "within noise" (two-sided z)
+    budget_usd: float | None = bounded(None, gt=0.0)  # total present-value budget; null: none
+    max_p_over_budget: float = bounded(1.0, ge=0.0, le=1.0)
+    capex_budget_usd: float | None = bounded(None, ge=0.0)  # undiscounted purchases; null: none
+    max_p_over_capex_budget: float = bounded(0.05, ge=0.0, le=1.0)
+    max_p_late: float = bounded(1.0, ge=0.0, le=1.0)  # P(some training run misses its deadline)
+    max_mean_delay_days: float | None = bounded(None, ge=0.0)  # mean backlog-weighted delay; null: none
+    excluded_pool_kinds: list[str] = bounded([], subset_of=POOL_KINDS)  # e.g. data may not leave the premises
+    target_relative_se: float = bounded(0.01, gt=0.0, lt=1.0)  # engine.paths=auto: SE / |objective| of the best
+    sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
+
+
+@dataclass
 class Config:
     scenario: str = ""
     description: str = ""
     strategies: dict[str, StrategyConfig] = field(default_factory=dict)
     runs: dict[str, RunConfig] = field(default_factory=dict)
+    data: DataPolicy = field(default_factory=DataPolicy)
     priors: Priors = field(default_factory=Priors)
     engine: EngineConfig = field(default_factory=EngineConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    decision: DecisionConfig = field(default_factory=DecisionConfig)
 
 
 def register() -> None:

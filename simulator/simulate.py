@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +45,7 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
     runs = list(cfg.runs.values())
     inputs = EngineInputs(
         priors=cast_table(prior_table(cfg), dtype),
-        strategies=strategy_table(cfg.strategies, dtype),
+        strategies=strategy_table(cfg.strategies, cfg.data, dtype),
         run_gpus=jnp.asarray([r.gpus for r in runs], dtype).reshape(-1),
         run_start_day=jnp.asarray([r.start_day for r in runs], dtype).reshape(-1),
         run_deadline_day=jnp.asarray([r.deadline_day for r in runs], dtype).reshape(-1),
@@ -66,8 +67,12 @@ def run_paths(
     paths: int,
     chunk_size: int,
     trajectory_paths: int | None = None,
+    first_path: int = 0,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
     """Run ``paths`` paths in chunks of ``chunk_size`` and concatenate them on the host in float64.
+
+    The paths are ``first_path, ..., first_path + paths - 1``: a path's index alone sets its random numbers, so
+    ``run_until`` can add paths to a run without changing the ones it has.
 
     Chunks are rounded up to whole blocks of ``PATH_BLOCK`` paths: XLA's vectorised and scalar code paths can round
     differently, and keeping every path in the same SIMD lane makes results bit-identical for any chunk size.
@@ -80,7 +85,7 @@ def run_paths(
     parts: list[dict] = []
     compile_seconds = 0.0
     for start in range(0, paths, chunk):
-        ids = jnp.arange(start, start + chunk, dtype=jnp.uint32)
+        ids = jnp.arange(first_path + start, first_path + start + chunk, dtype=jnp.uint32)
         t0 = time.perf_counter()
         result = jax.block_until_ready(simulate_chunk_jit(inputs, key, ids, grid))
         if start == 0:
@@ -108,13 +113,53 @@ def run_paths(
     return merged, parameters, compile_seconds
 
 
-def simulate(cfg: Config) -> Simulation:
-    """Run the configured simulation end to end (no I/O)."""
+def run_until(
+    inputs: EngineInputs,
+    grid: Grid,
+    seed: int,
+    chunk_size: int,
+    max_paths: int,
+    enough: Callable[[dict[str, np.ndarray]], bool],
+    trajectory_paths: int | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
+    """Precision on demand: add chunks of ``chunk_size`` paths until ``enough(outputs)`` or ``max_paths``.
+
+    Paths keep their indices, so the first ``N`` paths are exactly those of a run with ``paths=N`` (same seed);
+    the last chunk is run whole (no new compile) and cut at ``max_paths``. Returns like :func:`run_paths`.
+    """
+    parts: list[tuple[dict, dict]] = []
+    compile_seconds, done = 0.0, 0
+    while done < max_paths:
+        keep = None if trajectory_paths is None else max(0, trajectory_paths - done)
+        out, params, seconds = run_paths(inputs, grid, seed, chunk_size, chunk_size, keep, first_path=done)
+        compile_seconds = compile_seconds or seconds
+        parts.append((out, params))
+        done += chunk_size
+        merged = _merge([p for p, _ in parts], max_paths)
+        if enough(merged):
+            break
+    return merged, _merge([q for _, q in parts], max_paths), compile_seconds
+
+
+def _merge(parts: list[dict[str, np.ndarray]], max_paths: int) -> dict[str, np.ndarray]:
+    return {name: np.concatenate([p[name] for p in parts if name in p])[:max_paths] for name in parts[0]}
+
+
+def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None = None) -> Simulation:
+    """Run the configured simulation end to end (no I/O); ``engine.paths=auto`` stops when ``enough(outputs)``."""
     inputs, grid = build_inputs(cfg)
     t0 = time.perf_counter()
-    outputs, parameters, compile_seconds = run_paths(
-        inputs, grid, cfg.engine.seed, cfg.engine.paths, cfg.engine.chunk_size, cfg.report.trajectory_paths
-    )
+    if cfg.engine.paths == "auto":
+        if enough is None:
+            raise ValueError("engine.paths=auto needs a stopping rule (see simulator.analysis.precision_rule)")
+        outputs, parameters, compile_seconds = run_until(
+            inputs, grid, cfg.engine.seed, cfg.engine.chunk_size, cfg.engine.max_paths, enough,
+            cfg.report.trajectory_paths,
+        )
+    else:
+        outputs, parameters, compile_seconds = run_paths(
+            inputs, grid, cfg.engine.seed, cfg.engine.paths, cfg.engine.chunk_size, cfg.report.trajectory_paths
+        )
     return Simulation(
         outputs,
         parameters,

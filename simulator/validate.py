@@ -33,6 +33,11 @@ def _fmt(value: Any) -> str:
 
 
 def _check_bounds(key: str, value: Any, limits: dict[str, Any]) -> None:
+    if "subset_of" in limits:
+        for item in value:
+            if item not in limits["subset_of"]:
+                raise ConfigError(f"{key} contains {_fmt(item)}: allowed items are {', '.join(limits['subset_of'])}")
+        return
     if "choices" in limits and value not in limits["choices"]:
         raise ConfigError(f"{key} = {_fmt(value)}: must be one of {', '.join(limits['choices'])}")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -115,6 +120,8 @@ def _walk(key: str, node: Any) -> None:
         child_key = f"{key}.{f.name}" if key else f.name
         if isinstance(child, PriorSpec):
             check_prior(child_key, child, dict(f.metadata))
+        elif isinstance(child, list) and "subset_of" in f.metadata:
+            _check_bounds(child_key, child, dict(f.metadata))
         elif dataclasses.is_dataclass(child) or isinstance(child, (dict, list)):
             _walk(child_key, child)
         else:
@@ -150,6 +157,9 @@ def check(cfg: Config) -> None:
                     f"strategies.{name}.pools: kind {kind!r} appears {kinds.count(kind)} times; "
                     "each kind may appear once per strategy"
                 )
+    paths = cfg.engine.paths
+    if paths != "auto" and (isinstance(paths, bool) or not isinstance(paths, int)):
+        raise ConfigError(f"engine.paths = {_fmt(paths)}: must be a whole number of paths or 'auto'")
     horizon_days = cfg.engine.horizon_months * 365.25 / 12.0
     if cfg.engine.step_days > 365.25 / 12.0:
         raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be <= one month (30.4375)")

@@ -1,0 +1,41 @@
+"""Owned fleet: procurement lead time, expansions on sustained utilisation, capex budget, resale value.
+
+Notes
+-----
+*Orders.* At t=0 the strategy orders ``N_0`` GPUs at the quoted price ``P_0`` (the hardware price at the order date);
+they are installed after the lead time ``L`` (a prior, drawn per path) and paid at delivery. Purchases are capped by
+the capex budget ``B``: an order of ``n`` GPUs at price ``P`` becomes ``min(n, floor((B - committed) / P))``.
+
+*Expansion.* At each month end, utilisation ``u = busy owned GPU-hours / up owned GPU-hours`` of the month. After
+``m`` consecutive months with ``u > threshold`` and no order pending, the strategy orders ``n_exp`` more GPUs at the
+current price ``P_0 M_t^beta``, installed after a fresh lead-time draw.
+
+*Resale.* Each cohort ``c`` of ``n_c`` GPUs delivered on day ``d_c`` is worth ``P_0 M_T^beta rho^{(T - d_c)/365.25}``
+per GPU at the horizon ``T`` (``rho`` the yearly retention). Tracking ``w = sum_c n_c rho^{-d_c/365.25}`` gives the
+fleet's resale value ``P_0 M_T^beta rho^{T/365.25} w`` without storing cohorts.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def affordable(requested: jax.Array, price: jax.Array, budget_left: jax.Array) -> jax.Array:
+    """GPUs an order can buy: ``min(requested, floor(budget_left / price))``."""
+    can = jnp.floor(budget_left / jnp.maximum(price, 1e-30))
+    return jnp.clip(jnp.minimum(requested, can), 0.0, None)
+
+
+def resale_weight(gpus: jax.Array, delivery_day: jax.Array, retention_per_year: jax.Array) -> jax.Array:
+    """Cohort term ``n rho^{-d/365.25}`` of the resale weight (retention floored to avoid 0^-x)."""
+    rho = jnp.maximum(retention_per_year, 1e-6)
+    return gpus * rho ** (-delivery_day / 365.25)
+
+
+def expansion_due(utilisation: jax.Array, months_above: jax.Array, threshold: jax.Array,
+                  months_required: jax.Array, pending: jax.Array, expansion_gpus: jax.Array):
+    """Update the count of consecutive busy months; return ``(months_above, order_now)``."""
+    months_above = jnp.where(utilisation > threshold, months_above + 1.0, 0.0)
+    order = (months_above >= months_required) & (pending <= 0.0) & (expansion_gpus > 0.0)
+    return jnp.where(order, 0.0, months_above), order
