@@ -62,9 +62,10 @@ def _prevalidate(argv: list[str]) -> None:
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def run_job(cfg: DictConfig) -> float:
     """Run one configured simulation and write its outputs; returns the mean cost of the first strategy."""
-    from .metrics import strategy_summary
+    from .analysis import analyse, precision_rule, write_tables
+    from .decision_plots import save_decision_plots
     from .plots import save_all
-    from .report import summary_markdown
+    from .report import decision_markdown, print_terminal
     from .results import build_dataset, write_atomic
     from .simulate import simulate
 
@@ -78,13 +79,13 @@ def run_job(cfg: DictConfig) -> float:
     scenario = HydraConfig.get().runtime.choices.get("scenario", config.scenario)
     resolved = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
     log.info(
-        "scenario %s: %d strategies x %d paths x %d months",
+        "scenario %s: %d strategies x %s paths x %d months",
         scenario,
         len(config.strategies),
         config.engine.paths,
         config.engine.horizon_months,
     )
-    sim = simulate(config)
+    sim = simulate(config, precision_rule(config))
     log.info("simulated in %.1f s (first chunk incl. compile %.1f s)", sim.seconds, sim.compile_seconds)
     ds = build_dataset(
         sim,
@@ -93,24 +94,18 @@ def run_job(cfg: DictConfig) -> float:
         scenario=scenario,
         run_deadlines=[r.deadline_day for r in config.runs.values()],
     )
-    summary = strategy_summary(ds, tuple(config.report.quantiles))
-    text = summary_markdown(
-        summary,
-        scenario=scenario,
-        description=config.description,
-        paths=config.engine.paths,
-        seconds=sim.seconds,
-    )
+    analysis = analyse(ds, config)
+    text = decision_markdown(analysis, scenario=scenario, description=config.description, seconds=sim.seconds)
     (out_dir / "config_resolved.yaml").write_text(resolved)
-    summary.to_csv(out_dir / "summary.csv")
+    write_tables(analysis, out_dir)
     if config.report.plots:
         save_all(ds, out_dir)
+        save_decision_plots(analysis, out_dir)
     (out_dir / "summary.md").write_text(text)
     write_atomic(ds, out_dir / "results.nc")
     if config.report.print_summary:
-        print(text)
-        print(f"outputs: {os.path.relpath(out_dir)}")
-    return float(summary["cost_mean"].iloc[0])
+        print_terminal(analysis, scenario=scenario, out_dir=os.path.relpath(out_dir))
+    return float(ds["cost"].isel(strategy=0).mean())
 
 
 def main() -> None:

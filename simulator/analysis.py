@@ -66,7 +66,9 @@ def precision_rule(cfg: Config) -> Callable[[dict[str, np.ndarray]], bool]:
     def enough(outputs: dict[str, np.ndarray]) -> bool:
         rec = recommend(Outcomes.from_engine(outputs, names, kinds, capex_index), cfg.decision, closed)
         met, text = precision_reached(rec, cfg.decision.target_relative_se)
-        log.info("engine.paths=auto: %s paths: %s%s", f"{len(outputs['cost']):,}", text, "" if met else ", more")
+        log.info(
+            "engine.paths=auto: %s paths: %s%s", f"{len(outputs['cost']):,}", text, "" if met else ", more"
+        )
         return met
 
     return enough
@@ -84,8 +86,8 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
         confidence=decision.confidence,
         budget_usd=decision.budget_usd,
     )
-    columns = ["rank", "objective", "objective_se", "admissible", "excluded_because", "borderline"]
-    metrics = metrics.join(rec.ranking[columns]).sort_values("rank")
+    columns = ["rank", "objective", "objective_se", "admissible", "excluded_because", "failed", "borderline"]
+    metrics = metrics.join(rec.ranking[columns])  # strategies in the order of the scenario; "rank" sorts them
     admissible = np.array([rec.ranking.loc[s, "admissible"] for s in outcomes.strategies])
     comparisons = comparison_frames(outcomes.cost, list(outcomes.strategies), admissible)
     metrics = metrics.join(comparisons["per_strategy"])
@@ -105,10 +107,15 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
             confidence=decision.confidence,
             seed=cfg.engine.seed,
         )
+        indices.attrs["pair"] = list(pair)
         candidates = list(indices.index[: settings.tornado_priors])
         if candidates:
-            log.info("tornado: %s vs %s, %d priors x 2 runs of %d paths", *pair, len(candidates),
-                     settings.tornado_paths)
+            log.info(
+                "tornado: %s vs %s, %d priors x 2 runs of %d paths",
+                *pair,
+                len(candidates),
+                settings.tornado_paths,
+            )
             tornado_frame = tornado(cfg, pair, candidates)
         text = headline(indices, tornado_frame, pair)
     met, precision = precision_reached(rec, decision.target_relative_se)

@@ -30,7 +30,13 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from .metrics import any_run_late, mean_and_se, objective_influence, objective_value_and_se, probability_and_se
+from .metrics import (
+    any_run_late,
+    mean_and_se,
+    objective_influence,
+    objective_value_and_se,
+    probability_and_se,
+)
 from .schema import DecisionConfig
 
 OBJECTIVE_LABELS = {"mean": "mean cost", "quantile": "P{p} cost (VaR)", "cvar": "CVaR{p} of cost"}
@@ -65,12 +71,18 @@ class Outcomes:
 
     @classmethod
     def from_engine(
-        cls, outputs: dict[str, np.ndarray], strategies: list[str], pool_kinds=None, capex_index: int | None = None
+        cls,
+        outputs: dict[str, np.ndarray],
+        strategies: list[str],
+        pool_kinds=None,
+        capex_index: int | None = None,
     ) -> Outcomes:
         """From raw engine outputs, laid out ``(path, strategy, ...)``."""
         lateness = outputs["run_lateness_days"]
         late = (lateness > 0).any(axis=-1) if lateness.shape[-1] else np.zeros(outputs["cost"].shape, bool)
-        capex = outputs["cash_by_category"][..., capex_index] if capex_index is not None else 0 * outputs["cost"]
+        capex = (
+            outputs["cash_by_category"][..., capex_index] if capex_index is not None else 0 * outputs["cost"]
+        )
         return cls(
             tuple(strategies),
             outputs["cost"].T,
@@ -96,11 +108,12 @@ def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=froze
     excluded = set(decision.excluded_pool_kinds) | set(closed_kinds)
     rows = []
     for k, name in enumerate(outcomes.strategies):
-        reasons, borderline = [], []
+        reasons, borderline, failed = [], [], []
 
-        def limit(label, value, se, bound, fmt, reasons=reasons, borderline=borderline):
+        def limit(label, value, se, bound, fmt, reasons=reasons, borderline=borderline, failed=failed):
             if value > bound:
                 reasons.append(f"{label} {fmt(value)} > {fmt(bound)}")
+                failed.append(label)
             if abs(value - bound) < z * se:
                 borderline.append(label)
 
@@ -108,6 +121,7 @@ def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=froze
         banned = sorted(excluded & set(outcomes.pool_kinds.get(name, ())))
         if banned:
             reasons.append(f"data policy excludes {', '.join(banned)}")
+            failed.append("data policy")
         row["p_late"], row["p_late_se"] = probability_and_se(outcomes.late[k])
         limit("P(late)", row["p_late"], row["p_late_se"], decision.max_p_late, "{:.3f}".format)
         row["delay_mean"], row["delay_mean_se"] = mean_and_se(outcomes.delay[k])
@@ -117,14 +131,27 @@ def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=froze
             row["p_over_budget"], row["p_over_budget_se"] = probability_and_se(
                 outcomes.cost[k] > decision.budget_usd
             )
-            limit("P(over budget)", row["p_over_budget"], row["p_over_budget_se"], decision.max_p_over_budget, _p)
+            limit(
+                "P(over budget)",
+                row["p_over_budget"],
+                row["p_over_budget_se"],
+                decision.max_p_over_budget,
+                _p,
+            )
         if decision.capex_budget_usd is not None:
             row["p_over_capex"], row["p_over_capex_se"] = probability_and_se(
                 outcomes.capex[k] > decision.capex_budget_usd
             )
-            limit("P(capex over)", row["p_over_capex"], row["p_over_capex_se"], decision.max_p_over_capex_budget, _p)
+            limit(
+                "P(capex over)",
+                row["p_over_capex"],
+                row["p_over_capex_se"],
+                decision.max_p_over_capex_budget,
+                _p,
+            )
         row["admissible"] = not reasons
         row["excluded_because"] = "; ".join(reasons)
+        row["failed"] = ", ".join(failed)
         row["borderline"] = ", ".join(borderline)
         rows.append(row)
     return pd.DataFrame(rows).set_index("strategy")
@@ -186,14 +213,17 @@ def recommend(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=frozens
     )
 
 
-def paired_difference(cost_b: np.ndarray, cost_a: np.ndarray, decision: DecisionConfig) -> tuple[float, float]:
+def paired_difference(
+    cost_b: np.ndarray, cost_a: np.ndarray, decision: DecisionConfig
+) -> tuple[float, float]:
     """``J(b) - J(a)`` and its pathwise SE ``sd(psi^b - psi^a) / sqrt(n)`` (common random numbers)."""
     psi = objective_influence(cost_b, decision.objective, decision.level) - objective_influence(
         cost_a, decision.objective, decision.level
     )
-    value = objective_value_and_se(cost_b, decision.objective, decision.level)[0] - objective_value_and_se(
-        cost_a, decision.objective, decision.level
-    )[0]
+    value = (
+        objective_value_and_se(cost_b, decision.objective, decision.level)[0]
+        - objective_value_and_se(cost_a, decision.objective, decision.level)[0]
+    )
     return float(value), float(np.std(psi, ddof=1) / np.sqrt(psi.size)) if psi.size > 1 else float("nan")
 
 

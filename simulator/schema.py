@@ -107,7 +107,7 @@ class SensitivityConfig:
 
     enabled: bool = True
     tornado_priors: int = bounded(6, ge=0, le=1000)  # re-run this many priors (largest indices first); 0: none
-    tornado_paths: int = bounded(500, ge=1, le=10_000_000)  # paths per tornado run (common random numbers)
+    tornado_paths: int = bounded(256, ge=1, le=10_000_000)  # paths per tornado run (common random numbers)
     low_quantile: float = bounded(0.1, gt=0.0, lt=0.5)  # each prior pinned at this quantile ...
     high_quantile: float = bounded(0.9, gt=0.5, lt=1.0)  # ... and at this one
     harmonics: int = bounded(10, ge=1, le=1000)  # RBD-FAST harmonics (SALib's M)

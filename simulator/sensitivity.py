@@ -37,6 +37,7 @@ import xarray as xr
 from scipy import stats
 
 from .metrics import objective_influence
+from .recommend import z_value
 from .schema import Config, DecisionConfig
 
 
@@ -69,7 +70,9 @@ def first_order_indices(
     names = list(parameters)
     y = np.asarray(y, float)
     if not names or y.size <= 2 * harmonics + 1 or np.ptp(y) == 0:
-        return pd.DataFrame({"S1": np.zeros(len(names)), "S1_se": np.nan}, index=pd.Index(names, name="prior"))
+        return pd.DataFrame(
+            {"S1": np.zeros(len(names)), "S1_se": np.nan}, index=pd.Index(names, name="prior")
+        )
     x = np.column_stack([np.asarray(parameters[n], float) for n in names])
     problem = {"num_vars": len(names), "names": names, "bounds": [[c.min(), c.max()] for c in x.T]}
     result = rbd_fast.analyze(
@@ -77,7 +80,10 @@ def first_order_indices(
     )
     z = stats.norm.ppf(0.5 + confidence / 2.0)
     frame = pd.DataFrame(
-        {"S1": np.asarray(result["S1"], float), "S1_se": np.asarray(result["S1_conf"], float) / (z * np.sqrt(2))},
+        {
+            "S1": np.asarray(result["S1"], float),
+            "S1_se": np.asarray(result["S1_conf"], float) / (z * np.sqrt(2)),
+        },
         index=pd.Index(names, name="prior"),
     )
     return frame.sort_values("S1", ascending=False)
@@ -88,7 +94,9 @@ def pin_prior(inputs, name: str, value: float):
     recompile, and every other prior and every path keep their random numbers)."""
     prior = inputs.priors[name]
     v = jnp.asarray(value, prior.low.dtype)
-    return dataclasses.replace(inputs, priors={**inputs.priors, name: dataclasses.replace(prior, low=v, high=v)})
+    return dataclasses.replace(
+        inputs, priors={**inputs.priors, name: dataclasses.replace(prior, low=v, high=v)}
+    )
 
 
 def prior_quantile(inputs, name: str, q: float) -> float:
@@ -137,11 +145,17 @@ def tornado(cfg: Config, pair: tuple[str, str], priors: list[str]) -> pd.DataFra
             row[f"{end}_margin_se"] = _se(psi)
             row[f"{end}_change_se"] = _se(psi - psi_base)
         row["swing"] = abs(row["high_margin"] - row["low_margin"])
-        row["flips"] = bool(min(row["low_margin"], row["high_margin"]) < 0.0)
+        row["flips"] = _flips(row, z_value(decision.confidence))
         rows.append(row)
     frame = pd.DataFrame(rows).set_index("prior") if rows else pd.DataFrame(columns=["swing"])
-    frame.attrs.update(pair=list(pair), paths=paths, base_margin=base, base_margin_se=_se(psi_base),
-                       low_quantile=settings.low_quantile, high_quantile=settings.high_quantile)
+    frame.attrs.update(
+        pair=list(pair),
+        paths=paths,
+        base_margin=base,
+        base_margin_se=_se(psi_base),
+        low_quantile=settings.low_quantile,
+        high_quantile=settings.high_quantile,
+    )
     return frame.sort_values("swing", ascending=False)
 
 
@@ -156,7 +170,7 @@ def headline(indices: pd.DataFrame | None, tornado_frame: pd.DataFrame | None, p
             f"P{round(100 * tornado_frame.attrs['low_quantile'])} to its "
             f"P{round(100 * tornado_frame.attrs['high_quantile'])} the margin moves by {_money(top['swing'])}"
         )
-        flips = list(tornado_frame.index[tornado_frame["flips"]])
+        flips = list(tornado_frame.index[tornado_frame["flips"] == "yes"])
         if flips:
             return text + f"; the ranking flips within the range of {', '.join(flips)}."
         return text + "; no single prior flips the ranking within its range."
@@ -167,6 +181,15 @@ def headline(indices: pd.DataFrame | None, tornado_frame: pd.DataFrame | None, p
             f"({s1:.0%} of the variance of their per-path cost difference)."
         )
     return "No prior varies in this run: nothing to attribute."
+
+
+def _flips(row: dict, z: float) -> str:
+    """``yes`` when the margin at either end is below zero by more than ``z`` SE, ``within noise`` when it is below
+    zero by less, else ``no``."""
+    ends = [(row[f"{e}_margin"], row[f"{e}_margin_se"]) for e in ("low", "high")]
+    if any(m < -z * se for m, se in ends):
+        return "yes"
+    return "within noise" if any(m < 0 for m, _ in ends) else "no"
 
 
 def _se(values: np.ndarray) -> float:
