@@ -139,7 +139,7 @@ def write_tables(analysis: Analysis, directory: Path) -> list[Path]:
     directory = Path(directory)
     frames = {
         "summary": analysis.metrics,
-        "pairwise_win": analysis.comparisons["win"].join(analysis.comparisons["win_se"], rsuffix="_se"),
+        "pairwise_win": analysis.comparisons["win"].join(analysis.comparisons["win_se"].add_suffix("_se")),
         "dominance": analysis.comparisons["dominance"],
         "sensitivity_indices": analysis.indices,
         "tornado": analysis.tornado,

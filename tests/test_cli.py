@@ -42,10 +42,21 @@ def test_run_writes_every_file(cli_run):
         "cost_distribution.png",
         "delay_distribution.png",
         "cost_fan_chart.png",
+        "risk_map.png",
+        "risk_map_lateness.png",
+        "win_probability.png",
+        "tornado.png",
+        "sensitivity_indices.png",
+        "pairwise_win.csv",
+        "tornado.csv",
         ".hydra/config.yaml",
     ):
         assert (run_dir / name).is_file(), name
-    assert "| hybrid |" in result.stdout and "mean cost" in result.stdout
+    assert "hybrid" in result.stdout and "mean cost" in result.stdout
+    assert "Recommended: " in result.stdout and "standard errors" in result.stdout
+    assert "depends mostly on" in result.stdout
+    summary = (run_dir / "summary.md").read_text()
+    assert "## Recommendation" in summary and "Margin over" in summary and "| hybrid |" in summary
     assert not list(run_dir.glob("*.tmp"))
 
 
