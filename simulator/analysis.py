@@ -49,7 +49,12 @@ def pool_kinds(cfg: Config) -> dict[str, tuple[str, ...]]:
 
 
 def closed_kinds(cfg: Config) -> set[str]:
-    """Pool kinds that the scenario's data policy closes (as :mod:`simulator.strategies` applies it)."""
+    """Pool kinds that the scenario's data policy closes (as :mod:`simulator.strategies` applies it).
+
+    The engine already runs those pools with no capacity, so a strategy's outcomes comply with the policy; the
+    recommendation does not exclude it again (a strategy left without capacity fails the delay constraints), and
+    the summary says which pools were closed. ``decision.excluded_pool_kinds`` is the explicit exclusion.
+    """
     closed = getattr(_strategies, "closed_by_policy", None) or getattr(_strategies, "_closed_by_policy", None)
     data = getattr(cfg, "data", None)
     if closed is None or data is None:
@@ -60,11 +65,11 @@ def closed_kinds(cfg: Config) -> set[str]:
 def precision_rule(cfg: Config) -> Callable[[dict[str, np.ndarray]], bool]:
     """Stopping rule for ``engine.paths=auto``: the recommendation's precision target is met (see
     :func:`simulator.recommend.precision_reached`)."""
-    names, kinds, closed = list(cfg.strategies), pool_kinds(cfg), closed_kinds(cfg)
+    names, kinds = list(cfg.strategies), pool_kinds(cfg)
     capex_index = getattr(_strategies, "CATEGORY_INDEX", {}).get("capex")
 
     def enough(outputs: dict[str, np.ndarray]) -> bool:
-        rec = recommend(Outcomes.from_engine(outputs, names, kinds, capex_index), cfg.decision, closed)
+        rec = recommend(Outcomes.from_engine(outputs, names, kinds, capex_index), cfg.decision)
         met, text = precision_reached(rec, cfg.decision.target_relative_se)
         log.info(
             "engine.paths=auto: %s paths: %s%s", f"{len(outputs['cost']):,}", text, "" if met else ", more"
@@ -77,8 +82,9 @@ def precision_rule(cfg: Config) -> Callable[[dict[str, np.ndarray]], bool]:
 def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> Analysis:
     """Every decision output of a run. ``sensitivity`` overrides ``decision.sensitivity.enabled``."""
     decision = cfg.decision
-    outcomes = Outcomes.from_dataset(ds, pool_kinds(cfg))
-    rec = recommend(outcomes, decision, closed_kinds(cfg))
+    kinds, closed = pool_kinds(cfg), closed_kinds(cfg)
+    outcomes = Outcomes.from_dataset(ds, kinds)
+    rec = recommend(outcomes, decision)
     metrics = risk_metrics(
         ds,
         quantiles=tuple(cfg.report.quantiles),
@@ -91,6 +97,7 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
     admissible = np.array([rec.ranking.loc[s, "admissible"] for s in outcomes.strategies])
     comparisons = comparison_frames(outcomes.cost, list(outcomes.strategies), admissible)
     metrics = metrics.join(comparisons["per_strategy"])
+    metrics["closed_by_data_policy"] = [", ".join(sorted(closed & set(kinds.get(s, ())))) for s in metrics.index]
     indices = tornado_frame = None
     order = list(rec.ranking.index)
     enabled = decision.sensitivity.enabled if sensitivity is None else sensitivity

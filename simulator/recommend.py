@@ -9,7 +9,7 @@ Notes
 Constraints, each estimated with its SE (a strategy is admissible when every point estimate is within its limit;
 a constraint closer to its limit than ``z`` SEs is flagged *borderline*):
 
-* data policy: no pool of a kind in ``excluded_pool_kinds`` (or closed by the scenario's data policy);
+* data policy: no pool of a kind in ``excluded_pool_kinds`` (or in ``closed_kinds``, an argument);
 * ``P(late) = (1/n) sum_i 1[some run late on path i] <= max_p_late``;
 * ``mean delay <= max_mean_delay_days``;
 * ``P(cost > budget_usd) <= max_p_over_budget``; ``P(capex > capex_budget_usd) <= max_p_over_capex_budget``.

@@ -138,6 +138,8 @@ def decision_markdown(analysis, *, scenario: str, description: str, seconds: flo
     ]
     for name, r in m.iterrows():
         ok = "yes" if r["admissible"] else f"no: {r['excluded_because']}"
+        if r.get("closed_by_data_policy"):
+            ok += f" (data policy closes its {r['closed_by_data_policy']} pools)"
         regret = money_pm(r["expected_regret"], r["expected_regret_se"]) if np.isfinite(r["expected_regret"]) else "—"
         out.append(
             f"| {r['rank']} | {name} | {money_pm(r['objective'], r['objective_se'])} | {ok} "

@@ -29,7 +29,9 @@ def test_auto_paths_stops_at_the_target(small):
     cfg = dataclasses.replace(
         small,
         engine=dataclasses.replace(small.engine, paths="auto", max_paths=64 * 20),
-        decision=dataclasses.replace(small.decision, excluded_pool_kinds=["owned", "spot"], target_relative_se=0.04),
+        decision=dataclasses.replace(
+            small.decision, excluded_pool_kinds=["owned", "spot"], target_relative_se=0.04
+        ),
     )
     inputs, grid = build_inputs(cfg)
     rule, seen = precision_rule(cfg), []
@@ -125,13 +127,30 @@ def test_analysis_of_a_small_run_is_complete(small, tmp_path):
     assert len(analysis.tornado) == 2 and len(analysis.indices) > 2
     metrics = analysis.metrics
     np.testing.assert_allclose(metrics["cost_mean"], ds["cost"].mean("path").values)
-    assert (metrics["cost_p95_lo"] <= metrics["cost_p95"]).all() and (metrics["cost_p95"] <= metrics["cost_p95_hi"]).all()
+    assert (metrics["cost_p95_lo"] <= metrics["cost_p95"]).all() and (
+        metrics["cost_p95"] <= metrics["cost_p95_hi"]
+    ).all()
     assert (metrics["cost_cvar"] >= metrics["cost_var"]).all()
-    assert ((metrics["p_on_budget_and_time"] <= 1 - metrics["p_late"] + 1e-12)).all()
+    assert (metrics["p_on_budget_and_time"] <= 1 - metrics["p_late"] + 1e-12).all()
     text = decision_markdown(analysis, scenario="hybrid", description="test", seconds=1.0)
-    for heading in ("## Recommendation", "## Ranking", "## Cost", "## Delay", "## Pairwise", "## Sensitivity"):
+    for heading in (
+        "## Recommendation",
+        "## Ranking",
+        "## Cost",
+        "## Delay",
+        "## Pairwise",
+        "## Sensitivity",
+    ):
         assert heading in text
     assert "depends mostly on" in text and "±" in text
-    names = {p.name for p in write_tables(analysis, tmp_path)} | {p.name for p in save_decision_plots(analysis, tmp_path)}
-    assert {"summary.csv", "pairwise_win.csv", "tornado.csv", "risk_map.png", "win_probability.png",
-            "tornado.png"} <= names
+    names = {p.name for p in write_tables(analysis, tmp_path)} | {
+        p.name for p in save_decision_plots(analysis, tmp_path)
+    }
+    assert {
+        "summary.csv",
+        "pairwise_win.csv",
+        "tornado.csv",
+        "risk_map.png",
+        "win_probability.png",
+        "tornado.png",
+    } <= names

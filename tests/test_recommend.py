@@ -23,7 +23,12 @@ def outcomes(**strategies) -> Outcomes:
     names = tuple(strategies)
     get = lambda key: np.vstack([strategies[s][key] for s in names])  # noqa: E731
     return Outcomes(
-        names, get("cost"), get("delay"), get("late"), get("capex"), {s: strategies[s]["kinds"] for s in names}
+        names,
+        get("cost"),
+        get("delay"),
+        get("late"),
+        get("capex"),
+        {s: strategies[s]["kinds"] for s in names},
     )
 
 
@@ -79,7 +84,9 @@ def test_data_policy():
 
 
 def test_no_admissible_strategy():
-    rec = recommend(outcomes(a=outcome(1e6, p_late=0.9), b=outcome(2e6, p_late=0.9)), decision(max_p_late=0.1))
+    rec = recommend(
+        outcomes(a=outcome(1e6, p_late=0.9), b=outcome(2e6, p_late=0.9)), decision(max_p_late=0.1)
+    )
     assert rec.best is None and not rec.ranking["admissible"].any()
     assert precision_reached(rec, 0.01)[0]
 
