@@ -31,27 +31,28 @@ DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 
 
-def ordered_sum(x: jax.Array) -> jax.Array:
-    """Sum over the last axis in a fixed left-to-right order.
+def ordered_sum(x: jax.Array, axis: int = 1) -> jax.Array:
+    """Sum over ``axis`` in a fixed left-to-right order.
 
     ``jnp.sum`` lets XLA pick a reduction order that depends on the batch shape; a fixed order keeps every path's
     result bit-identical whatever the chunk size. (Sums with a single non-zero term are exact either way.)
     """
-    total = x[..., 0]
-    for i in range(1, x.shape[-1]):
-        total = total + x[..., i]
+    parts = [jnp.take(x, i, axis=axis) for i in range(x.shape[axis])]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
     return total
 
 
 def _by_kind(values: jax.Array, kind: jax.Array, code: int) -> jax.Array:
-    """Sum of per-slot values over the (at most one) slot of a kind, (S,)."""
+    """Sum of per-slot values over the (at most one) slot of a kind: (S, P, N) -> (S, N)."""
     return jnp.sum(jnp.where(kind == code, values, 0.0), axis=1)
 
 
 def step_costs(st: StrategyTable, theta: dict[str, jax.Array], terms: PoolTerms, usage: Usage,
                installed: jax.Array, up: jax.Array, capex: jax.Array, notebook_units: jax.Array, hours: float,
                dt: float, partnership: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Cash spent in one step by category, (S, C), and the updated notebook units of the month."""
+    """Cash spent in one step by category, (S, C, N), and the updated notebook units of the month (S, N)."""
     spend = usage.wall * terms.price
     hosting = lambda name: jnp.where(st.colo, theta[f"colo.{name}"], theta[f"onprem.{name}"])  # noqa: E731
     energy = theta["owned.kw_per_gpu"] * hosting("pue") * theta["market.electricity_usd_per_kwh"]
@@ -101,14 +102,16 @@ def finalise(inputs, theta: dict[str, jax.Array], horizon: float, state, monthly
     cash = state.cash.at[:, column].add(residual)
     # Unfinished runs: extrapolate at full width without interruptions (an optimistic finish, flagged).
     runs = state.runs
-    full_rate = inputs.run_gpus * 24.0 * spot.checkpoint_efficiency(
-        st.checkpoint_interval_hours[:, None], theta["workload.checkpoint_cost_hours"])
+    efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, theta["workload.checkpoint_cost_hours"])
+    full_rate = inputs.run_gpus[None, :, None] * 24.0 * efficiency[:, None, :]  # (S, R, N)
     completed = runs.remaining <= 0.0
     finish = jnp.where(completed, runs.finish_day, horizon + runs.remaining / full_rate)
-    lateness = jnp.maximum(0.0, finish - inputs.run_deadline_day)
+    lateness = jnp.maximum(0.0, finish - inputs.run_deadline_day[None, :, None])
     delay = state.waited / jnp.maximum(state.demand_gpu_hours, jnp.finfo(pv.dtype).tiny)
-    monthly = {k: jnp.moveaxis(v, 0, -1) for k, v in monthly.items()}  # time last
-    return dict(cost=ordered_sum(pv), cost_by_category=pv, cash_by_category=cash, delay=delay, run_finish_day=finish,
-                run_lateness_days=lateness, run_completed=completed, final_backlog=state.light + state.heavy,
-                owned_failures=state.failures, spot_interruptions=state.interruptions,
-                owned_gpus_installed=fl.installed, parameters=theta, **monthly)
+    monthly = {k: jnp.moveaxis(v, 0, -2) for k, v in monthly.items()}  # (M, ..., N) -> (..., M, N)
+    out = dict(cost=ordered_sum(pv), cost_by_category=pv, cash_by_category=cash, delay=delay, run_finish_day=finish,
+               run_lateness_days=lateness, run_completed=completed, final_backlog=state.light + state.heavy,
+               owned_failures=state.failures, spot_interruptions=state.interruptions,
+               owned_gpus_installed=fl.installed, **monthly)
+    out = {k: jnp.moveaxis(v, -1, 0) for k, v in out.items()}  # paths first for the host
+    return {**out, "parameters": theta}

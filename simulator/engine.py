@@ -38,7 +38,6 @@ from .strategies import COST_CATEGORIES, OWNED, StrategyTable
 PARAMETER_STREAM = stable_id("stream/parameters")
 STEP_STREAM = stable_id("stream/steps")
 EXPANSION_STREAM = stable_id("stream/expansion")
-ACADEMIC_STREAM = stable_id("stream/academic")
 (U_DEMAND, U_MARKET, U_SPOT_STATE, U_FAIL, U_REPAIR, U_LIGHT_SPOT, U_LIGHT_MP, U_LIGHT_NB, U_HEAVY_SPOT, U_HEAVY_MP,
  U_HEAVY_NB, U_RUNS) = range(12)
 
@@ -107,19 +106,26 @@ class State(NamedTuple):
     interruptions: jax.Array  # (S,)
 
 
+def step_uniforms(step_keys: jax.Array, step_index: jax.Array, count: int, dtype) -> jax.Array:
+    """``count`` uniforms per path for one step, (count, N): ``uniform(fold_in(path_key, step))``."""
+    draw = lambda key: uniforms(jax.random.fold_in(key, step_index), (count,), dtype)  # noqa: E731
+    return jax.vmap(draw, out_axes=1)(step_keys)
+
+
 def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: dict[str, jax.Array],
           state: State, step_index: jax.Array) -> State:
-    """Advance one path by one step for all strategies (see the module docstring)."""
+    """Advance every path by one step for all strategies (see the module docstring); paths on the last axis."""
     st, dt = inputs.strategies, grid.dt_days
     dtype = state.light.dtype
-    u = uniforms(jax.random.fold_in(keys["step"], step_index), (U_RUNS + inputs.run_gpus.shape[0],), dtype)
+    u = step_uniforms(keys["step"], step_index, U_RUNS + inputs.run_gpus.shape[0], dtype)
     t_start = step_index.astype(dtype) * dt
     hours = 24.0 * dt
 
     # Shared drivers.
     arrivals = jnp.exp(state.log_demand) * dt
     k = academic.cycle_index(t_start, theta["academic.first_allocation_day"])
-    u_cycle = uniforms(jax.random.fold_in(keys["academic"], k), (), dtype)
+    cycles = keys["academic_cycles"]
+    u_cycle = jnp.take_along_axis(cycles, jnp.clip(k, 0, cycles.shape[0] - 1)[None], axis=0)[0]
     academic_gpus = academic.available_gpus(t_start, theta, keys["partnership"], u_cycle)
 
     # Owned fleet: deliveries, failures.
@@ -135,10 +141,7 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     up = up_start - failed
     failed_share = failed / jnp.maximum(up_start, 1.0)
 
-    egress_from = jnp.stack([jnp.zeros((), dtype), theta["market.egress_usd_per_tb"],
-                             theta["marketplace.bandwidth_usd_per_tb"], jnp.zeros((), dtype), jnp.zeros((), dtype)])
-    provider = st.provider
-    terms = pool_terms(st, theta, state.log_index, up, state.spot_available, academic_gpus, egress_from)
+    terms = pool_terms(st, theta, state.log_index, up, state.spot_available, academic_gpus)
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, theta["workload.checkpoint_cost_hours"])
     loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours,
                                                   theta["workload.checkpoint_cost_hours"],
@@ -148,7 +151,8 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     runs, usage = route_runs(state.runs, usage, terms, st.kind, st.serves_runs, st.deadline_aware, inputs.run_gpus,
                              inputs.run_start_day, inputs.run_deadline_day, t_start, dt, efficiency,
                              loss_hours, failed_share, u[U_RUNS:], theta["workload.migration_usd"],
-                             theta["workload.checkpoint_tb"], provider, egress_from)
+                             theta["workload.checkpoint_tb"], st.provider, theta["market.egress_usd_per_tb"],
+                             theta["marketplace.bandwidth_usd_per_tb"])
     light_share = theta["workload.light_fraction"]
     u_light = by_kind(st.kind, 0.5, spot=u[U_LIGHT_SPOT], marketplace=u[U_LIGHT_MP], notebook=u[U_LIGHT_NB])
     u_heavy = by_kind(st.kind, 0.5, spot=u[U_HEAVY_SPOT], marketplace=u[U_HEAVY_MP], notebook=u[U_HEAVY_NB])
@@ -160,7 +164,7 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     cash_step, notebook_units = step_costs(st, theta, terms, usage, installed, up, capex, state.notebook_units,
                                            hours, dt, keys["partnership"])
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
-    busy_owned = jnp.sum(jnp.where(st.kind == OWNED, usage.wall, 0.0), axis=1)
+    busy_owned = jnp.sum(jnp.where(st.kind == OWNED, usage.wall, 0.0), axis=1)  # one owned slot: exact
     fl = Fleet(installed, down_next, jnp.where(arrived, 0.0, fl.pending), fl.pending_day, fl.pending_price,
                fl.committed_usd, weight, fl.busy_month + busy_owned, fl.up_month + up * hours, fl.months_above)
     p_lose, p_regain = spot.transition_probabilities(theta["spot.unavailable_fraction"],
@@ -190,7 +194,7 @@ def _month_end(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, ke
     price = market.loaded_price(theta["market.hardware_usd_per_gpu"], state.log_index,
                                 theta["market.loading_hardware"])
     gpus = jnp.where(order, fleet.affordable(st.expansion_gpus, price, st.capex_budget_usd - fl.committed_usd), 0.0)
-    u_lead = uniforms(jax.random.fold_in(keys["expansion"], m), (), state.light.dtype)
+    u_lead = step_uniforms(keys["expansion"], m, 1, state.light.dtype)[0]
     lead_days = 7.0 * inputs.priors["owned.lead_time_weeks"].ppf(u_lead)
     now = (m + 1).astype(state.light.dtype) * grid.steps_per_month * grid.dt_days
     placed = gpus > 0.0
@@ -205,42 +209,48 @@ def _month_end(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, ke
 
 def _initial_state(inputs: EngineInputs, theta: dict[str, jax.Array], u_spot: jax.Array, dtype) -> State:
     st = inputs.strategies
-    n_strategies, n_runs = st.kind.shape[0], inputs.run_gpus.shape[0]
+    n_strategies, n_runs, n_paths = st.kind.shape[0], inputs.run_gpus.shape[0], u_spot.shape[0]
     sizes = [theta[f"runs.{name}.gpu_hours"] for name in inputs.run_names]
-    run_size = jnp.stack(sizes) if sizes else jnp.zeros((0,), dtype)
-    zeros = jnp.zeros((n_strategies,), dtype)
+    run_size = jnp.stack(sizes) if sizes else jnp.zeros((0, n_paths), dtype)  # (R, N)
+    zeros = jnp.zeros((n_strategies, n_paths), dtype)
     price = theta["market.hardware_usd_per_gpu"]  # quoted at t=0 (index = 1)
     ordered = fleet.affordable(st.owned_ordered, price, st.capex_budget_usd)
-    categories = jnp.zeros((n_strategies, len(COST_CATEGORIES)), dtype)
+    categories = jnp.zeros((n_strategies, len(COST_CATEGORIES), n_paths), dtype)
     return State(
         log_demand=jnp.log(jnp.maximum(theta["workload.base_gpu_hours_per_day"], jnp.finfo(dtype).tiny)),
-        log_index=jnp.zeros((), dtype),
+        log_index=jnp.zeros((n_paths,), dtype),
         spot_available=u_spot >= theta["spot.unavailable_fraction"],
         fleet=Fleet(installed=zeros, down=zeros, pending=ordered,
                     pending_day=jnp.broadcast_to(7.0 * theta["owned.lead_time_weeks"], zeros.shape),
                     pending_price=jnp.broadcast_to(price, zeros.shape), committed_usd=ordered * price,
                     resale_weight=zeros, busy_month=zeros, up_month=zeros, months_above=zeros),
         light=zeros, heavy=zeros,
-        runs=RunState(remaining=jnp.broadcast_to(run_size, (n_strategies, n_runs)).astype(dtype),
-                      finish_day=jnp.zeros((n_strategies, n_runs), dtype),
-                      switched=jnp.zeros((n_strategies, n_runs), bool),
-                      provider=jnp.full((n_strategies, n_runs), -1, jnp.int32)),
+        runs=RunState(remaining=jnp.broadcast_to(run_size, (n_strategies, n_runs, n_paths)).astype(dtype),
+                      finish_day=jnp.zeros((n_strategies, n_runs, n_paths), dtype),
+                      switched=jnp.zeros((n_strategies, n_runs, n_paths), bool),
+                      provider=jnp.full((n_strategies, n_runs, n_paths), -1, jnp.int32)),
         notebook_units=zeros, pv=categories, cash=categories, waited=zeros,
-        demand_gpu_hours=jnp.zeros((), dtype), failures=zeros, interruptions=zeros,
+        demand_gpu_hours=jnp.zeros((n_paths,), dtype), failures=zeros, interruptions=zeros,
     )
 
 
-def simulate_path(inputs: EngineInputs, root_key: jax.Array, path_id: jax.Array, grid: Grid) -> dict[str, jax.Array]:
-    """Simulate one path for every strategy; returns per-path outputs (see :func:`simulate_chunk`)."""
+def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Array, grid: Grid) -> dict:
+    """Simulate the paths ``path_ids`` for every strategy; every output has a leading path axis.
+
+    Inside, paths sit on the last axis of every array (see :meth:`StrategyTable.with_path_axis`); only the key
+    derivations are vmapped over paths. Path ``i`` draws from keys folded from ``(root, stream, i)`` alone.
+    """
     dtype = inputs.discount_rate_per_year.dtype
-    parameter_key = jax.random.fold_in(jax.random.fold_in(root_key, PARAMETER_STREAM), path_id)
-    theta = sample_path_parameters(inputs.priors, parameter_key, dtype)
-    u_once = uniforms(jax.random.fold_in(parameter_key, stable_id("path/once")), (2,), dtype)
-    keys = {name: jax.random.fold_in(jax.random.fold_in(root_key, stream), path_id)
-            for name, stream in (("step", STEP_STREAM), ("expansion", EXPANSION_STREAM),
-                                 ("academic", ACADEMIC_STREAM))}
-    keys["partnership"] = u_once[1] < theta["academic.partnership_probability"]
-    state = _initial_state(inputs, theta, u_once[0], dtype)
+    inputs = dataclasses.replace(inputs, strategies=inputs.strategies.with_path_axis())
+    stream = lambda s: jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(root_key, s), i))(path_ids)  # noqa: E731
+    parameter_keys = stream(PARAMETER_STREAM)
+    theta = jax.vmap(sample_path_parameters, in_axes=(None, 0, None))(inputs.priors, parameter_keys, dtype)
+    n_cycles = int(grid.horizon_days // DAYS_PER_YEAR) + 2
+    once = jax.vmap(lambda key: uniforms(jax.random.fold_in(key, stable_id("path/once")), (2 + n_cycles,), dtype),
+                    out_axes=1)(parameter_keys)  # (2 + cycles, N)
+    keys = {"step": stream(STEP_STREAM), "expansion": stream(EXPANSION_STREAM),
+            "partnership": once[1] < theta["academic.partnership_probability"], "academic_cycles": once[2:]}
+    state = _initial_state(inputs, theta, once[0], dtype)
 
     def month(state: State, m: jax.Array):
         def day(state: State, k: jax.Array):
@@ -254,11 +264,6 @@ def simulate_path(inputs: EngineInputs, root_key: jax.Array, path_id: jax.Array,
 
     state, monthly = jax.lax.scan(month, state, jnp.arange(grid.months))
     return finalise(inputs, theta, grid.horizon_days, state, monthly)
-
-
-def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Array, grid: Grid):
-    """Simulate the paths ``path_ids`` (vmapped); every output gains a leading path axis."""
-    return jax.vmap(simulate_path, in_axes=(None, None, 0, None))(inputs, root_key, path_ids, grid)
 
 
 simulate_chunk_jit = jax.jit(simulate_chunk, static_argnames="grid")

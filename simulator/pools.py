@@ -41,16 +41,25 @@ def by_kind(kind: jax.Array, default, **values) -> jax.Array:
     """Per-slot value chosen by kind code: ``by_kind(kind, 0.0, owned=a, spot=b, ...)``."""
     codes = dict(owned=OWNED, on_demand=ON_DEMAND, spot=SPOT, marketplace=MARKETPLACE, academic=ACADEMIC,
                  notebook=NOTEBOOK)
-    out = jnp.broadcast_to(jnp.asarray(default), kind.shape)
+    out = jnp.asarray(default)
     for name, value in values.items():
         out = jnp.where(kind == codes[name], value, out)
-    return jnp.where(kind == EMPTY, jnp.zeros_like(out), out)
+    return jnp.where(kind == EMPTY, 0.0, out)
+
+
+def by_provider(provider: jax.Array, egress_usd_per_tb: jax.Array, bandwidth_usd_per_tb: jax.Array) -> jax.Array:
+    """USD per TB charged for data leaving a provider: cloud egress, marketplace bandwidth, else 0."""
+    return jnp.where(provider == 1, egress_usd_per_tb, jnp.where(provider == 2, bandwidth_usd_per_tb, 0.0))
 
 
 def pool_terms(st: StrategyTable, theta: dict[str, jax.Array], log_index: jax.Array, owned_up: jax.Array,
-               spot_available: jax.Array, academic_gpus: jax.Array, egress_from: jax.Array) -> PoolTerms:
-    """Per-slot terms for one step (see the table in the module docstring)."""
-    col = lambda x: jnp.asarray(x)[..., None] if jnp.ndim(x) == 1 else x  # noqa: E731  (S,) -> (S, 1)
+               spot_available: jax.Array, academic_gpus: jax.Array) -> PoolTerms:
+    """Per-slot terms for one step (see the table in the module docstring).
+
+    Shapes: ``st`` carries a path axis (``kind`` is (S, P, 1)); ``theta`` values and shared drivers are (N,);
+    ``owned_up`` is (S, N). Every returned array is (S, P, N).
+    """
+    slot = lambda x: x[:, None]  # noqa: E731  (S, N) -> (S, 1, N)
     od_base = theta["market.on_demand_usd_per_gpu_hour"]
     od_price = market.loaded_price(od_base, log_index, theta["market.loading_on_demand"])
     spot_price = market.loaded_price((1.0 - theta["market.spot_discount"]) * od_base, log_index,
@@ -65,15 +74,16 @@ def pool_terms(st: StrategyTable, theta: dict[str, jax.Array], log_index: jax.Ar
     restart = theta["workload.restart_hours"]
     mp_hazard = theta["marketplace.host_failure_per_hour"] \
         + jnp.where(st.interruptible, theta["marketplace.outbid_per_hour"], 0.0)
+    egress, bandwidth = theta["market.egress_usd_per_tb"], theta["marketplace.bandwidth_usd_per_tb"]
     provider = st.provider
-    away = (provider != col(st.home_provider)) & (kind != EMPTY)
+    away = (provider != slot(st.home_provider)) & (kind != EMPTY)
     # data out of its home to the pool, and results back: egress charged by each side's provider
-    away_usd_per_tb = col(egress_from[st.home_provider]) + egress_from[jnp.maximum(provider, 0)]
+    away_usd_per_tb = slot(by_provider(st.home_provider, egress, bandwidth)) + by_provider(provider, egress, bandwidth)
     return PoolTerms(
-        capacity=by_kind(kind, 0.0, owned=col(owned_up), on_demand=st.gpus,
+        capacity=by_kind(kind, 0.0, owned=slot(owned_up), on_demand=st.gpus,
                          spot=jnp.where(spot_available, st.gpus, 0.0), marketplace=st.gpus,
                          academic=jnp.minimum(st.gpus, academic_gpus), notebook=st.gpus),
-        price=by_kind(kind, 0.0, owned=col(busy_power), on_demand=od_price, spot=spot_price, marketplace=mp_price,
+        price=by_kind(kind, 0.0, owned=slot(busy_power), on_demand=od_price, spot=spot_price, marketplace=mp_price,
                       academic=theta["academic.usd_per_gpu_hour"]),
         hazard=by_kind(kind, 0.0, spot=theta["spot.reclaim_per_instance_hour"], marketplace=mp_hazard,
                        notebook=theta["notebook.termination_per_hour"]),
@@ -83,6 +93,6 @@ def pool_terms(st: StrategyTable, theta: dict[str, jax.Array], log_index: jax.Ar
             theta["academic.walltime_hours"], theta["academic.queue_wait_days"], restart),
             notebook=theta["notebook.session_hours"] / (theta["notebook.session_hours"] + restart)),
         queue_days=by_kind(kind, 0.0, academic=theta["academic.queue_wait_days"]),
-        reliable=(kind == OWNED) | (kind == ON_DEMAND),
+        reliable=jnp.broadcast_to((kind == OWNED) | (kind == ON_DEMAND), away.shape[:2] + log_index.shape),
         data_usd_per_tb=jnp.where(away, away_usd_per_tb, 0.0),
     )

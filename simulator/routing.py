@@ -27,7 +27,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .pools import PoolTerms
+from .pools import PoolTerms, by_provider
 from .processes.sampling import poisson_from_uniform
 from .strategies import NOTEBOOK, OWNED
 
@@ -57,8 +57,12 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
                deadline_aware: jax.Array, run_gpus: jax.Array, run_start: jax.Array, run_deadline: jax.Array,
                t_start: jax.Array, dt: float, efficiency: jax.Array, loss_hours: jax.Array,
                failed_share: jax.Array, u_runs: jax.Array, migration_usd: jax.Array, checkpoint_tb: jax.Array,
-               provider: jax.Array, egress_from: jax.Array) -> tuple[RunState, Usage]:
-    """Place and advance every active run for one step (see the module docstring)."""
+               provider: jax.Array, egress_usd_per_tb: jax.Array,
+               bandwidth_usd_per_tb: jax.Array) -> tuple[RunState, Usage]:
+    """Place and advance every active run for one step (see the module docstring).
+
+    Shapes: per-slot arrays (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); paths last.
+    """
     remaining, finish, switched, last = runs
     free, wall_used, interruptions, migration, queue = usage
     hours = 24.0 * dt
@@ -89,7 +93,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
         interruptions = interruptions + jnp.where(running & ~jnp.any(chosen & (kind == OWNED), axis=1), events, 0.0)
         new_provider = jnp.where(running, pick(provider).astype(last.dtype), last[:, r])
         moved = running & (last[:, r] >= 0) & (new_provider != last[:, r])
-        egress = egress_from[jnp.clip(last[:, r], 0, egress_from.shape[0] - 1)]
+        egress = by_provider(last[:, r], egress_usd_per_tb, bandwidth_usd_per_tb)
         migration = migration + jnp.where(moved, migration_usd + checkpoint_tb * egress, 0.0)
         switched = switched.at[:, r].set(now_switched)
         last = last.at[:, r].set(new_provider)

@@ -74,14 +74,22 @@ class StrategyTable:
 
     @property
     def owned_ordered(self) -> jax.Array:
-        """Owned GPUs ordered at t=0 per strategy, (S,)."""
-        return jnp.sum(jnp.where(self.kind == OWNED, self.gpus, 0.0), axis=-1)
+        """Owned GPUs ordered at t=0 per strategy, (S,) (or (S, 1) with a path axis)."""
+        return jnp.sum(jnp.where(self.kind == OWNED, self.gpus, 0.0), axis=1)
 
     @property
     def provider(self) -> jax.Array:
-        """Provider id per slot, (S, P) (-1 for empty slots)."""
+        """Provider id per slot, like ``kind`` (-1 for empty slots)."""
         table = jnp.asarray([PROVIDER[k] for k in range(len(POOL_KINDS))])
         return jnp.where(self.kind == EMPTY, -1, table[jnp.maximum(self.kind, 0)])
+
+    def with_path_axis(self) -> StrategyTable:
+        """The same table with a trailing axis of length 1 on every leaf, to broadcast against paths (last axis).
+
+        The engine keeps paths on the last (minor) axis so every elementwise operation vectorises over paths; with
+        paths first, XLA's row-major layout would vectorise over the few pools and strategies instead.
+        """
+        return jax.tree_util.tree_map(lambda x: x[..., None], self)
 
 
 def _closed_by_policy(kind: str, data: DataPolicy) -> bool:

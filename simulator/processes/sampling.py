@@ -28,7 +28,7 @@ def poisson_from_uniform(u: jax.Array, rate: jax.Array) -> jax.Array:
     count = jnp.zeros_like(u)
     for k in range(1, POISSON_TERMS):
         count = count + (u > cdf)
-        term = term * small_rate / k
+        term = term * (small_rate * (1.0 / k))  # multiply by a constant: a vector division is ~10x slower
         cdf = cdf + term
     approx = jnp.maximum(0.0, jnp.floor(rate + jnp.sqrt(rate) * ndtri(u) + 0.5))
     return jnp.where(rate > POISSON_NORMAL_ABOVE, approx, count)
