@@ -123,7 +123,8 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
                 len(candidates),
                 settings.tornado_paths,
             )
-            tornado_frame = tornado(cfg, pair, candidates)
+            same_pair = (rec.best, rec.runner_up) == pair
+            tornado_frame = tornado(cfg, pair, candidates, (rec.margin, rec.margin_se) if same_pair else None)
         text = headline(indices, tornado_frame, pair)
     met, precision = precision_reached(rec, decision.target_relative_se)
     return Analysis(

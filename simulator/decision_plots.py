@@ -154,7 +154,7 @@ def tornado_plot(tornado: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes
         handles=[
             Line2D([], [], color=colors[0], lw=8, label=f"prior at its P{round(100 * lo_q)}"),
             Line2D([], [], color=colors[1], lw=8, label=f"prior at its P{round(100 * hi_q)}"),
-            Line2D([], [], color="black", lw=1, label="all priors drawn (base)"),
+            Line2D([], [], color="black", lw=1, label="all priors drawn (main run)"),
             Line2D([], [], color="crimson", lw=1.5, ls="--", label=f"left of this line {runner} wins"),
         ],
         loc="best",
@@ -162,7 +162,7 @@ def tornado_plot(tornado: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes
     )
     ax.set(
         xlabel=f"margin: cost of {runner} minus cost of {best} (PV, USD)",
-        title=f"Tornado: what moves the {best} vs {runner} margin ({tornado.attrs.get('paths', '?')} paths per bar)",
+        title=f"Tornado: what moves the {best} vs {runner} margin (changes on {tornado.attrs.get('paths', '?')} paths)",
     )
     return ax
 

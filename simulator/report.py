@@ -185,9 +185,9 @@ def decision_markdown(analysis, *, scenario: str, description: str, seconds: flo
     if analysis.tornado is not None and len(analysis.tornado):
         t = analysis.tornado
         lo, hi = round(100 * t.attrs["low_quantile"]), round(100 * t.attrs["high_quantile"])
-        out += [f"Margin {rec.objective} of {t.attrs['pair'][1]} minus {t.attrs['pair'][0]} with each prior pinned "
-                f"({t.attrs['paths']:,} paths per run, same seed; unpinned: "
-                f"{money_pm(t.attrs['base_margin'], t.attrs['base_margin_se'])}):", "",
+        out += [f"Margin ({rec.objective}) of {t.attrs['pair'][1]} minus {t.attrs['pair'][0]} with each prior pinned "
+                f"at its P{lo} and P{hi}: the main run's margin, {money_pm(t.attrs['base_margin'], t.attrs['base_margin_se'])}, "
+                f"moved by the change each pin makes on {t.attrs['paths']:,} paths with the same random numbers:", "",
                 f"| prior | P{lo} → P{hi} | margin at P{lo} | margin at P{hi} | flips the ranking |", "|---|---|---|---|---|"]
         for name, r in t.iterrows():
             out.append(f"| {name} | {r['low_value']:.4g} → {r['high_value']:.4g} "

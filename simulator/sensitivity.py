@@ -22,7 +22,9 @@ the rest is interactions plus aleatory variance.
 
 Tornado: prior ``j`` pinned at ``F_j^-1(q)`` (``q`` = low or high quantile) by clipping its draws to that value, so
 the engine does not recompile; the margin ``m_j(q)`` and its pathwise SE as in :mod:`simulator.recommend`; the change
-``m_j(q) - m_base`` has SE ``sd(psi_j(q) - psi_base) / sqrt(n)``, pathwise across the two runs (same paths).
+``m_j(q) - m_base`` has SE ``sd(psi_j(q) - psi_base) / sqrt(n)``, pathwise across the two runs (same paths). The
+bar shown is ``M + m_j(q) - m_base``, ``M`` the main run's margin (a control variate: the few tornado paths only
+measure the change), with SE ``sqrt(SE(M)^2 + SE(change)^2)``.
 """
 
 from __future__ import annotations
@@ -116,11 +118,17 @@ def margin_and_influence(cost: np.ndarray, decision: DecisionConfig) -> tuple[fl
     return float(np.mean(psi)), psi
 
 
-def tornado(cfg: Config, pair: tuple[str, str], priors: list[str]) -> pd.DataFrame:
+def tornado(
+    cfg: Config, pair: tuple[str, str], priors: list[str], reference: tuple[float, float] | None = None
+) -> pd.DataFrame:
     """Re-run ``pair = (best, runner_up)`` with each prior at its low and high quantile (common random numbers).
 
     Returns one row per prior (largest swing first): the pinned values, the margin ``J(runner-up) - J(best)`` at
     each end with its SE, the change from the unpinned margin with its pathwise SE, and whether the ranking flips.
+
+    ``reference = (margin, SE)`` of the main run (many more paths): the tornado then reports
+    ``reference + (m_j(q) - m_base)``, the precise main-run margin moved by the change measured on common random
+    numbers (a control variate), with SE ``sqrt(SE_ref^2 + SE_change^2)``; ``raw_*`` columns keep ``m_j(q)``.
     """
     from .simulate import build_inputs, run_paths
 
@@ -136,14 +144,18 @@ def tornado(cfg: Config, pair: tuple[str, str], priors: list[str]) -> pd.DataFra
     base, psi_base = run(inputs)
     rows = []
     for name in priors:
-        row = {"prior": name, "base_margin": base}
+        row = {"prior": name, "raw_base_margin": base}
         for end, q in (("low", settings.low_quantile), ("high", settings.high_quantile)):
             value = prior_quantile(inputs, name, q)
             margin, psi = run(pin_prior(inputs, name, value))
             row[f"{end}_value"] = value
-            row[f"{end}_margin"] = margin
-            row[f"{end}_margin_se"] = _se(psi)
+            row[f"raw_{end}_margin"], row[f"raw_{end}_margin_se"] = margin, _se(psi)
             row[f"{end}_change_se"] = _se(psi - psi_base)
+            if reference is None:
+                row[f"{end}_margin"], row[f"{end}_margin_se"] = margin, _se(psi)
+            else:
+                row[f"{end}_margin"] = reference[0] + margin - base
+                row[f"{end}_margin_se"] = float(np.hypot(reference[1], row[f"{end}_change_se"]))
         row["swing"] = abs(row["high_margin"] - row["low_margin"])
         row["flips"] = _flips(row, z_value(decision.confidence))
         rows.append(row)
@@ -151,8 +163,9 @@ def tornado(cfg: Config, pair: tuple[str, str], priors: list[str]) -> pd.DataFra
     frame.attrs.update(
         pair=list(pair),
         paths=paths,
-        base_margin=base,
-        base_margin_se=_se(psi_base),
+        base_margin=base if reference is None else reference[0],
+        base_margin_se=_se(psi_base) if reference is None else reference[1],
+        raw_base_margin=base,
         low_quantile=settings.low_quantile,
         high_quantile=settings.high_quantile,
     )

@@ -105,6 +105,15 @@ def test_tornado_runs_the_pair_on_common_random_numbers(small):
     # a deeper spot discount makes spot cheaper relative to the hybrid (whose spot share is smaller)
     assert row["high_margin"] < row["low_margin"]
     assert row["swing"] > 3 * max(row["low_change_se"], row["high_change_se"])
+    # with the main run's margin as reference, the bars are that margin moved by the measured changes
+    shifted = tornado(cfg, ("hybrid", "spot"), ["market.spot_discount"], reference=(1e5, 1e4)).loc[
+        "market.spot_discount"
+    ]
+    for end in ("low", "high"):
+        assert shifted[f"{end}_margin"] == pytest.approx(
+            1e5 + row[f"{end}_margin"] - frame.attrs["base_margin"]
+        )
+        assert shifted[f"{end}_margin_se"] == pytest.approx(np.hypot(1e4, row[f"{end}_change_se"]))
 
 
 def test_analysis_of_a_small_run_is_complete(small, tmp_path):
