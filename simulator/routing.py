@@ -27,9 +27,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .pools import PoolTerms, by_provider
+from .pools import INTERRUPTIBLE_KINDS, PoolTerms, by_provider, on_rows, rows_with
 from .processes.sampling import poisson_from_uniform
 from .strategies import NOTEBOOK, OWNED
+
+Layout = tuple[tuple[int, ...], ...] | None  # static kind code of every slot (S, P); None: unknown
 
 
 class RunState(NamedTuple):
@@ -47,10 +49,15 @@ class Usage(NamedTuple):
     queue_gpu_hour_days: jax.Array  # (S,)
 
 
-def _events(terms: PoolTerms, wall: jax.Array, owned_events: jax.Array, u: jax.Array) -> jax.Array:
-    """Interruptions of ``wall`` GPU-hours on each slot: Poisson at the hazard, or the owned fleet's failures."""
-    poisson = poisson_from_uniform(u, terms.hazard * wall / terms.instance_gpus)
-    return jnp.where(terms.hazard > 0.0, poisson, 0.0) + owned_events
+def _interruptions(rows: tuple[int, ...], hazard: jax.Array, rate: jax.Array, u: jax.Array) -> jax.Array | None:
+    """Poisson interruptions at ``rate`` (hazard x instance-hours) per strategy (S, N), zero where the hazard is.
+
+    Drawn on the strategies ``rows`` only: elsewhere the slot's kind has no hazard, so the count is zero anyway
+    (None when no row can be interrupted). ``u`` is (S, N) or shared (N,).
+    """
+    u = jnp.broadcast_to(u, hazard.shape)
+    draw = lambda h, x, v: jnp.where(h > 0.0, poisson_from_uniform(v, x), 0.0)  # noqa: E731
+    return on_rows(rows, hazard.shape[0], draw, hazard, rate, u)
 
 
 def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, serves_runs: jax.Array,
@@ -58,14 +65,16 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
                t_start: jax.Array, dt: float, efficiency: jax.Array, loss_hours: jax.Array,
                failed_share: jax.Array, u_runs: jax.Array, migration_usd: jax.Array, checkpoint_tb: jax.Array,
                provider: jax.Array, egress_usd_per_tb: jax.Array,
-               bandwidth_usd_per_tb: jax.Array) -> tuple[RunState, Usage]:
+               bandwidth_usd_per_tb: jax.Array, layout: Layout = None) -> tuple[RunState, Usage]:
     """Place and advance every active run for one step (see the module docstring).
 
     Shapes: per-slot arrays (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); paths last.
+    A run's interruptions are drawn once, at the hazard of the slot it runs on (at most one slot is chosen).
     """
     remaining, finish, switched, last = runs
     free, wall_used, interruptions, migration, queue = usage
     hours = 24.0 * dt
+    interruptible_rows = rows_with(layout, kind.shape[0], INTERRUPTIBLE_KINDS)
     for r in range(run_gpus.shape[0]):
         width = run_gpus[r]
         begin = jnp.maximum(t_start, run_start[r])  # a run may start mid-step
@@ -78,14 +87,17 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
         chosen = fits & (jnp.cumsum(fits, axis=1) == 1) & active[:, None]
         running = jnp.any(chosen, axis=1)
         wall = width * hours * share
-        pick = lambda x: jnp.sum(jnp.where(chosen, x, 0.0), axis=1)  # noqa: E731  (exact: one slot chosen)
-        owned_events = jnp.where(kind == OWNED, failed_share[:, None] * width * share, 0.0)
-        events = pick(_events(terms, wall, owned_events, u_runs[r]))
+        pick = lambda x: jnp.sum(jnp.where(chosen, x, 0.0), axis=1)  # noqa: E731, B023  (exact: one slot chosen)
+        owned_events = pick(jnp.where(kind == OWNED, failed_share[:, None] * width * share, 0.0))
+        interrupted = _interruptions(interruptible_rows, pick(terms.hazard),
+                                     pick(terms.hazard * wall / terms.instance_gpus), u_runs[r])
+        events = owned_events if interrupted is None else interrupted + owned_events
         useful = jnp.maximum(0.0, wall - events * width * loss_hours) * efficiency * pick(terms.run_efficiency)
         useful = jnp.where(running, useful, 0.0)
         done = jnp.minimum(remaining[:, r], useful)
-        fraction = jnp.where(useful > 0.0, done / jnp.maximum(useful, 1e-30), 0.0)
         finished_now = running & (done >= remaining[:, r])
+        # share of the step's wall time used: all of it unless the run finished part-way (unproductive time is paid)
+        fraction = jnp.where(finished_now, done / jnp.maximum(useful, 1e-30), jnp.where(running, 1.0, 0.0))
         finish = finish.at[:, r].set(jnp.where(finished_now, begin + fraction * share * dt, finish[:, r]))
         remaining = remaining.at[:, r].add(-done)
         free = free - jnp.where(chosen, width * share * fraction[:, None], 0.0)
@@ -102,7 +114,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
 
 def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: PoolTerms, kind: jax.Array,
                   dt: float, efficiency: jax.Array, loss_hours: jax.Array, failed_share: jax.Array,
-                  u_slots: jax.Array) -> tuple[jax.Array, Usage]:
+                  u_slots: jax.Array, layout: Layout = None) -> tuple[jax.Array, Usage]:
     """Serve a backlog (S,) through the slots that ``serves`` it, in priority order."""
     free, wall_used, interruptions, migration, queue = usage
     hours = 24.0 * dt
@@ -111,7 +123,11 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         owned = kind[:, p] == OWNED
         owned_events = jnp.where(owned, failed_share * wall / hours, 0.0)
         slot_terms = PoolTerms(*(x[:, p] for x in terms))
-        events = _events(slot_terms, wall, owned_events, u_slots[:, p])
+        rows = rows_with(layout, kind.shape[0], INTERRUPTIBLE_KINDS, slot=p)
+        hazard = jnp.broadcast_to(slot_terms.hazard, wall.shape)
+        interrupted = _interruptions(rows, hazard, slot_terms.hazard * wall / slot_terms.instance_gpus,
+                                     u_slots[:, p])
+        events = owned_events if interrupted is None else interrupted + owned_events
         job_gpus = jnp.where(owned, 1.0, slot_terms.instance_gpus)
         useful = jnp.maximum(0.0, wall - events * job_gpus * loss_hours) * efficiency
         served = jnp.minimum(backlog, useful)

@@ -42,6 +42,8 @@ def pinned(cfg: Config) -> Config:
         market=("volatility_per_year", "drift_per_year"),
         spot=("reclaim_per_instance_hour", "unavailable_fraction"),
         owned=("failure_per_gpu_hour", "lead_time_weeks"),
+        marketplace=("host_failure_per_hour", "outbid_per_hour"),
+        notebook=("termination_per_hour",),
     )
     for group, names in quiet.items():
         for name in names:
@@ -49,12 +51,13 @@ def pinned(cfg: Config) -> Config:
     return cfg
 
 
-def strategy(*pools: tuple[str, int], interval: float = 1.0) -> StrategyConfig:
-    """A strategy from ``(kind, gpus)`` pairs in priority order."""
-    return StrategyConfig(
-        pools={f"{kind}": PoolConfig(kind=kind, gpus=gpus) for kind, gpus in pools},
-        checkpoint_interval_hours=interval,
-    )
+def strategy(*pools: tuple, interval: float = 1.0, **knobs) -> StrategyConfig:
+    """A strategy from ``(kind, gpus[, {pool options}])`` tuples in priority order, plus strategy knobs."""
+    built = {}
+    for pool in pools:
+        kind, gpus, options = pool[0], pool[1], (pool[2] if len(pool) > 2 else {})
+        built[kind] = PoolConfig(kind=kind, gpus=gpus, **options)
+    return StrategyConfig(pools=built, checkpoint_interval_hours=interval, **knobs)
 
 
 def run_config(cfg: Config, paths: int, chunk: int | None = None, seed: int = 0):
@@ -67,3 +70,15 @@ def run_config(cfg: Config, paths: int, chunk: int | None = None, seed: int = 0)
 @pytest.fixture
 def hybrid() -> Config:
     return load_config(["scenario=hybrid"])
+
+
+@pytest.fixture
+def flat(hybrid) -> Config:
+    """Pinned priors, flat 240 GPU-h/day demand, 12 months, no discounting, no runs (see test_costs)."""
+    cfg = pinned(hybrid)
+    cfg.engine.horizon_months = 12
+    cfg.engine.discount_rate_per_year = 0.0
+    cfg.runs = {}
+    cfg.priors.workload.base_gpu_hours_per_day = fixed(240.0)
+    cfg.priors.workload.growth_multiplier_per_year = fixed(1.0)
+    return cfg

@@ -8,21 +8,10 @@ $117,676/yr, resale retention 0.675/yr, no failures, no lead time, 12-month hori
 
 import numpy as np
 import pytest
-from conftest import fixed, pinned, run_config, strategy
+from conftest import fixed, run_config, strategy
 
 from simulator.schema import RunConfig
 from simulator.strategies import CATEGORY_INDEX
-
-
-@pytest.fixture
-def flat(hybrid):
-    cfg = pinned(hybrid)
-    cfg.engine.horizon_months = 12
-    cfg.engine.discount_rate_per_year = 0.0
-    cfg.runs = {}
-    cfg.priors.workload.base_gpu_hours_per_day = fixed(240.0)
-    cfg.priors.workload.growth_multiplier_per_year = fixed(1.0)
-    return cfg
 
 
 def category(out, strategy_index, name):
