@@ -102,7 +102,9 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
     order = list(rec.ranking.index)
     enabled = decision.sensitivity.enabled if sensitivity is None else sensitivity
     text = "Sensitivity analysis is off (decision.sensitivity.enabled=false)."
-    if enabled and len(order) >= 2:
+    if enabled and rec.best is None:
+        text = "No strategy meets the constraints, so there is no choice to attribute (sensitivity skipped)."
+    elif enabled and len(order) >= 2:
         pair = (order[0], order[1])
         difference = ds["cost"].sel(strategy=pair[1]).values - ds["cost"].sel(strategy=pair[0]).values
         settings = decision.sensitivity

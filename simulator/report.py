@@ -73,6 +73,8 @@ def number_pm(value: float, se: float | None = None, decimals: int | None = None
     """A plain number with its SE, rounded to the SE's precision (at least ``decimals``)."""
     if not np.isfinite(value):
         return "—"
+    if se is not None and np.isfinite(se) and se < 1e-9 * max(1.0, abs(value)):
+        se = 0.0  # float residue of a constant (e.g. no delay on any path)
     d = _decimals(se, 1.0) if se is not None else 2
     d = max(d, decimals or 0) if se is None or not np.isfinite(se) or se > 0 else (decimals or 2)
     text = f"{value:,.{d}f}"

@@ -133,13 +133,16 @@ def tornado(
     from .simulate import build_inputs, run_paths
 
     settings, decision = cfg.decision.sensitivity, cfg.decision
-    subset = dataclasses.replace(cfg, strategies={name: cfg.strategies[name] for name in pair})
+    # the pair in the scenario's order: the compiled engine depends on the order of pool kinds, not on the ranking
+    ordered = [name for name in cfg.strategies if name in pair]
+    subset = dataclasses.replace(cfg, strategies={name: cfg.strategies[name] for name in ordered})
     inputs, grid = build_inputs(subset)
     paths = settings.tornado_paths
+    columns = [ordered.index(pair[0]), ordered.index(pair[1])]
 
     def run(engine_inputs) -> tuple[float, np.ndarray]:
         outputs, _, _ = run_paths(engine_inputs, grid, cfg.engine.seed, paths, cfg.engine.chunk_size, 0)
-        return margin_and_influence(outputs["cost"], decision)
+        return margin_and_influence(outputs["cost"][:, columns], decision)
 
     base, psi_base = run(inputs)
     rows = []
