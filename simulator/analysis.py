@@ -97,7 +97,9 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
     admissible = np.array([rec.ranking.loc[s, "admissible"] for s in outcomes.strategies])
     comparisons = comparison_frames(outcomes.cost, list(outcomes.strategies), admissible)
     metrics = metrics.join(comparisons["per_strategy"])
-    metrics["closed_by_data_policy"] = [", ".join(sorted(closed & set(kinds.get(s, ())))) for s in metrics.index]
+    metrics["closed_by_data_policy"] = [
+        ", ".join(sorted(closed & set(kinds.get(s, ())))) for s in metrics.index
+    ]
     indices = tornado_frame = None
     order = list(rec.ranking.index)
     enabled = decision.sensitivity.enabled if sensitivity is None else sensitivity

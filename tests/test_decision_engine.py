@@ -31,9 +31,7 @@ def test_auto_paths_stops_at_the_target(small):
     cfg = dataclasses.replace(
         small,
         engine=dataclasses.replace(small.engine, paths="auto", max_paths=64 * 20),
-        decision=dataclasses.replace(
-            small.decision, excluded_pool_kinds=["owned"], target_relative_se=0.04
-        ),
+        decision=dataclasses.replace(small.decision, excluded_pool_kinds=["owned"], target_relative_se=0.04),
     )
     inputs, grid = build_inputs(cfg)
     rule, seen = precision_rule(cfg), []
