@@ -16,6 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from . import schema
+from .sweeps import expand_sweeps
 from .validate import ConfigError, check, check_known_keys, error_line
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -45,7 +46,7 @@ def to_validated(cfg: DictConfig) -> schema.Config:
         )
     check_known_keys(cfg, obj)
     check(obj)
-    return obj
+    return expand_sweeps(obj)
 
 
 def _prevalidate(argv: list[str]) -> None:
@@ -68,6 +69,7 @@ def run_job(cfg: DictConfig) -> float:
     from .report import decision_markdown, print_terminal
     from .results import build_dataset, write_atomic
     from .simulate import simulate
+    from .sweeps import describe, sweep_dataset
 
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     try:
@@ -94,8 +96,13 @@ def run_job(cfg: DictConfig) -> float:
         scenario=scenario,
         run_deadlines=[r.deadline_day for r in config.runs.values()],
     )
+    ds = sweep_dataset(ds, config.sweeps)
     analysis = analyse(ds, config)
     text = decision_markdown(analysis, scenario=scenario, description=config.description, seconds=sim.seconds)
+    sweep_lines = describe(ds, config.sweeps)
+    if sweep_lines:
+        text += "\n## In-engine sweeps\n\n" + "\n".join(f"- {line}" for line in sweep_lines) + "\n"
+        log.info("\n".join(sweep_lines))
     (out_dir / "config_resolved.yaml").write_text(resolved)
     write_tables(analysis, out_dir)
     if config.report.plots:
@@ -105,6 +112,8 @@ def run_job(cfg: DictConfig) -> float:
     write_atomic(ds, out_dir / "results.nc")
     if config.report.print_summary:
         print_terminal(analysis, scenario=scenario, out_dir=os.path.relpath(out_dir))
+        for line in sweep_lines:
+            print(line)
     return float(ds["cost"].isel(strategy=0).mean())
 
 

@@ -133,6 +133,15 @@ class DecisionConfig:
 
 
 @dataclass
+class SweepConfig:
+    """An in-engine sweep: a numeric knob of one strategy (dotted path) and the values to evaluate in one run."""
+
+    strategy: str = ""
+    knob: str = ""  # e.g. pools.base.gpus, checkpoint_interval_hours, expansion.utilisation_threshold
+    values: list[float] = field(default_factory=list)
+
+
+@dataclass
 class Config:
     scenario: str = ""
     description: str = ""
@@ -143,6 +152,7 @@ class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     decision: DecisionConfig = field(default_factory=DecisionConfig)
+    sweeps: dict[str, SweepConfig] = field(default_factory=dict)
 
 
 def register() -> None:

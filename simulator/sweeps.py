@@ -1,0 +1,119 @@
+"""In-engine sweeps of strategy knobs: one compiled run evaluates every value, on common random numbers.
+
+A scenario declares, e.g.::
+
+    sweeps:
+      base_size: {strategy: hybrid, knob: pools.base.gpus, values: [0, 8, 16, 24, 32, 48]}
+
+:func:`expand_sweeps` replaces the strategy by one variant per value (``hybrid@pools.base.gpus=16``). Strategy knobs
+are array data in the engine, so the whole grid runs in one compiled program with no recompile per value, and every
+variant sees the same paths. :func:`sweep_dataset` adds the sweep dimension (its coordinate is the knob value) and
+:func:`best_value` reports the optimum with its uncertainty.
+
+Notes
+-----
+For values ``v_j`` with pathwise costs ``C_j(i)``, the best value minimises the mean cost. A value is *within noise*
+of the best ``b`` when ``mean(C_j - C_b) < 2 SE(C_j - C_b)``, the standard error of the pathwise difference
+(``sd / sqrt(n)``): small, because the variants share every random draw.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .schema import SweepConfig
+from .validate import ConfigError
+
+
+def _knob_parent(strategy: Any, knob: str, where: str) -> tuple[Any, str]:
+    node = strategy
+    parts = knob.split(".")
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+        if node is None:
+            raise ConfigError(f"{where}.knob = {knob!r}: no such setting ({part!r} not found)")
+    last = parts[-1]
+    value = node.get(last) if isinstance(node, dict) else getattr(node, last, None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}.knob = {knob!r}: must name a numeric setting of the strategy")
+    return node, last
+
+
+def variant_name(strategy: str, knob: str, value: float) -> str:
+    return f"{strategy}@{knob}={value:g}"
+
+
+def expand_sweeps(cfg) -> Any:
+    """The config with each swept strategy replaced by one variant per value (in the strategy's position)."""
+    if not cfg.sweeps:
+        return cfg
+    strategies = dict(cfg.strategies)
+    for name, sweep in cfg.sweeps.items():
+        where = f"sweeps.{name}"
+        if sweep.strategy not in strategies:
+            raise ConfigError(f"{where}.strategy = {sweep.strategy!r}: not a strategy of this scenario "
+                              f"({', '.join(cfg.strategies)})")
+        if not sweep.values:
+            raise ConfigError(f"{where}.values is empty: give at least one value")
+        base = strategies[sweep.strategy]
+        parent, attribute = _knob_parent(base, sweep.knob, where)
+        cast = type(parent[attribute] if isinstance(parent, dict) else getattr(parent, attribute))
+        expanded = {}
+        for key, value in strategies.items():
+            if key != sweep.strategy:
+                expanded[key] = value
+                continue
+            for v in sweep.values:
+                if cast is int and float(v) != int(v) or v < 0:
+                    raise ConfigError(f"{where}.values contains {v:g}: {sweep.knob} takes non-negative "
+                                      f"{'whole numbers' if cast is int else 'numbers'}")
+                variant = copy.deepcopy(base)
+                target, attr = _knob_parent(variant, sweep.knob, where)
+                if isinstance(target, dict):
+                    target[attr] = cast(v)
+                else:
+                    setattr(target, attr, cast(v))
+                expanded[variant_name(sweep.strategy, sweep.knob, v)] = variant
+        strategies = expanded
+    return dataclasses.replace(cfg, strategies=strategies)
+
+
+def sweep_dataset(ds: xr.Dataset, sweeps: dict[str, SweepConfig]) -> xr.Dataset:
+    """Add ``sweep_<name>_cost`` (and delay) with the sweep dimension ``<name>`` (coordinate: the knob values)."""
+    for name, sweep in sweeps.items():
+        labels = [variant_name(sweep.strategy, sweep.knob, v) for v in sweep.values]
+        for variable in ("cost", "delay"):
+            da = ds[variable].sel(strategy=labels).rename(strategy=name).assign_coords({name: list(sweep.values)})
+            da[name].attrs.update(long_name=f"{sweep.strategy}: {sweep.knob}")
+            da.attrs = dict(ds[variable].attrs, long_name=f"{ds[variable].attrs['long_name']} over {sweep.knob}",
+                            description=f"{variable} of {sweep.strategy} for each value of {sweep.knob} "
+                                        "(one compiled run, common random numbers)")
+            ds[f"sweep_{name}_{variable}"] = da.drop_vars("strategy", errors="ignore")
+    return ds
+
+
+def best_value(cost: np.ndarray, values: list[float]) -> dict:
+    """Best knob value by mean cost, and the values within noise of it. ``cost`` is (values, paths)."""
+    means = cost.mean(axis=1)
+    best = int(np.argmin(means))
+    diff = cost - cost[best]
+    se = diff.std(axis=1, ddof=1) / np.sqrt(cost.shape[1])
+    within = [v for v, d, s in zip(values, diff.mean(axis=1), se, strict=True) if d < 2.0 * s or d == 0.0]
+    return dict(best=values[best], best_mean=float(means[best]), within_noise=within,
+                means=means.tolist(), se_vs_best=se.tolist())
+
+
+def describe(ds: xr.Dataset, sweeps: dict[str, SweepConfig]) -> list[str]:
+    """One line per sweep: the best value, its mean cost, and the range within noise."""
+    lines = []
+    for name, sweep in sweeps.items():
+        result = best_value(ds[f"sweep_{name}_cost"].values, list(sweep.values))
+        low, high = min(result["within_noise"]), max(result["within_noise"])
+        lines.append(f"sweep {name}: {sweep.strategy} is cheapest at {sweep.knob} = {result['best']:g} "
+                     f"(mean ${result['best_mean'] / 1e6:.3f}M); cost within noise for {low:g}-{high:g}")
+    return lines
