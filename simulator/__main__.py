@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import schema
 from .sweeps import expand_sweeps
-from .validate import ConfigError, check, check_known_keys, error_line
+from .validate import ConfigError, check, check_known_keys, check_overrides, error_line
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 log = logging.getLogger("simulator")
@@ -31,6 +31,7 @@ def load_config(overrides: list[str]) -> schema.Config:
     """
     from hydra import compose, initialize_config_dir
 
+    check_overrides(overrides)
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     return to_validated(cfg)
@@ -51,6 +52,11 @@ def to_validated(cfg: DictConfig) -> schema.Config:
 
 def _prevalidate(argv: list[str]) -> None:
     """Fail fast, before Hydra creates any run directory: one line on stderr and exit code 2."""
+    try:  # group choices name files and the run directory: checked even for sweeps (-m)
+        check_overrides([arg for arg in argv if not arg.startswith("-") and "=" in arg])
+    except ConfigError as exc:
+        print(error_line(exc), file=sys.stderr)
+        sys.exit(2)
     if any(arg.startswith("-") for arg in argv):  # --help, --cfg, -m ...: Hydra handles these itself
         return
     try:

@@ -22,6 +22,11 @@ PRIOR_PARAMETERS = {
     "beta": ("mean", "sd"),
 }
 NORMAL_SUPPORT_SDS = 5.0  # a normal prior must keep mean +- 5 sd inside its domain; draws are clipped to it
+NUMBER_LIMIT = 3.4028234663852886e38  # largest float32: every number the engine reads must be representable
+MIN_STEP_DAYS = 1.0 / 24.0  # one hour: finer steps only multiply the run time (and a tiny step never finishes)
+CONFIG_GROUPS = ("scenario", "engine", "priors", "report", "decision", "strategy")  # groups chosen by file name
+FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")  # a config file's name: no path separators, no dots
+SUMMARY_QUANTILES = (0.05, 0.5, 0.95)  # the summary table's P5 / P50 / P95 columns
 
 
 class ConfigError(ValueError):
@@ -44,6 +49,8 @@ def _check_bounds(key: str, value: Any, limits: dict[str, Any]) -> None:
         return
     if not math.isfinite(value):
         raise ConfigError(f"{key} = {_fmt(value)}: must be a finite number")
+    if abs(value) > NUMBER_LIMIT:
+        raise ConfigError(f"{key} = {_fmt(value)}: out of the engine's number range (magnitude <= 3.4e38)")
     rules = {
         "ge": (lambda v, b: v >= b, ">="),
         "gt": (lambda v, b: v > b, ">"),
@@ -163,6 +170,10 @@ def check(cfg: Config) -> None:
     horizon_days = cfg.engine.horizon_months * 365.25 / 12.0
     if cfg.engine.step_days > 365.25 / 12.0:
         raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be <= one month (30.4375)")
+    if cfg.engine.step_days < MIN_STEP_DAYS:
+        raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be >= one hour (0.0416667)")
+    _check_quantiles(cfg.report.quantiles)
+    _check_capex(cfg)
     for name, run in cfg.runs.items():
         if run.deadline_day <= run.start_day:
             raise ConfigError(
@@ -176,13 +187,126 @@ def check(cfg: Config) -> None:
             )
 
 
+def _check_quantiles(quantiles: list[float]) -> None:
+    """Summary quantiles: each in (0, 1), distinct as percentiles, and the summary's P5, P50 and P95 among them."""
+    percents = []
+    for i, q in enumerate(quantiles):
+        _check_bounds(f"report.quantiles[{i}]", q, {"ge": 0.01, "le": 0.99})
+        if round(100 * q) in percents:
+            raise ConfigError(f"report.quantiles[{i}] = {_fmt(q)}: another quantile has the same percentile")
+        percents.append(round(100 * q))
+    missing = [q for q in SUMMARY_QUANTILES if round(100 * q) not in percents]
+    if missing:
+        shown = ", ".join(_fmt(float(q)) for q in quantiles)
+        raise ConfigError(
+            f"report.quantiles = [{shown}]: must include {', '.join(map(str, SUMMARY_QUANTILES))} "
+            "(the summary's P5, P50 and P95 columns)"
+        )
+
+
+def prior_median(spec: PriorSpec) -> float:
+    """Median of a validated prior (beta: its mean, close enough for the checks below)."""
+    return {
+        "fixed": lambda s: s.value,
+        "uniform": lambda s: 0.5 * (s.low + s.high),
+        "normal": lambda s: s.mean,
+        "lognormal": lambda s: s.median,
+        "beta": lambda s: s.mean,
+    }[spec.dist](spec)
+
+
+def _check_capex(cfg: Config) -> None:
+    """An owned fleet ordered at t=0 must be affordable within the strategy's capex budget at the median price.
+
+    The engine caps every order at ``floor(budget / price)`` GPUs (:mod:`simulator.processes.fleet`); a base that the
+    budget cannot buy at the median hardware price would silently be a smaller fleet on most paths.
+    """
+    price = prior_median(cfg.priors.market.hardware_usd_per_gpu)
+    for name, strategy in cfg.strategies.items():
+        budget = strategy.capex_budget_usd
+        if budget is None:
+            continue
+        for pool_name, pool in strategy.pools.items():
+            if pool.kind == "owned" and pool.gpus * price > budget:
+                raise ConfigError(
+                    f"strategies.{name}.pools.{pool_name}.gpus = {pool.gpus}: costs ${pool.gpus * price:,.0f} at "
+                    f"the median hardware price (${price:,.0f} per GPU), more than "
+                    f"strategies.{name}.capex_budget_usd = {budget:,.0f}"
+                )
+
+
+def check_overrides(overrides: list[str]) -> None:
+    """Reject a config-group choice that is not a plain file name (``scenario=../../x``) before Hydra reads files.
+
+    A group choice picks ``conf/GROUP/NAME.yaml`` (``scenarios/NAME.yaml``), and the scenario's name is part of the
+    run directory (``outputs/NAME/<timestamp>``): letters, digits, '_' and '-' only, so no override can read a file
+    outside the config tree or write outside ``outputs/``. Sweeps (``scenario=a,b``) check every name; an override
+    Hydra cannot parse is left to Hydra's own message.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides([o for o in overrides if isinstance(o, str)])
+    except HydraException:
+        return
+    for override in parsed:
+        group = override.key_or_group
+        if group not in CONFIG_GROUPS or override.is_delete():
+            continue
+        value = override.value()
+        names = value.list if isinstance(value, ChoiceSweep) else [value]
+        for name in names:
+            if not (isinstance(name, str) and FILE_NAME.fullmatch(name)):
+                where = "scenarios/" if group == "scenario" else f"conf/{group}/"
+                raise ConfigError(
+                    f"{override.input_line}: the {group} name may use letters, digits, '_' and '-' only "
+                    f"(it picks {where}NAME.yaml)"
+                )
+
+
+def _shown(path: str) -> str:
+    """A file name as the user knows it: relative to the working directory when inside it."""
+    import os
+
+    relative = os.path.relpath(path) if os.path.isabs(path) else path
+    return path if relative.startswith("..") else relative
+
+
+def _config_file_of(exc: BaseException) -> str | None:
+    """The config file Hydra was reading when ``exc`` was raised (``full_path`` in the traceback's frames)."""
+    tb, path = exc.__traceback__, None
+    while tb is not None:
+        value = tb.tb_frame.f_locals.get("full_path")
+        path = value if isinstance(value, str) else path
+        tb = tb.tb_next
+    return path
+
+
+def _yaml_error_line(err: Any) -> str | None:
+    """``FILE: line L, column C: problem (context)`` for a YAML syntax error, or None."""
+    mark = getattr(err, "problem_mark", None)
+    if mark is None or not getattr(err, "problem", None):
+        return None
+    name = _shown(mark.name)
+    context = f" ({err.context})" if getattr(err, "context", None) else ""
+    return f"config error: {name}: line {mark.line + 1}, column {mark.column + 1}: {err.problem}{context}"
+
+
 def error_line(exc: BaseException) -> str:
     """One line describing a Hydra, OmegaConf or validation error (the key, the value, what is allowed)."""
-    from hydra.errors import MissingConfigException
+    from hydra.errors import MissingConfigException, OverrideParseException
     from omegaconf.errors import OmegaConfBaseException
 
     if isinstance(exc, ConfigError):
         return f"config error: {exc}"
+    if isinstance(exc, OverrideParseException) and getattr(exc, "override", None):
+        problem = str(exc).strip().splitlines()[0]
+        return (
+            f"config error: {exc.override}: not a valid override ({problem}; "
+            "see https://hydra.cc/docs/advanced/override_grammar/basic/)"
+        )
     if isinstance(exc, MissingConfigException):
         text = str(exc)
         match = re.search(r"Could not find '([^']+)'", text)
@@ -197,12 +321,28 @@ def error_line(exc: BaseException) -> str:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
     for err in chain:
+        line = _yaml_error_line(err)
+        if line:
+            return line
+    for err in chain:
         if isinstance(err, OmegaConfBaseException) and getattr(err, "full_key", None):
             message = str(getattr(err, "msg", "") or err).strip().splitlines()[0]
+            if err.full_key == "scenario" and "Cannot convert" in message:
+                message = (
+                    "a scenario file must be a mapping of config keys that starts with '# @package _global_' "
+                    f"(see scenarios/hybrid.yaml); here: {message}"
+                )
             return f"config error: {err.full_key}: {message}"
     first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    path = _config_file_of(exc)
+    if isinstance(exc, OSError) and path:  # e.g. a scenario file that is a bare number
+        return f"config error: {_shown(path)}: {first} (a config file is a YAML mapping of keys)"
     detail = [
-        line.strip() for line in str(exc).splitlines()[1:] if line.strip() and "HYDRA_FULL_ERROR" not in line
+        line.strip()
+        for line in str(exc).splitlines()[1:]
+        if line.strip(" ^\t")
+        and "HYDRA_FULL_ERROR" not in line
+        and not line.strip().startswith(("full_key:", "object_type=", "reference_type="))
     ]
-    extra = f" ({detail[-1]})" if detail and detail[-1] != first else ""
+    extra = f" ({detail[0]})" if detail and detail[0] != first else ""
     return f"config error: {first}{extra}"
