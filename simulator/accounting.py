@@ -18,14 +18,25 @@ Per step of ``dt`` days (``h = 24 dt`` hours), with ``W_p`` the wall GPU-hours u
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
 from .pools import PoolTerms
 from .processes import market, spot
 from .routing import Usage
-from .strategies import (ACADEMIC, CATEGORY_INDEX, COST_CATEGORIES, MARKETPLACE, NOTEBOOK, ON_DEMAND, OWNED, SPOT,
-                         StrategyTable)
+from .strategies import (
+    ACADEMIC,
+    CATEGORY_INDEX,
+    COST_CATEGORIES,
+    MARKETPLACE,
+    NOTEBOOK,
+    ON_DEMAND,
+    OWNED,
+    SPOT,
+    StrategyTable,
+)
 
 DAYS_PER_YEAR = 365.25
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
@@ -44,16 +55,25 @@ def ordered_sum(x: jax.Array, axis: int = 1) -> jax.Array:
     return total
 
 
-def _by_kind(values: jax.Array, kind: jax.Array, code: int) -> jax.Array:
-    """Sum of per-slot values over the (at most one) slot of a kind: (S, P, N) -> (S, N)."""
-    return jnp.sum(jnp.where(kind == code, values, 0.0), axis=1)
+def sum_by_kind(values: list[jax.Array] | jax.Array, kind: jax.Array, code: int) -> jax.Array:
+    """Sum of per-slot values (a list of (S, N) arrays, or an (S, P, ...) array) over the (at most one) slot of a
+    kind -> (S, N)."""
+    if not isinstance(values, list | tuple):
+        values = [values[:, p] for p in range(values.shape[1])]
+    total = jnp.where(kind[:, 0] == code, values[0], 0.0)
+    for p in range(1, len(values)):
+        total = total + jnp.where(kind[:, p] == code, values[p], 0.0)
+    return total
+
+
+_by_kind = sum_by_kind
 
 
 def step_costs(st: StrategyTable, theta: dict[str, jax.Array], terms: PoolTerms, usage: Usage,
                installed: jax.Array, up: jax.Array, capex: jax.Array, notebook_units: jax.Array, hours: float,
                dt: float, partnership: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Cash spent in one step by category, (S, C, N), and the updated notebook units of the month (S, N)."""
-    spend = usage.wall * terms.price
+    spend = [wall * terms.price[:, p] for p, wall in enumerate(usage.wall)]
     hosting = lambda name: jnp.where(st.colo, theta[f"colo.{name}"], theta[f"onprem.{name}"])  # noqa: E731
     energy = theta["owned.kw_per_gpu"] * hosting("pue") * theta["market.electricity_usd_per_kwh"]
     idle = theta["owned.idle_power_fraction"]
@@ -66,7 +86,8 @@ def step_costs(st: StrategyTable, theta: dict[str, jax.Array], terms: PoolTerms,
     staff_fte = jnp.maximum(hosting("min_fte"), hosting("fte_per_100_gpus") * installed / 100.0)
     cloud = _by_kind(spend, st.kind, ON_DEMAND) + _by_kind(spend, st.kind, SPOT)
     uses_cloud = jnp.any((st.kind == ON_DEMAND) | (st.kind == SPOT), axis=1)
-    data_tb = usage.wall / 1000.0 * theta["workload.data_tb_per_1000_gpu_hours"]
+    data_usd = [wall / 1000.0 * theta["workload.data_tb_per_1000_gpu_hours"] * terms.data_usd_per_tb[:, p]
+                for p, wall in enumerate(usage.wall)]
     by_category = {
         "on_demand": _by_kind(spend, st.kind, ON_DEMAND),
         "spot": _by_kind(spend, st.kind, SPOT),
@@ -80,7 +101,7 @@ def step_costs(st: StrategyTable, theta: dict[str, jax.Array], terms: PoolTerms,
         "facility": installed * theta["owned.kw_per_gpu"] * hosting("facility_usd_per_kw_month") * dt / DAYS_PER_MONTH
         + jnp.where(owned_here, hosting("fixed_usd_per_month") * dt / DAYS_PER_MONTH, 0.0),
         "staff": jnp.where(owned_here, staff_fte * theta["owned.staff_usd_per_fte_year"] * dt / DAYS_PER_YEAR, 0.0),
-        "data": ordered_sum(data_tb * terms.data_usd_per_tb),
+        "data": functools.reduce(jnp.add, data_usd),
         "migration": usage.migration_usd,
         "compliance": st.compliance_markup * cloud
         + jnp.where(uses_cloud, st.compliance_usd_per_year * dt / DAYS_PER_YEAR, 0.0),

@@ -26,13 +26,14 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import ndtri
 
-from .accounting import DAYS_PER_MONTH, DAYS_PER_YEAR, finalise, ordered_sum, step_costs
-from .pools import by_kind, pool_terms
+from .accounting import DAYS_PER_MONTH, DAYS_PER_YEAR, finalise, ordered_sum, step_costs, sum_by_kind
+from .pools import by_kind, on_rows, pool_terms, rows_with
 from .priors import Prior, sample_path_parameters, stable_id, uniforms
 from .processes import academic, failures, fleet, market, spot, workload
-from .routing import RunState, Usage, route_backlog, route_runs
+from .routing import RunState, Usage, materialise, route_backlog, route_runs
 from .strategies import COST_CATEGORIES, OWNED, StrategyTable
 
 PARAMETER_STREAM = stable_id("stream/parameters")
@@ -74,6 +75,14 @@ class EngineInputs:
     run_deadline_day: jax.Array  # (R,)
     discount_rate_per_year: jax.Array  # ()
     run_names: tuple[str, ...] = dataclasses.field(default=(), metadata=dict(static=True))
+    # Kind code of every slot, (S, P) nested tuples (see :func:`slot_layout`): static, so work that is zero by kind
+    # (a Poisson draw at no hazard, failures of a strategy without owned GPUs) is not compiled; () = unknown.
+    slot_kinds: tuple[tuple[int, ...], ...] = dataclasses.field(default=(), metadata=dict(static=True))
+
+
+def slot_layout(strategies: StrategyTable) -> tuple[tuple[int, ...], ...]:
+    """The static kind layout of a (concrete) strategy table, for :attr:`EngineInputs.slot_kinds`."""
+    return tuple(tuple(int(k) for k in row) for row in np.asarray(strategies.kind))
 
 
 class Fleet(NamedTuple):
@@ -117,6 +126,7 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     """Advance every path by one step for all strategies (see the module docstring); paths on the last axis."""
     st, dt = inputs.strategies, grid.dt_days
     dtype = state.light.dtype
+    layout = inputs.slot_kinds or None
     u = step_uniforms(keys["step"], step_index, U_RUNS + inputs.run_gpus.shape[0], dtype)
     t_start = step_index.astype(dtype) * dt
     hours = 24.0 * dt
@@ -136,8 +146,13 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     installed = fl.installed + delivered
     weight = fl.resale_weight + fleet.resale_weight(delivered, t_start, theta["owned.resale_retention_per_year"])
     up_start = installed - fl.down
-    failed, _, down_next = failures.failure_step(fl.down, installed, theta["owned.failure_per_gpu_hour"],
-                                                 theta["owned.repair_days"], u[U_FAIL], u[U_REPAIR], dt)
+    # Only strategies with an owned slot can have GPUs (expansions need owned utilisation): elsewhere all zero.
+    owned_rows = rows_with(layout, installed.shape[0], (OWNED,))
+    step_failures = lambda down, inst: jnp.stack(failures.failure_step(  # noqa: E731
+        down, inst, theta["owned.failure_per_gpu_hour"], theta["owned.repair_days"], u[U_FAIL], u[U_REPAIR], dt))
+    drawn = on_rows(owned_rows, installed.shape[0], lambda d, i: jnp.moveaxis(step_failures(d, i), 0, 1),
+                    fl.down, installed)
+    failed, down_next = (jnp.zeros_like(installed), fl.down) if drawn is None else (drawn[:, 0], drawn[:, 2])
     up = up_start - failed
     failed_share = failed / jnp.maximum(up_start, 1.0)
 
@@ -146,25 +161,31 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours,
                                                   theta["workload.checkpoint_cost_hours"],
                                                   theta["workload.restart_hours"])
-    usage = Usage(free=terms.capacity, wall=jnp.zeros_like(terms.capacity), interruptions=state.interruptions,
+    n_slots = st.kind.shape[1]
+    usage = Usage(free=[terms.capacity[:, p] for p in range(n_slots)],
+                  wall=[jnp.zeros_like(state.light) for _ in range(n_slots)], interruptions=state.interruptions,
                   migration_usd=jnp.zeros_like(state.light), queue_gpu_hour_days=jnp.zeros_like(state.light))
+    always = jnp.isfinite(t_start)
     runs, usage = route_runs(state.runs, usage, terms, st.kind, st.serves_runs, st.deadline_aware, inputs.run_gpus,
                              inputs.run_start_day, inputs.run_deadline_day, t_start, dt, efficiency,
                              loss_hours, failed_share, u[U_RUNS:], theta["workload.migration_usd"],
                              theta["workload.checkpoint_tb"], st.provider, theta["market.egress_usd_per_tb"],
-                             theta["marketplace.bandwidth_usd_per_tb"])
+                             theta["marketplace.bandwidth_usd_per_tb"], layout)
+    runs, usage = materialise((runs, usage), always)
     light_share = theta["workload.light_fraction"]
     u_light = by_kind(st.kind, 0.5, spot=u[U_LIGHT_SPOT], marketplace=u[U_LIGHT_MP], notebook=u[U_LIGHT_NB])
     u_heavy = by_kind(st.kind, 0.5, spot=u[U_HEAVY_SPOT], marketplace=u[U_HEAVY_MP], notebook=u[U_HEAVY_NB])
     light, usage = route_backlog(state.light + arrivals * light_share, st.serves_light, usage, terms, st.kind, dt,
-                                 efficiency, loss_hours, failed_share, u_light)
+                                 efficiency, loss_hours, failed_share, u_light, layout)
+    light, usage = materialise((light, usage), always)
     heavy, usage = route_backlog(state.heavy + arrivals * (1.0 - light_share), st.serves_heavy, usage, terms,
-                                 st.kind, dt, efficiency, loss_hours, failed_share, u_heavy)
+                                 st.kind, dt, efficiency, loss_hours, failed_share, u_heavy, layout)
+    heavy, usage = materialise((heavy, usage), always)
 
     cash_step, notebook_units = step_costs(st, theta, terms, usage, installed, up, capex, state.notebook_units,
                                            hours, dt, keys["partnership"])
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
-    busy_owned = jnp.sum(jnp.where(st.kind == OWNED, usage.wall, 0.0), axis=1)  # one owned slot: exact
+    busy_owned = sum_by_kind(usage.wall, st.kind, OWNED)  # one owned slot: exact
     fl = Fleet(installed, down_next, jnp.where(arrived, 0.0, fl.pending), fl.pending_day, fl.pending_price,
                fl.committed_usd, weight, fl.busy_month + busy_owned, fl.up_month + up * hours, fl.months_above)
     p_lose, p_regain = spot.transition_probabilities(theta["spot.unavailable_fraction"],

@@ -37,6 +37,43 @@ class PoolTerms(NamedTuple):
     data_usd_per_tb: jax.Array  # egress and bandwidth per TB moved with work run away from the data's home
 
 
+INTERRUPTIBLE_KINDS = (SPOT, MARKETPLACE, NOTEBOOK)  # kinds with an interruption hazard
+
+
+def rows_with(layout: tuple[tuple[int, ...], ...] | None, n_rows: int, codes: tuple[int, ...],
+              slot: int | None = None) -> tuple[int, ...]:
+    """Strategies (rows) whose slot ``slot`` (any slot if None) is of a kind in ``codes``, from the static layout.
+
+    ``layout`` holds every slot's kind code, known at trace time; ``None`` means unknown, and every row qualifies.
+    The engine uses it to skip work that is provably zero (a Poisson draw at a hazard that is zero by kind, failures
+    of a strategy that owns no GPUs), which changes no result.
+    """
+    if layout is None:
+        return tuple(range(n_rows))
+    return tuple(s for s, kinds in enumerate(layout)
+                 if any(k in codes for k in (kinds if slot is None else kinds[slot:slot + 1])))
+
+
+def on_rows(rows: tuple[int, ...], n_rows: int, fn, *arrays: jax.Array) -> jax.Array | None:
+    """``fn(*arrays)`` evaluated on the rows ``rows`` only (leading axis), zeros elsewhere; None if no row.
+
+    Rows are taken with slices and put back with masks (elementwise selects): XLA:CPU emits concatenations and pads
+    as scalar code, several times slower than the vectorised elementwise loops.
+    """
+    if not rows:
+        return None
+    if len(rows) == n_rows:
+        return fn(*arrays)
+    contiguous = rows == tuple(range(rows[0], rows[-1] + 1))
+    take = (lambda a: a[rows[0]:rows[-1] + 1]) if contiguous else (lambda a: jnp.stack([a[s] for s in rows]))
+    picked = fn(*(take(a) for a in arrays))
+    row = jnp.arange(n_rows).reshape((n_rows,) + (1,) * (picked.ndim - 1))
+    out = jnp.where(row == rows[0], picked[0], 0.0)
+    for i, s in enumerate(rows[1:], start=1):
+        out = jnp.where(row == s, picked[i], out)
+    return out.astype(picked.dtype)
+
+
 def by_kind(kind: jax.Array, default, **values) -> jax.Array:
     """Per-slot value chosen by kind code: ``by_kind(kind, 0.0, owned=a, spot=b, ...)``."""
     codes = dict(owned=OWNED, on_demand=ON_DEMAND, spot=SPOT, marketplace=MARKETPLACE, academic=ACADEMIC,

@@ -22,6 +22,7 @@ academic centre adds its queue wait to the delay: ``Q * served`` GPU-hour-days.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -42,11 +43,28 @@ class RunState(NamedTuple):
 
 
 class Usage(NamedTuple):
-    free: jax.Array  # (S, P) GPUs still free this step
-    wall: jax.Array  # (S, P) wall GPU-hours used
+    """What routing used in a step. Per-slot quantities are lists of (S, N) arrays, one per slot: XLA:CPU compiles
+    slicing and stacking of a slot axis into slow scalar loops, and per-slot arrays need neither."""
+
+    free: list[jax.Array]  # P x (S, N) GPUs still free this step
+    wall: list[jax.Array]  # P x (S, N) wall GPU-hours used
     interruptions: jax.Array  # (S,)
     migration_usd: jax.Array  # (S,)
     queue_gpu_hour_days: jax.Array  # (S,)
+
+
+def materialise(tree, always: jax.Array):
+    """``tree`` unchanged, computed once into buffers: a fusion boundary for XLA.
+
+    XLA fuses cheap elementwise producers into every consumer, so a routing result read by a dozen cost
+    categories would be recomputed a dozen times per element. A conditional is never fused, so passing the values
+    through one (``always`` is true at run time, but not a constant the compiler could fold; the other branch is
+    never taken) materialises them once. ``jax.lax.optimization_barrier`` would say this more plainly, but XLA:CPU
+    drops it before fusion.
+    """
+    never = lambda t: jax.tree_util.tree_map(lambda x: jnp.sqrt(x) if jnp.issubdtype(x.dtype, jnp.floating)  # noqa: E731
+                                             else x, t)
+    return jax.lax.cond(always, lambda t: t, never, tree)
 
 
 def _interruptions(rows: tuple[int, ...], hazard: jax.Array, rate: jax.Array, u: jax.Array) -> jax.Array | None:
@@ -68,12 +86,15 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
                bandwidth_usd_per_tb: jax.Array, layout: Layout = None) -> tuple[RunState, Usage]:
     """Place and advance every active run for one step (see the module docstring).
 
-    Shapes: per-slot arrays (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); paths last.
-    A run's interruptions are drawn once, at the hazard of the slot it runs on (at most one slot is chosen).
+    Shapes: per-slot terms (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); paths last. Usage
+    holds per-slot lists of (S, N) arrays. A run's interruptions are drawn once, at the hazard of the slot it runs on
+    (at most one slot is chosen).
     """
     remaining, finish, switched, last = runs
     free, wall_used, interruptions, migration, queue = usage
+    free, wall_used = list(free), list(wall_used)
     hours = 24.0 * dt
+    n_slots = kind.shape[1]
     interruptible_rows = rows_with(layout, kind.shape[0], INTERRUPTIBLE_KINDS)
     for r in range(run_gpus.shape[0]):
         width = run_gpus[r]
@@ -82,12 +103,23 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
         active = (share > 0.0) & (remaining[:, r] > 0.0)
         slack = run_deadline[r] - t_start - remaining[:, r] / (24.0 * width * efficiency)
         now_switched = switched[:, r] | (deadline_aware & active & (slack < dt))
+        always = jnp.isfinite(t_start)
+        active, now_switched = materialise((active, now_switched), always)
         allowed = serves_runs & (terms.reliable | ~now_switched[:, None]) & ((kind != NOTEBOOK) | (width <= 1.0))
-        fits = (free >= width) & allowed
-        chosen = fits & (jnp.cumsum(fits, axis=1) == 1) & active[:, None]
-        running = jnp.any(chosen, axis=1)
+        chosen, seen = [], jnp.zeros_like(active)
+        for p in range(n_slots):  # the first slot with room, per slot as (S, N) arrays (no stacking)
+            fits = (free[p] >= width) & allowed[:, p]
+            chosen.append(fits & ~seen & active)
+            seen = seen | fits
+        running = functools.reduce(jnp.logical_or, chosen)
+        on_owned = functools.reduce(jnp.logical_or, [c & (kind[:, p] == OWNED) for p, c in enumerate(chosen)])
+        chosen, running, on_owned = materialise((chosen, running, on_owned), always)
         wall = width * hours * share
-        pick = lambda x: jnp.sum(jnp.where(chosen, x, 0.0), axis=1)  # noqa: E731, B023  (exact: one slot chosen)
+
+        def pick(x, chosen=chosen):
+            """The value of the chosen slot (0 if none): exact, one slot at most."""
+            return functools.reduce(jnp.add, [jnp.where(c, x[:, p], 0.0) for p, c in enumerate(chosen)])
+
         owned_events = pick(jnp.where(kind == OWNED, failed_share[:, None] * width * share, 0.0))
         interrupted = _interruptions(interruptible_rows, pick(terms.hazard),
                                      pick(terms.hazard * wall / terms.instance_gpus), u_runs[r])
@@ -98,11 +130,13 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
         finished_now = running & (done >= remaining[:, r])
         # share of the step's wall time used: all of it unless the run finished part-way (unproductive time is paid)
         fraction = jnp.where(finished_now, done / jnp.maximum(useful, 1e-30), jnp.where(running, 1.0, 0.0))
+        fraction, done, finished_now, events = materialise((fraction, done, finished_now, events), always)
         finish = finish.at[:, r].set(jnp.where(finished_now, begin + fraction * share * dt, finish[:, r]))
         remaining = remaining.at[:, r].add(-done)
-        free = free - jnp.where(chosen, width * share * fraction[:, None], 0.0)
-        wall_used = wall_used + jnp.where(chosen, wall * fraction[:, None], 0.0)
-        interruptions = interruptions + jnp.where(running & ~jnp.any(chosen & (kind == OWNED), axis=1), events, 0.0)
+        for p, c in enumerate(chosen):
+            free[p] = free[p] - jnp.where(c, width * share * fraction, 0.0)
+            wall_used[p] = wall_used[p] + jnp.where(c, wall * fraction, 0.0)
+        interruptions = interruptions + jnp.where(running & ~on_owned, events, 0.0)
         new_provider = jnp.where(running, pick(provider).astype(last.dtype), last[:, r])
         moved = running & (last[:, r] >= 0) & (new_provider != last[:, r])
         egress = by_provider(last[:, r], egress_usd_per_tb, bandwidth_usd_per_tb)
@@ -117,9 +151,10 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
                   u_slots: jax.Array, layout: Layout = None) -> tuple[jax.Array, Usage]:
     """Serve a backlog (S,) through the slots that ``serves`` it, in priority order."""
     free, wall_used, interruptions, migration, queue = usage
+    free, wall_used = list(free), list(wall_used)
     hours = 24.0 * dt
     for p in range(kind.shape[1]):
-        wall = jnp.where(serves[:, p], jnp.minimum(free[:, p] * hours, backlog / efficiency), 0.0)
+        wall = jnp.where(serves[:, p], jnp.minimum(free[p] * hours, backlog / efficiency), 0.0)
         owned = kind[:, p] == OWNED
         owned_events = jnp.where(owned, failed_share * wall / hours, 0.0)
         slot_terms = PoolTerms(*(x[:, p] for x in terms))
@@ -132,8 +167,8 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         useful = jnp.maximum(0.0, wall - events * job_gpus * loss_hours) * efficiency
         served = jnp.minimum(backlog, useful)
         backlog = backlog - served
-        free = free.at[:, p].add(-wall / hours)
-        wall_used = wall_used.at[:, p].add(wall)
+        free[p] = free[p] - wall / hours
+        wall_used[p] = wall_used[p] + wall
         interruptions = interruptions + jnp.where(owned, 0.0, events)
         queue = queue + served * slot_terms.queue_days
     return backlog, Usage(free, wall_used, interruptions, migration, queue)

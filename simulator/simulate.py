@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .engine import EngineInputs, Grid, simulate_chunk_jit
+from .engine import EngineInputs, Grid, simulate_chunk_jit, slot_layout
 from .priors import cast_table, prior_table
 from .schema import Config
 from .strategies import strategy_table
@@ -43,14 +43,16 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
     """Engine inputs (array pytree) and static grid from a validated config."""
     dtype = dtype_of(cfg)
     runs = list(cfg.runs.values())
+    strategies = strategy_table(cfg.strategies, cfg.data, dtype)
     inputs = EngineInputs(
         priors=cast_table(prior_table(cfg), dtype),
-        strategies=strategy_table(cfg.strategies, cfg.data, dtype),
+        strategies=strategies,
         run_gpus=jnp.asarray([r.gpus for r in runs], dtype).reshape(-1),
         run_start_day=jnp.asarray([r.start_day for r in runs], dtype).reshape(-1),
         run_deadline_day=jnp.asarray([r.deadline_day for r in runs], dtype).reshape(-1),
         discount_rate_per_year=jnp.asarray(cfg.engine.discount_rate_per_year, dtype),
         run_names=tuple(cfg.runs),
+        slot_kinds=slot_layout(strategies),
     )
     return inputs, Grid.from_step(cfg.engine.horizon_months, cfg.engine.step_days)
 
