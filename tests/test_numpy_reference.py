@@ -2,7 +2,8 @@
 
 The two use different random numbers, so the comparison is statistical: for every strategy of ``scenario=hybrid``
 and each of mean cost, mean delay, mean run lateness and P(a run is late), ``z = (m_engine - m_numpy) /
-sqrt(se_engine^2 + se_numpy^2)`` must satisfy ``|z| < 4`` at fixed seeds. This keeps the benchmark's side-by-side
+sqrt(se_engine^2 + se_numpy^2)`` must satisfy ``|z| < 4`` at fixed seeds (differences below float32 rounding
+count as agreement). This keeps the benchmark's side-by-side
 comparison honest: the NumPy code runs the same model.
 """
 
@@ -16,10 +17,13 @@ PATHS = 3000
 
 
 def _z(a: np.ndarray, b: np.ndarray) -> float:
+    """z-score of the difference of two means; differences below float32 rounding (a backlog left at ~1e-9 GPU-hours
+    by the engine's float32 arithmetic, where float64 NumPy leaves ~1e-18) count as agreement."""
+    gap = a.mean() - b.mean()
+    if abs(gap) <= 1e-6 * max(1.0, abs(a.mean()), abs(b.mean())):
+        return 0.0
     se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-    if se == 0.0:
-        return 0.0 if a.mean() == b.mean() else np.inf
-    return float((a.mean() - b.mean()) / se)
+    return float(gap / se) if se > 0.0 else np.inf
 
 
 @pytest.fixture(scope="module")
