@@ -74,7 +74,7 @@ def run_job(cfg: DictConfig) -> float:
     from .plots import save_all
     from .report import decision_markdown, print_terminal
     from .results import build_dataset, write_atomic
-    from .simulate import simulate
+    from .simulate import enable_compilation_cache, simulate
     from .sweeps import describe, sweep_dataset
 
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
@@ -83,6 +83,8 @@ def run_job(cfg: DictConfig) -> float:
     except ConfigError as exc:
         print(error_line(exc), file=sys.stderr)
         sys.exit(2)
+    if config.engine.compilation_cache:
+        enable_compilation_cache()
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     scenario = HydraConfig.get().runtime.choices.get("scenario", config.scenario)
     resolved = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)

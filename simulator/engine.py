@@ -161,11 +161,13 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours,
                                                   theta["workload.checkpoint_cost_hours"],
                                                   theta["workload.restart_hours"])
+    always = jnp.isfinite(t_start)
+    terms, up, failed_share, efficiency, loss_hours = materialise((terms, up, failed_share, efficiency, loss_hours),
+                                                                  always)
     n_slots = st.kind.shape[1]
     usage = Usage(free=[terms.capacity[:, p] for p in range(n_slots)],
                   wall=[jnp.zeros_like(state.light) for _ in range(n_slots)], interruptions=state.interruptions,
                   migration_usd=jnp.zeros_like(state.light), queue_gpu_hour_days=jnp.zeros_like(state.light))
-    always = jnp.isfinite(t_start)
     runs, usage = route_runs(state.runs, usage, terms, st.kind, st.serves_runs, st.deadline_aware, inputs.run_gpus,
                              inputs.run_start_day, inputs.run_deadline_day, t_start, dt, efficiency,
                              loss_hours, failed_share, u[U_RUNS:], theta["workload.migration_usd"],

@@ -91,6 +91,7 @@ class EngineConfig:
     step_days: float = bounded(1.0, gt=0.0, le=31.0)
     discount_rate_per_year: float = bounded(0.1, ge=0.0, le=1.0)
     dtype: str = bounded("float32", choices=("float32", "float64"))
+    compilation_cache: bool = True  # persist compiled engines in .jax_cache/ (command line runs)
 
 
 @dataclass
