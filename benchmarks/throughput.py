@@ -1,0 +1,269 @@
+"""Throughput and memory of the engine, side by side with a plain NumPy implementation and the RNG floor.
+
+Run from the repository root (one process, one table, ~5 minutes on 2 CPU cores)::
+
+    python benchmarks/throughput.py                      # scenario=hybrid, 1e4 / 1e5 / 1e6 paths
+    python benchmarks/throughput.py --quick              # 1e3 / 1e4 paths, a smoke test
+    python benchmarks/throughput.py --horizon-months 36  # the full default horizon (slower)
+
+What is measured, per path count ``N`` (``S`` strategies, ``T`` daily steps):
+
+* **engine**: :func:`simulator.simulate.run_paths` (chunks of ``engine.chunk_size`` paths, float32 on the device,
+  float64 merge on the host), after a warm-up call of the same chunk shape; compile time is reported separately
+  (first call minus second call of one chunk).
+* **numpy**: :func:`simulator.reference.simulate_numpy`, the same model vectorized over paths with a
+  ``numpy.random.Generator`` in float64 (``tests/test_numpy_reference.py`` checks that it agrees with the engine).
+  Above ``--numpy-max`` paths its time is extrapolated linearly from the largest measured size, and said so.
+* **RNG floor**: only the random variates the engine draws for the same work (per-path parameter draws, the
+  per-step uniforms, the monthly expansion draws), with the engine's key derivation and PRNG, in chunks of the same
+  size, each variate added into an accumulator so that nothing is optimised away.
+* Throughput is path-steps-strategies per second, ``N * T * S / seconds``.
+* **Memory**: peak resident set size of this process during the call, minus the RSS just before it, sampled every
+  5 ms from ``/proc/self/statm`` (so memory an allocator had already reserved and reuses is not counted again;
+  short spikes under 5 ms may be missed). The absolute peak RSS of the process is printed at the end.
+
+The default ``--horizon-months 6`` (180 daily steps, covering the scenario's training run) keeps the whole
+benchmark within ~5 minutes; throughput per path-step-strategy is the same as over 36 months within noise, since
+every step does the same work (``--horizon-months 36`` checks it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from simulator.__main__ import load_config  # noqa: E402
+from simulator.engine import (  # noqa: E402
+    EXPANSION_STREAM,
+    PARAMETER_STREAM,
+    STEP_STREAM,
+    U_RUNS,
+    simulate_chunk_jit,
+    step_uniforms,
+)
+from simulator.priors import stable_id, uniforms  # noqa: E402
+from simulator.reference import simulate_numpy  # noqa: E402
+from simulator.simulate import PATH_BLOCK, build_inputs, root_key, run_paths  # noqa: E402
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+class PeakRSS:
+    """Peak RSS above the RSS at entry, sampled every 5 ms in a thread."""
+
+    def __enter__(self):
+        self.base = self.peak = rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, rss_bytes())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes())
+        self.increase = self.peak - self.base
+
+
+def rng_floor_fn(inputs, grid):
+    """A jitted function drawing exactly the engine's random variates for one chunk of paths."""
+    n_runs = inputs.run_gpus.shape[0]
+    names = list(inputs.priors)
+    n_cycles = int(grid.horizon_days // 365.25) + 2
+
+    def draw(root, ids):
+        stream = lambda s: jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(root, s), i))(ids)  # noqa: E731
+        parameter_keys, step_keys, expansion_keys = stream(PARAMETER_STREAM), stream(STEP_STREAM), stream(
+            EXPANSION_STREAM)
+        params = jax.vmap(lambda k: jnp.stack([uniforms(jax.random.fold_in(k, stable_id(n)), (), jnp.float32)
+                                               for n in names]))(parameter_keys)
+        once = jax.vmap(lambda k: uniforms(jax.random.fold_in(k, stable_id("path/once")), (2 + n_cycles,),
+                                           jnp.float32))(parameter_keys)
+        total = jnp.sum(params, axis=1) + jnp.sum(once, axis=1)
+
+        def month(acc, m):
+            def day(acc, k):
+                u = step_uniforms(step_keys, m * grid.steps_per_month + k, U_RUNS + n_runs, jnp.float32)
+                return acc + u, None
+
+            acc, _ = jax.lax.scan(day, acc, jnp.arange(grid.steps_per_month))
+            return acc.at[0].add(step_uniforms(expansion_keys, m, 1, jnp.float32)[0]), None
+
+        acc = jnp.zeros((U_RUNS + n_runs, ids.shape[0]), jnp.float32)
+        acc, _ = jax.lax.scan(month, acc, jnp.arange(grid.months))
+        return total + jnp.sum(acc, axis=0)
+
+    return jax.jit(draw)
+
+
+def chunk_of(paths: int, chunk_size: int) -> int:
+    return -(-min(chunk_size, paths) // PATH_BLOCK) * PATH_BLOCK
+
+
+def time_floor(floor, seed: int, paths: int, chunk_size: int) -> float:
+    chunk = chunk_of(paths, chunk_size)
+    key = root_key(seed)
+    jax.block_until_ready(floor(key, jnp.arange(chunk, dtype=jnp.uint32)))  # compile this shape
+    t0 = time.perf_counter()
+    for start in range(0, paths, chunk):
+        out = floor(key, jnp.arange(start, start + chunk, dtype=jnp.uint32))
+        np.asarray(out)  # to the host, as the engine's results are
+    return time.perf_counter() - t0
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_line() -> str:
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    devices = ", ".join(f"{d.platform}:{d.device_kind}" for d in jax.devices())
+    return (f"{datetime.datetime.now().isoformat(timespec='seconds')}; {os.cpu_count()} CPUs ({cpu_model()}), "
+            f"{mem:.0f} GiB RAM; JAX {jax.__version__} on {devices}; NumPy {np.__version__}; "
+            f"load average before: {os.getloadavg()[0]:.1f}")
+
+
+def end_to_end(paths: int | None, cache: bool) -> float:
+    """Seconds for ``python -m simulator scenario=hybrid`` in a subprocess (cold compile unless ``cache``)."""
+    cmd = [sys.executable, "-m", "simulator", "scenario=hybrid", f"engine.compilation_cache={str(cache).lower()}",
+           "hydra.run.dir=outputs/benchmark/${now:%Y-%m-%d_%H-%M-%S}"]
+    if paths:
+        cmd.append(f"engine.paths={paths}")
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+        return float("nan")
+    return seconds
+
+
+def fmt_rate(x: float) -> str:
+    return f"{x:.2e}" if np.isfinite(x) else "n/a"
+
+
+def fmt_mb(x: float | None) -> str:
+    return "n/a" if x is None else f"{x / 2**20:,.0f} MB"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=float, nargs="+", default=[1e4, 1e5, 1e6], help="path counts")
+    ap.add_argument("--numpy-max", type=float, default=1e5, help="largest path count NumPy runs (then extrapolated)")
+    ap.add_argument("--horizon-months", type=int, default=6)
+    ap.add_argument("--chunk-size", type=int, default=None, help="engine.chunk_size (default: conf/engine)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="1e3 and 1e4 paths, no end-to-end run")
+    ap.add_argument("--no-end-to-end", action="store_true", help="skip timing `python -m simulator scenario=hybrid`")
+    args = ap.parse_args(argv)
+    sizes = [1000, 10000] if args.quick else [int(s) for s in args.sizes]
+
+    overrides = ["scenario=hybrid", f"engine.horizon_months={args.horizon_months}"]
+    if args.chunk_size:
+        overrides.append(f"engine.chunk_size={args.chunk_size}")
+    cfg = load_config(overrides)
+    inputs, grid = build_inputs(cfg)
+    chunk_size = cfg.engine.chunk_size
+    n_strategies = len(cfg.strategies)
+    steps = grid.months * grid.steps_per_month
+    work = lambda n: n * steps * n_strategies  # noqa: E731
+    print(f"# gpu-risk throughput: scenario=hybrid, {n_strategies} strategies, {grid.months} months x "
+          f"{grid.steps_per_month} steps = {steps} steps, engine.chunk_size={chunk_size}, float32")
+    print(f"# {machine_line()}", flush=True)
+
+    # Compile time: first call of one chunk minus the second call of the same chunk.
+    key = root_key(args.seed)
+    ids = jnp.arange(chunk_of(sizes[-1], chunk_size), dtype=jnp.uint32)
+    t0 = time.perf_counter()
+    jax.block_until_ready(simulate_chunk_jit(inputs, key, ids, grid))
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    jax.block_until_ready(simulate_chunk_jit(inputs, key, ids, grid))
+    compile_seconds = first - (time.perf_counter() - t0)
+
+    floor = rng_floor_fn(inputs, grid)
+    rows = []
+    for n in sizes:
+        chunk = chunk_of(n, chunk_size)
+        jax.block_until_ready(simulate_chunk_jit(inputs, key, jnp.arange(chunk, dtype=jnp.uint32), grid))  # warm
+        with PeakRSS() as mem:
+            t0 = time.perf_counter()
+            run_paths(inputs, grid, args.seed, n, chunk_size, trajectory_paths=0)
+            engine_s = time.perf_counter() - t0
+        engine_mem = mem.increase
+        with PeakRSS() as mem:
+            floor_s = time_floor(floor, args.seed, n, chunk_size)
+        floor_mem = mem.increase
+        if n <= args.numpy_max:
+            with PeakRSS() as mem:
+                t0 = time.perf_counter()
+                simulate_numpy(cfg, n, seed=args.seed)
+                numpy_s = time.perf_counter() - t0
+            numpy_mem, numpy_note = mem.increase, "measured"
+            numpy_per_path = numpy_s / n
+        else:
+            numpy_s, numpy_mem = numpy_per_path * n, None
+            numpy_note = f"extrapolated from {int(args.numpy_max):.0e} paths (linear in paths), not run"
+        rows.append((n, engine_s, engine_mem, numpy_s, numpy_mem, numpy_note, floor_s, floor_mem))
+        print(f"#   {n:.0e} paths: engine {engine_s:.1f} s, numpy {numpy_s:.1f} s ({numpy_note}), "
+              f"rng floor {floor_s:.1f} s", flush=True)
+
+    e2e = None
+    if not (args.quick or args.no_end_to_end):
+        e2e = (end_to_end(None, cache=False), end_to_end(None, cache=True), end_to_end(None, cache=True))
+
+    print()
+    print("| paths | engine path-steps-strategies/s | NumPy path-steps-strategies/s | engine / NumPy "
+          "| RNG floor path-steps-strategies/s | engine time / RNG floor time | peak RSS increase: engine / NumPy / "
+          "RNG floor |")
+    print("|---|---|---|---|---|---|---|")
+    for n, engine_s, engine_mem, numpy_s, numpy_mem, numpy_note, floor_s, floor_mem in rows:
+        star = "" if numpy_note == "measured" else " (extrapolated)"
+        print(f"| {n:.0e} | {fmt_rate(work(n) / engine_s)} ({engine_s:.1f} s) | {fmt_rate(work(n) / numpy_s)} "
+              f"({numpy_s:.1f} s){star} | {numpy_s / engine_s:.1f}x{star} | {fmt_rate(work(n) / floor_s)} "
+              f"({floor_s:.1f} s) | {engine_s / floor_s:.2f} | {fmt_mb(engine_mem)} / {fmt_mb(numpy_mem)} / "
+              f"{fmt_mb(floor_mem)} |")
+    print()
+    print(f"engine compile: {compile_seconds:.1f} s (one chunk shape of {ids.shape[0]} paths; each new chunk shape "
+          f"compiles again; a persistent cache in .jax_cache/ skips it on later runs)")
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:,.0f} MB")
+    if e2e:
+        print(f"`python -m simulator scenario=hybrid` (10,000 paths, 36 months, plots, results.nc) end to end: "
+              f"{e2e[0]:.1f} s with a cold compile; {e2e[1]:.1f} s then {e2e[2]:.1f} s with the compilation cache")
+    for n, *_, numpy_note, _, _ in rows:
+        if numpy_note != "measured":
+            print(f"NumPy at {n:.0e} paths: {numpy_note}")
+
+
+if __name__ == "__main__":
+    main()
