@@ -97,13 +97,17 @@ def run_job(cfg: DictConfig) -> float:
     )
     sim = simulate(config, precision_rule(config))
     log.info("simulated in %.1f s (first chunk incl. compile %.1f s)", sim.seconds, sim.compile_seconds)
-    ds = build_dataset(
-        sim,
-        seed=config.engine.seed,
-        resolved_config=resolved,
-        scenario=scenario,
-        run_deadlines=[r.deadline_day for r in config.runs.values()],
-    )
+    try:
+        ds = build_dataset(
+            sim,
+            seed=config.engine.seed,
+            resolved_config=resolved,
+            scenario=scenario,
+            run_deadlines=[r.deadline_day for r in config.runs.values()],
+        )
+    except ConfigError as exc:  # NaN or inf outputs: one line, no results written
+        print(error_line(exc), file=sys.stderr)
+        sys.exit(2)
     ds = sweep_dataset(ds, config.sweeps)
     analysis = analyse(ds, config)
     text = decision_markdown(analysis, scenario=scenario, description=config.description, seconds=sim.seconds)
@@ -125,11 +129,45 @@ def run_job(cfg: DictConfig) -> float:
     return float(ds["cost"].isel(strategy=0).mean())
 
 
+class _ReraiseSwallowedInterrupts:
+    """An ``unraisablehook`` that raises a Ctrl-C again when Python could not raise it where it landed.
+
+    A SIGINT is handled at the next Python bytecode; when that is a gc callback (JAX registers one), a weakref
+    callback (h5py releases objects through them while it writes) or a ``__del__``, the KeyboardInterrupt becomes an
+    "Exception ignored in ..." traceback and the run goes on to the end. The hook hides it and interrupts the main
+    thread again 50 ms later from a timer thread (raised inside the hook, it would be ignored again), until it lands
+    in ordinary code and the run stops with the usual one-line message. Errors that cleanup callbacks raise after an
+    interrupt are its consequences and are not reported either.
+    """
+
+    def __init__(self, previous):
+        self.previous, self.interrupted, self.stopped = previous, False, False
+
+    def __call__(self, unraisable) -> None:
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            import threading
+
+            self.interrupted = True
+            timer = threading.Timer(0.05, self._interrupt_main)
+            timer.daemon = True
+            timer.start()
+        elif not self.interrupted:
+            self.previous(unraisable)
+
+    def _interrupt_main(self) -> None:
+        import _thread
+
+        if not self.stopped:
+            _thread.interrupt_main()
+
+
 def main() -> None:
-    _prevalidate(sys.argv[1:])
+    hook = sys.unraisablehook = _ReraiseSwallowedInterrupts(sys.unraisablehook)
     try:
+        _prevalidate(sys.argv[1:])
         run_job()
     except KeyboardInterrupt:
+        hook.stopped = True
         print("interrupted: results.nc is written only when complete", file=sys.stderr)
         sys.exit(130)
 

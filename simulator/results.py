@@ -19,6 +19,7 @@ import xarray as xr
 
 from .simulate import Simulation
 from .strategies import CATEGORY_DESCRIPTIONS, COST_CATEGORIES
+from .validate import ConfigError
 
 VARIABLES = {
     # name: (dims, units, long_name, description)
@@ -128,10 +129,37 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def check_finite(sim: Simulation) -> None:
+    """Raise :class:`ConfigError` (one line) if any output or sampled prior is NaN or infinite.
+
+    The processes guard float32 overflow at its sources (price index, demand, resale weights), so this only fires
+    for magnitudes no model state can carry (e.g. a price of 1e37 USD per GPU-hour): the run stops with a clear
+    error instead of writing NaN or inf into ``results.nc``.
+    """
+    bad = {name: values for name, values in {**sim.outputs, **sim.parameters}.items()
+           if np.issubdtype(np.asarray(values).dtype, np.floating) and not np.isfinite(values).all()}
+    if not bad:
+        return
+    name, values = next(iter(bad.items()))
+    where = ""
+    if name in VARIABLES and VARIABLES[name][0][0] == "strategy":
+        per_strategy = (~np.isfinite(values)).reshape(values.shape[0], values.shape[1], -1).any(axis=(0, 2))
+        where = f" for strategy {', '.join(np.asarray(sim.strategy_names)[per_strategy])}"
+    raise ConfigError(
+        f"the simulation overflowed: {', '.join(bad)} NaN or inf{where} ({int((~np.isfinite(values)).sum())} "
+        f"values of {name}); a prior or setting is too large for the engine's numbers: narrow it "
+        "(or set engine.dtype=float64)"
+    )
+
+
 def build_dataset(
     sim: Simulation, *, seed: int, resolved_config: str, scenario: str, run_deadlines: list[float]
 ) -> xr.Dataset:
-    """Label a :class:`Simulation` as an xarray Dataset with metadata and provenance."""
+    """Label a :class:`Simulation` as an xarray Dataset with metadata and provenance.
+
+    Raises :class:`~simulator.validate.ConfigError` if an output is NaN or inf (:func:`check_finite`).
+    """
+    check_finite(sim)
     out = sim.outputs
     data_vars = {}
     for name, (dims, units, long_name, description) in VARIABLES.items():

@@ -215,6 +215,10 @@ def prior_median(spec: PriorSpec) -> float:
     }[spec.dist](spec)
 
 
+def _usd(x: float) -> str:
+    return f"${x:,.0f}" if abs(x) < 1e15 else f"${x:.3g}"
+
+
 def _check_capex(cfg: Config) -> None:
     """An owned fleet ordered at t=0 must be affordable within the strategy's capex budget at the median price.
 
@@ -229,9 +233,9 @@ def _check_capex(cfg: Config) -> None:
         for pool_name, pool in strategy.pools.items():
             if pool.kind == "owned" and pool.gpus * price > budget:
                 raise ConfigError(
-                    f"strategies.{name}.pools.{pool_name}.gpus = {pool.gpus}: costs ${pool.gpus * price:,.0f} at "
-                    f"the median hardware price (${price:,.0f} per GPU), more than "
-                    f"strategies.{name}.capex_budget_usd = {budget:,.0f}"
+                    f"strategies.{name}.pools.{pool_name}.gpus = {pool.gpus}: costs {_usd(pool.gpus * price)} at "
+                    f"the median hardware price ({_usd(price)} per GPU), more than "
+                    f"strategies.{name}.capex_budget_usd = {_usd(budget)}"
                 )
 
 

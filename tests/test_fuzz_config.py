@@ -42,19 +42,23 @@ from simulator.schema import Config, PriorSpec
 from simulator.validate import PRIOR_PARAMETERS, SUMMARY_QUANTILES, check_overrides, error_line
 
 FUZZ_CASES: collections.Counter[str] = collections.Counter()
-EXAMPLES = {  # hypothesis examples per test: 560 in all
+EXAMPLES = {  # hypothesis examples per test: 530 in all, plus the command-line cases
     "scalar": 170,
     "prior": 140,
     "unknown_key": 70,
     "inconsistent": 60,
-    "scenario_file": 60,
-    "fast_path": 30,
+    "scenario_file": 40,
+    "fast_path": 20,
     "group_choice": 30,
 }
 FUZZ = dict(
     deadline=None,
     database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+    ],
 )
 BASE = ["scenario=hybrid"]
 
@@ -176,11 +180,17 @@ def out_of_range(draw, limits: dict, integer: bool) -> str:
     bound = limits[name]
     if integer:
         delta = draw(st.integers(1, 10**6))
-        value = {"ge": bound - delta, "gt": bound - delta + 1, "le": bound + delta, "lt": bound + delta - 1}[name]
+        value = {"ge": bound - delta, "gt": bound - delta + 1, "le": bound + delta, "lt": bound + delta - 1}[
+            name
+        ]
         return str(int(value))
     delta = draw(steps) * max(1.0, abs(bound))
-    value = {"ge": bound - delta, "gt": bound - draw(st.sampled_from([0.0, delta])), "le": bound + delta,
-             "lt": bound + draw(st.sampled_from([0.0, delta]))}[name]
+    value = {
+        "ge": bound - delta,
+        "gt": bound - draw(st.sampled_from([0.0, delta])),
+        "le": bound + delta,
+        "lt": bound + draw(st.sampled_from([0.0, delta])),
+    }[name]
     return num(value)
 
 
@@ -199,18 +209,40 @@ def bad_scalar(draw) -> tuple[list[str], str]:
     elif leaf.kind == "bool":
         options.append(st.sampled_from(["maybe", "abc", "[1]", "{a:1}", "1.5", "nan", "''"]))
     elif leaf.kind == "choice":
-        options.append(identifiers.filter(lambda v: v not in leaf.limits["choices"] and v not in ("null", "true",
-                                                                                               "false", "nan", "inf")))
+        options.append(
+            identifiers.filter(
+                lambda v: v not in leaf.limits["choices"] and v not in ("null", "true", "false", "nan", "inf")
+            )
+        )
         options.append(st.sampled_from(["[a]", "{a:1}", "3"]))
     elif leaf.kind == "str_list":
         allowed = leaf.limits["subset_of"]
-        options.append(identifiers.filter(lambda v: v not in allowed and v not in ("null", "true", "false", "nan",
-                                                                                   "inf")).map(lambda v: f"[{v}]"))
+        options.append(
+            identifiers.filter(
+                lambda v: v not in allowed and v not in ("null", "true", "false", "nan", "inf")
+            ).map(lambda v: f"[{v}]")
+        )
         options.append(st.sampled_from(["light", "abc", "3", "{a:1}"]))
     elif leaf.kind == "float_list":
-        options.append(st.sampled_from(["[1.5]", "[nan]", "[-0.1]", "[0.05,0.5,inf]", "[0.05,0.5,0.95,abc]",
-                                        "abc", "[0.1]", "[]", "[0.05,0.05,0.5,0.95]", "{a:1}"]))
-    options.append(st.sampled_from(["[1,", "{a:", "{a:1", "'open", "(", "a b", "[1]]", "$x{"]))  # not parsable
+        options.append(
+            st.sampled_from(
+                [
+                    "[1.5]",
+                    "[nan]",
+                    "[-0.1]",
+                    "[0.05,0.5,inf]",
+                    "[0.05,0.5,0.95,abc]",
+                    "abc",
+                    "[0.1]",
+                    "[]",
+                    "[0.05,0.05,0.5,0.95]",
+                    "{a:1}",
+                ]
+            )
+        )
+    options.append(
+        st.sampled_from(["[1,", "{a:", "{a:1", "'open", "(", "a b", "[1]]", "$x{"])
+    )  # not parsable
     value = draw(st.one_of(options))
     return [f"{leaf.key}={value}"], leaf.key
 
@@ -244,17 +276,24 @@ def bad_prior(draw) -> tuple[list[str], str]:
         f"{{dist:fixed,value:{draw(st.sampled_from(['1e39', '-1e39', '1e300']))}}}",
     ]
     if low > -math.inf:  # support below the domain
-        specs += [f"{{dist:fixed,value:{num(low - d * max(1, abs(low)))}}}",
-                  f"{{dist:uniform,low:{num(low - d * max(1, abs(low)))},high:{num(low + 1)}}}",
-                  f"{{dist:normal,mean:{num(low + 1)},sd:{num(1.0 + d)}}}"]
+        specs += [
+            f"{{dist:fixed,value:{num(low - d * max(1, abs(low)))}}}",
+            f"{{dist:uniform,low:{num(low - d * max(1, abs(low)))},high:{num(low + 1)}}}",
+            f"{{dist:normal,mean:{num(low + 1)},sd:{num(1.0 + d)}}}",
+        ]
     if high < math.inf:  # support above the domain
-        specs += [f"{{dist:fixed,value:{num(high + d * max(1, abs(high)))}}}",
-                  f"{{dist:lognormal,median:{num(min(0.5, high / 2) or 0.5)},p90:{num(high)}}}"]
+        specs += [
+            f"{{dist:fixed,value:{num(high + d * max(1, abs(high)))}}}",
+            f"{{dist:lognormal,median:{num(min(0.5, high / 2) or 0.5)},p90:{num(high)}}}",
+        ]
     if low >= 1.0:  # beta draws lie in (0, 1)
         specs.append("{dist:beta,mean:0.5,sd:0.1}")
     spec = draw(st.sampled_from(specs))
     if spec.startswith("{dist:fixed,value:") and spec.count(",") == 1 and draw(st.booleans()):
-        return [f"{key}.dist=fixed", f"{key}.value={spec[len('{dist:fixed,value:'):-1]}"], key  # field by field
+        return [
+            f"{key}.dist=fixed",
+            f"{key}.value={spec[len('{dist:fixed,value:') : -1]}",
+        ], key  # field by field
     return [f"{key}={spec}"], key
 
 
@@ -263,8 +302,12 @@ def unknown_key(draw) -> tuple[list[str], str]:
     """A key the schema does not have, at any level; ``_target_`` and friends included."""
     node, cls = draw(st.sampled_from(NODES))
     allowed = FIELD_NAMES[node]
-    name = draw(st.one_of(st.sampled_from(["_target_", "_recursive_", "_convert_", "_args_"]),
-                          identifiers.filter(lambda v: v not in allowed)))
+    name = draw(
+        st.one_of(
+            st.sampled_from(["_target_", "_recursive_", "_convert_", "_args_"]),
+            identifiers.filter(lambda v: v not in allowed),
+        )
+    )
     if not node and name in ("scenario", "engine", "priors", "report", "decision", "strategy", "hydra"):
         name += "_x"
     key = f"{node}.{name}" if node else name
@@ -278,20 +321,41 @@ def inconsistent(draw) -> tuple[list[str], str]:
     """Values valid one by one that contradict each other."""
     cfg = BASE_CONFIG
     run_name, run = next(iter(cfg.runs.items()))
-    case = draw(st.sampled_from(["deadline", "start_after_horizon", "capex", "capex_price", "two_owned",
-                                 "step_long", "step_short", "quantiles"]))
+    case = draw(
+        st.sampled_from(
+            [
+                "deadline",
+                "start_after_horizon",
+                "capex",
+                "capex_price",
+                "two_owned",
+                "step_long",
+                "step_short",
+                "quantiles",
+            ]
+        )
+    )
     if case == "deadline":
         start = draw(st.floats(1.0, 1000.0))
         deadline = start - draw(st.sampled_from([0.0, 1e-6, 1.0, start / 2, start - 0.5]))
-        return [f"runs.{run_name}.start_day={num(start)}",
-                f"runs.{run_name}.deadline_day={num(deadline)}"], f"runs.{run_name}.deadline_day"
+        return [
+            f"runs.{run_name}.start_day={num(start)}",
+            f"runs.{run_name}.deadline_day={num(deadline)}",
+        ], f"runs.{run_name}.deadline_day"
     if case == "start_after_horizon":
         months = draw(st.integers(1, 24))
         start = months * 365.25 / 12.0 + draw(st.sampled_from([0.0, 1.0, 100.0]))
-        return [f"engine.horizon_months={months}", f"runs.{run_name}.start_day={num(start)}",
-                f"runs.{run_name}.deadline_day={num(start + 10)}"], f"runs.{run_name}.start_day"
-    owned = [(s, p, pool.gpus) for s, strategy in cfg.strategies.items() for p, pool in strategy.pools.items()
-             if pool.kind == "owned" and pool.gpus > 0]
+        return [
+            f"engine.horizon_months={months}",
+            f"runs.{run_name}.start_day={num(start)}",
+            f"runs.{run_name}.deadline_day={num(start + 10)}",
+        ], f"runs.{run_name}.start_day"
+    owned = [
+        (s, p, pool.gpus)
+        for s, strategy in cfg.strategies.items()
+        for p, pool in strategy.pools.items()
+        if pool.kind == "owned" and pool.gpus > 0
+    ]
     strategy, pool, gpus = draw(st.sampled_from(owned))
     if case == "two_owned":
         strategy, pool, _ = draw(st.sampled_from([o for o in owned if len(cfg.strategies[o[0]].pools) > 1]))
@@ -299,19 +363,23 @@ def inconsistent(draw) -> tuple[list[str], str]:
         return [f"strategies.{strategy}.pools.{other}.kind=owned"], f"strategies.{strategy}.pools"
     if case == "capex":
         budget = gpus * 30000.0 * draw(st.floats(0.0, 0.99))
-        return [f"strategies.{strategy}.capex_budget_usd={num(budget)}",
-                "priors.market.hardware_usd_per_gpu={dist:fixed,value:30000.0}"], \
-            f"strategies.{strategy}.pools.{pool}.gpus"
+        return [
+            f"strategies.{strategy}.capex_budget_usd={num(budget)}",
+            "priors.market.hardware_usd_per_gpu={dist:fixed,value:30000.0}",
+        ], f"strategies.{strategy}.pools.{pool}.gpus"
     if case == "capex_price":  # the budget fits the default price, not the median of a dearer prior
         median = draw(st.floats(40000.0, 1e6))
-        return [f"strategies.{strategy}.capex_budget_usd={num(gpus * 35000.0)}",
-                f"priors.market.hardware_usd_per_gpu={{dist:lognormal,median:{num(median)},p90:{num(2 * median)}}}"], \
-            f"strategies.{strategy}.pools.{pool}.gpus"
+        return [
+            f"strategies.{strategy}.capex_budget_usd={num(gpus * 35000.0)}",
+            f"priors.market.hardware_usd_per_gpu={{dist:lognormal,median:{num(median)},p90:{num(2 * median)}}}",
+        ], f"strategies.{strategy}.pools.{pool}.gpus"
     if case == "step_long":
         return [f"engine.step_days={num(draw(st.floats(30.44, 31.0)))}"], "engine.step_days"
     if case == "step_short":
         return [f"engine.step_days={num(draw(st.floats(1e-300, 0.0416)))}"], "engine.step_days"
-    kept = draw(st.lists(st.sampled_from([0.1, 0.25, 0.75, 0.9, *SUMMARY_QUANTILES]), max_size=4, unique=True))
+    kept = draw(
+        st.lists(st.sampled_from([0.1, 0.25, 0.75, 0.9, *SUMMARY_QUANTILES]), max_size=4, unique=True)
+    )
     drop = draw(st.sampled_from(SUMMARY_QUANTILES))
     kept = [q for q in kept if q != drop] or [0.25]
     return [f"report.quantiles=[{','.join(num(q) for q in kept)}]"], "report.quantiles"
@@ -331,26 +399,50 @@ def bad_scenario(draw, marker: Path) -> tuple[str, str]:
     """Text of a malformed scenario file and what its error line must name (``FILE`` stands for the file name)."""
     lines = VALID_SCENARIO.splitlines()
     at = draw(st.integers(1, len(lines)))
-    broken_value = draw(st.sampled_from([
-        ("engine: {paths: -5}", "engine.paths"),
-        ("engine: {paths: .nan}", "engine.paths"),
-        ("engine: {discount_rate_per_year: .inf}", "engine.discount_rate_per_year"),
-        ("engine: {seed: abc}", "engine.seed"),
-        ("engine: {pathz: 3}", "engine.pathz"),
-        ("_target_: os.system", "_target_"),
-        ("report: {quantiles: [0.5]}", "report.quantiles"),
-        ("priors: {market: {spot_discount: {dist: fixed, value: 1.5}}}", "priors.market.spot_discount"),
-        ("priors: {market: {spot_discount: 0.5}}", "priors.market.spot_discount"),
-        ("strategies: {hybrid: {pools: {base: {kind: rental}}}}", "strategies.hybrid.pools.base.kind"),
-        ("strategies: {hybrid: {capex_budget_usd: 1000.0}}", "strategies.hybrid.pools.base.gpus"),
-        ("deadline_day: 180", "deadline_day: 10", "runs.foundation_v1.deadline_day"),
-        ("description: Owned", "description: ${nosuch.key} Owned", "description"),
-        ("gpus: 32", "gpus: -32", "runs.foundation_v1.gpus"),
-        ("start_day: 90", "start_day: .nan", "runs.foundation_v1.start_day"),
-        ("median: 40000.0", "median: -1.0", "runs.foundation_v1.gpu_hours"),
-    ]))
-    case = draw(st.sampled_from(["value", "syntax", "tab", "duplicate", "python_tag", "not_mapping", "no_package",
-                                 "missing_strategy", "binary", "bad_name_in_defaults"]))
+    broken_value = draw(
+        st.sampled_from(
+            [
+                ("engine: {paths: -5}", "engine.paths"),
+                ("engine: {paths: .nan}", "engine.paths"),
+                ("engine: {discount_rate_per_year: .inf}", "engine.discount_rate_per_year"),
+                ("engine: {seed: abc}", "engine.seed"),
+                ("engine: {pathz: 3}", "engine.pathz"),
+                ("_target_: os.system", "_target_"),
+                ("report: {quantiles: [0.5]}", "report.quantiles"),
+                (
+                    "priors: {market: {spot_discount: {dist: fixed, value: 1.5}}}",
+                    "priors.market.spot_discount",
+                ),
+                ("priors: {market: {spot_discount: 0.5}}", "priors.market.spot_discount"),
+                (
+                    "strategies: {hybrid: {pools: {base: {kind: rental}}}}",
+                    "strategies.hybrid.pools.base.kind",
+                ),
+                ("strategies: {hybrid: {capex_budget_usd: 1000.0}}", "strategies.hybrid.pools.base.gpus"),
+                ("deadline_day: 180", "deadline_day: 10", "runs.foundation_v1.deadline_day"),
+                ("description: Owned", "description: ${nosuch.key} Owned", "description"),
+                ("gpus: 32", "gpus: -32", "runs.foundation_v1.gpus"),
+                ("start_day: 90", "start_day: .nan", "runs.foundation_v1.start_day"),
+                ("median: 40000.0", "median: -1.0", "runs.foundation_v1.gpu_hours"),
+            ]
+        )
+    )
+    case = draw(
+        st.sampled_from(
+            [
+                "value",
+                "syntax",
+                "tab",
+                "duplicate",
+                "python_tag",
+                "not_mapping",
+                "no_package",
+                "missing_strategy",
+                "binary",
+                "bad_name_in_defaults",
+            ]
+        )
+    )
     if case == "value" and len(broken_value) == 3:  # edit a value of the file
         old, new, key = broken_value
         assert old in VALID_SCENARIO, old
@@ -358,32 +450,51 @@ def bad_scenario(draw, marker: Path) -> tuple[str, str]:
     if case == "value":  # add a top-level key the file does not have
         return VALID_SCENARIO + "\n" + broken_value[0] + "\n", broken_value[1]
     if case == "syntax":
-        junk = draw(st.sampled_from(["key: {a: 1", "key: [1, 2", "key: 'open", "key: \"open", "- x\nkey: 1",
-                                     "key: value: other", "? [a\n"]))
+        junk = draw(
+            st.sampled_from(
+                [
+                    "key: {a: 1",
+                    "key: [1, 2",
+                    "key: 'open",
+                    'key: "open',
+                    "- x\nkey: 1",
+                    "key: value: other",
+                    "? [a\n",
+                ]
+            )
+        )
         return "\n".join(lines[:at] + [junk] + lines[at:]) + "\n", "FILE"
     if case == "tab":
         return "# @package _global_\nengine:\n\tpaths: 3\n", "FILE"
     if case == "duplicate":
         return VALID_SCENARIO + "\nscenario: again\n", "FILE"
     if case == "python_tag":
-        tag = draw(st.sampled_from([
-            f'!!python/object/apply:os.system ["touch {marker}"]',
-            f"!!python/object/apply:pathlib.Path.touch [{marker}]",
-            "!!python/name:os.system",
-            "!!python/object/new:builtins.dict {}",
-            "!!python/module:os",
-        ]))
+        tag = draw(
+            st.sampled_from(
+                [
+                    f'!!python/object/apply:os.system ["touch {marker}"]',
+                    f"!!python/object/apply:pathlib.Path.touch [{marker}]",
+                    "!!python/name:os.system",
+                    "!!python/object/new:builtins.dict {}",
+                    "!!python/module:os",
+                ]
+            )
+        )
         return VALID_SCENARIO + f"\nnotes: {tag}\n", "FILE"
     if case == "not_mapping":
-        return draw(st.sampled_from(["- a\n- b\n", "hello\n", "", "# @package _global_\n- a\n", "42\n"])), "scenario"
+        return draw(
+            st.sampled_from(["- a\n- b\n", "hello\n", "", "# @package _global_\n- a\n", "42\n"])
+        ), "scenario"
     if case == "no_package":
         return VALID_SCENARIO.replace("# @package _global_\n", ""), "scenario"
     if case == "missing_strategy":
-        return VALID_SCENARIO.replace("strategy@strategies.spot: spot", "strategy@strategies.spot: nosuch"), \
-            "strategy=nosuch"
+        return VALID_SCENARIO.replace(
+            "strategy@strategies.spot: spot", "strategy@strategies.spot: nosuch"
+        ), "strategy=nosuch"
     if case == "bad_name_in_defaults":
-        return VALID_SCENARIO.replace("strategy@strategies.spot: spot", "strategy@strategies.spot: ../../x"), \
-            "strategy"
+        return VALID_SCENARIO.replace(
+            "strategy@strategies.spot: spot", "strategy@strategies.spot: ../../x"
+        ), "strategy"
     return "\x00\x01binary", "FILE"
 
 
@@ -430,10 +541,26 @@ def test_fast_path_agrees_with_load_config(case):
 
 
 @settings(max_examples=EXAMPLES["group_choice"], **FUZZ)
-@given(st.sampled_from(["scenario", "engine", "priors", "report", "decision", "+strategy@strategies.extra"]),
-       st.one_of(st.sampled_from(["../../x", "../conf/config", "/etc/passwd", "a/b", "null", ".hidden", "x.y",
-                                  "..", "~root", "a b"]),
-                 identifiers.map(lambda v: f"nosuch_{v}")))
+@given(
+    st.sampled_from(["scenario", "engine", "priors", "report", "decision", "+strategy@strategies.extra"]),
+    st.one_of(
+        st.sampled_from(
+            [
+                "../../x",
+                "../conf/config",
+                "/etc/passwd",
+                "a/b",
+                "null",
+                ".hidden",
+                "x.y",
+                "..",
+                "~root",
+                "a b",
+            ]
+        ),
+        identifiers.map(lambda v: f"nosuch_{v}"),
+    ),
+)
 def test_bad_group_choice_is_one_line(group, name):
     value = f"'{name}'" if " " in name else name
     key = group.lstrip("+").split("@")[0]
@@ -457,8 +584,12 @@ def test_malformed_scenario_file_is_one_line(scenario_dir, data):
     path = scenario_dir / "scenario" / f"{name}.yaml"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
     try:
-        line = rejected(load_config, [f"hydra.searchpath=[file://{scenario_dir}]", f"scenario={name}"],
-                        f"{name}.yaml" if key == "FILE" else key, "scenario_file")
+        line = rejected(
+            load_config,
+            [f"hydra.searchpath=[file://{scenario_dir}]", f"scenario={name}"],
+            f"{name}.yaml" if key == "FILE" else key,
+            "scenario_file",
+        )
     finally:
         path.unlink()
     assert not marker.exists(), "a YAML tag ran code"
@@ -502,8 +633,14 @@ def cli_results(tmp_path_factory):
     for i, (overrides, key) in enumerate(CLI_CASES):
         args = [f"hydra.searchpath=[file://{folder}]" if o == "SCENARIO_DIR" else o for o in overrides]
         cwd = tmp_path_factory.mktemp(f"cli_case_{i}")
-        process = subprocess.Popen([sys.executable, "-m", "simulator", *args], cwd=cwd, env=env, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "simulator", *args],
+            cwd=cwd,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         running.append((process, cwd, key))
     results = []
     for process, cwd, key in running:
@@ -527,7 +664,9 @@ def test_cli_rejects_bad_input(cli_results, index):
 def test_fuzzed_at_least_500_cases():
     """Runs last in this module: a full run of the module fuzzed >= 500 invalid configurations."""
     fuzzed = sum(FUZZ_CASES.values())
-    if not {"scalar", "prior", "unknown_key", "inconsistent", "scenario_file", "fast_path", "cli"} <= set(FUZZ_CASES):
+    if not {"scalar", "prior", "unknown_key", "inconsistent", "scenario_file", "fast_path", "cli"} <= set(
+        FUZZ_CASES
+    ):
         pytest.skip(f"only part of the module ran ({dict(FUZZ_CASES)})")
     print(f"fuzzed {fuzzed} invalid configurations: {dict(FUZZ_CASES)}")
     assert fuzzed >= 500, dict(FUZZ_CASES)

@@ -13,12 +13,20 @@ current price ``P_0 M_t^beta``, installed after a fresh lead-time draw.
 *Resale.* Each cohort ``c`` of ``n_c`` GPUs delivered on day ``d_c`` is worth ``P_0 M_T^beta rho^{(T - d_c)/365.25}``
 per GPU at the horizon ``T`` (``rho`` the yearly retention). Tracking ``w = sum_c n_c rho^{-d_c/365.25}`` gives the
 fleet's resale value ``P_0 M_T^beta rho^{T/365.25} w`` without storing cohorts.
+
+*float32 guard.* A cohort's factor ``rho^{-d/365.25}`` is capped at ``e^RESALE_EXPONENT_LIMIT`` (e^60): with a
+retention near 0 it would overflow float32 after a few years (``0.000001^{-d/365.25}`` passes e^88.7 at d = 6.4
+years) and the credit would become ``0 * inf = NaN``. The cap binds only when ``rho^{d/365.25} < e^-60`` (retention
+below 1e-6 a year after 4.3 years, below 0.05 after 20 years): the cohort is then credited less than its value, and
+the fleet's value at the horizon is below ``P_0 M_T^beta rho^{(T - d)/365.25}`` per GPU (tiny for such retentions).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+
+RESALE_EXPONENT_LIMIT = 60.0
 
 
 def affordable(requested: jax.Array, price: jax.Array, budget_left: jax.Array) -> jax.Array:
@@ -28,9 +36,10 @@ def affordable(requested: jax.Array, price: jax.Array, budget_left: jax.Array) -
 
 
 def resale_weight(gpus: jax.Array, delivery_day: jax.Array, retention_per_year: jax.Array) -> jax.Array:
-    """Cohort term ``n rho^{-d/365.25}`` of the resale weight (retention floored to avoid 0^-x)."""
+    """Cohort term ``n rho^{-d/365.25}`` of the resale weight (retention floored to avoid 0^-x; the factor capped
+    at ``e^RESALE_EXPONENT_LIMIT``, see the module notes)."""
     rho = jnp.maximum(retention_per_year, 1e-6)
-    return gpus * rho ** (-delivery_day / 365.25)
+    return gpus * jnp.exp(jnp.minimum(-delivery_day / 365.25 * jnp.log(rho), RESALE_EXPONENT_LIMIT))
 
 
 def expansion_due(utilisation: jax.Array, months_above: jax.Array, threshold: jax.Array,
