@@ -62,13 +62,19 @@ def test_demand_growth_closed_form(driver_config):
 
 
 def test_failures_are_poisson_series_system(driver_config):
-    """With instant repair, failures of N GPUs over T hours are Poisson(N lambda T): mean and variance."""
+    """With instant repair, failures of N GPUs over T hours are Poisson(N lambda T) (series system), up to the step.
+
+    In the engine a GPU that fails is out for the rest of its step and comes back at the next one, so each failure
+    removes one step of exposure: per GPU and step, p = lambda 24 dt, and the expected count is
+    ``N lambda T / (1 + p)`` (0.5% below N lambda T here); the variance equals the mean to the same order.
+    """
     hazard, gpus = 2e-4, 64
     driver_config.priors.owned.failure_per_gpu_hour = fixed(hazard)
     driver_config.priors.owned.repair_days = fixed(1e-6)
     out, _, grid = run_config(driver_config, PATHS)
     counts = out["owned_failures"][:, 1]
-    expected = gpus * hazard * 24.0 * grid.horizon_days
+    p = hazard * 24.0 * grid.dt_days
+    expected = gpus * hazard * 24.0 * grid.horizon_days / (1.0 + p)
     assert abs(z_mean(counts, expected)) < 4
     assert abs(z_var(counts, expected)) < 4  # Poisson: variance = mean
     assert np.all(out["owned_failures"][:, 0] == 0)  # no owned GPUs, no failures
