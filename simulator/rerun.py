@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
+        print(USAGE, file=sys.stdout if argv else sys.stderr)
         sys.exit(0 if argv else 2)
     source, overrides = Path(argv[0]), argv[1:]
     folder = Path(tempfile.mkdtemp(prefix="gpu-risk-rerun-"))

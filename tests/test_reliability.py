@@ -15,6 +15,7 @@ pays the compile (10-30 s on 2 cores); the runs of a phase start together.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -85,18 +86,25 @@ def _env(cache: Path, **extra: str) -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def _sigint_handled():
+    """Children must not inherit an ignored SIGINT (a shell may start the tests with SIGINT ignored, and Python
+    keeps an inherited SIG_IGN instead of raising KeyboardInterrupt): a handled signal is reset by ``exec``."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if previous is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, previous)
+
+
 def _start(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen:
-    """Start a command with SIGINT at its default (a shell may start tests with SIGINT ignored, and Python keeps
-    an inherited SIG_IGN instead of raising KeyboardInterrupt)."""
+    """Start a command in ``cwd``, its stdout and stderr in ``cwd/stdout.txt`` and ``cwd/stderr.txt``."""
     cwd.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdout=open(cwd / "stdout.txt", "w"),  # closed with the process
-        stderr=open(cwd / "stderr.txt", "w"),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    with _sigint_handled(), open(cwd / "stdout.txt", "w") as out, open(cwd / "stderr.txt", "w") as err:
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
 
 
 def _finish(process: subprocess.Popen, cwd: Path, timeout: float = 300) -> dict:
@@ -331,15 +339,15 @@ GC_INTERRUPT = textwrap.dedent(
 def test_ctrl_c_inside_a_gc_callback_still_stops_the_run(tmp_path, hook):
     """Found by the SIGINT test: a Ctrl-C landing in JAX's gc callback was printed as "Exception ignored" and the
     run went on to exit 0. ``main`` installs a hook that raises it again; without it the interrupt is lost."""
-    result = subprocess.run(
-        [sys.executable, "-c", GC_INTERRUPT, hook],
-        cwd=tmp_path,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    with _sigint_handled():
+        result = subprocess.run(
+            [sys.executable, "-c", GC_INTERRUPT, hook],
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     if hook == "hook":
         assert result.stdout.strip() == "interrupted" and result.stderr == "", result
     else:  # the failure the hook exists for
