@@ -42,13 +42,13 @@ from simulator.schema import Config, PriorSpec
 from simulator.validate import PRIOR_PARAMETERS, SUMMARY_QUANTILES, check_overrides, error_line
 
 FUZZ_CASES: collections.Counter[str] = collections.Counter()
-EXAMPLES = {  # hypothesis examples per test: 530 in all, plus the command-line cases
+EXAMPLES = {  # hypothesis examples per test: 520 in all, plus the command-line cases
     "scalar": 170,
     "prior": 140,
     "unknown_key": 70,
     "inconsistent": 60,
-    "scenario_file": 40,
-    "fast_path": 20,
+    "scenario_file": 35,
+    "fast_path": 15,
     "group_choice": 30,
 }
 FUZZ = dict(
@@ -601,18 +601,15 @@ def test_malformed_scenario_file_is_one_line(scenario_dir, data):
 CLI_CASES = [  # (overrides, key): one of each family, run through `python -m simulator`
     (["engine.paths=-1"], "engine.paths"),
     (["engine.step_days=nan"], "engine.step_days"),
-    (["engine.discount_rate_per_year=inf"], "engine.discount_rate_per_year"),
     (["engine.seed=abc"], "engine.seed"),
     (["engine.pathz=10"], "engine.pathz"),
     (["+_target_=os.system"], "_target_"),
     (["_target_=os.system"], "_target_"),
     (["priors.market.spot_discount={dist:lognormal,median:0.5,p90:0.7}"], "priors.market.spot_discount"),
-    (["priors.owned.repair_days={dist:uniform,low:5.0,high:1.0}"], "priors.owned.repair_days"),
     (["runs.foundation_v1.deadline_day=10"], "runs.foundation_v1.deadline_day"),
     (["strategies.hybrid.capex_budget_usd=1000"], "strategies.hybrid.pools.base.gpus"),
     (["report.quantiles=[0.5,1.5]"], "report.quantiles"),
     (["scenario=../../x"], "scenario=../../x"),
-    (["scenario=nosuch"], "scenario=nosuch"),
     (["engine=null"], "engine=null"),
     (["SCENARIO_DIR", "scenario=cli_syntax"], "cli_syntax.yaml"),
     (["SCENARIO_DIR", "scenario=cli_tag"], "cli_tag.yaml"),

@@ -5,8 +5,9 @@ Every command-line run here uses one small configuration (``hybrid`` cut to its 
 in a temporary folder; the project's ``.jax_cache/`` is left alone), so only the first run of each compiled shape
 pays the compile (10-30 s on 2 cores); the runs of a phase start together.
 
-* phase 1, three compiles: ``chunk64`` (two chunks of 64 paths, sockets blocked, plots on), ``chunk128`` (one chunk
-  of 128) and ``devices2`` (``XLA_FLAGS=--xla_force_host_platform_device_count=2``, part of the cache key);
+* phase 1, two compiles: ``chunk64`` (two chunks of 64 paths, one device, sockets blocked, plots on) and
+  ``chunk128_devices2`` (one chunk of 128 paths with ``XLA_FLAGS=--xla_force_host_platform_device_count=2``; the
+  device count is part of the compile cache key, so one run checks both invariances at the cost of one compile);
 * phase 2, from the cache: ``rerun`` (``python -m simulator.rerun`` of ``chunk64``), ``seed1``, and a run stopped
   with SIGINT and one stopped with SIGKILL while simulating.
 
@@ -146,10 +147,9 @@ def cli(tmp_path_factory):
             base / "chunk64",
             _env(cache, GPU_RISK_SOCKET_LOG=str(sockets)),
         ),
-        "chunk128": _start([*simulator, *SMALL, "engine.chunk_size=128"], base / "chunk128", _env(cache)),
-        "devices2": _start(
-            [*simulator, *SMALL, "engine.chunk_size=64"],
-            base / "devices2",
+        "chunk128_devices2": _start(
+            [*simulator, *SMALL, "engine.chunk_size=128"],
+            base / "chunk128_devices2",
             _env(cache, XLA_FLAGS="--xla_force_host_platform_device_count=2"),
         ),
     }
@@ -189,15 +189,17 @@ def _assert_identical(a: xr.Dataset, b: xr.Dataset) -> None:
 # --- determinism --------------------------------------------------------------------------------------------------
 
 
-def test_results_are_bit_identical_across_chunk_sizes(cli):
-    _assert_identical(_dataset(cli["chunk64"]), _dataset(cli["chunk128"]))
-
-
-def test_results_are_bit_identical_with_two_devices(cli):
-    result = cli["devices2"]
-    ds = _dataset(result)
-    assert len(ds.attrs["device"].split(", ")) == 2, ds.attrs["device"]  # the forced device count took effect
-    _assert_identical(_dataset(cli["chunk64"]), ds)
+def test_results_are_bit_identical_across_chunk_sizes_and_device_counts(cli):
+    """Two chunks of 64 paths on one device, and one chunk of 128 paths with two (forced) host devices."""
+    one, two = _dataset(cli["chunk64"]), _dataset(cli["chunk128_devices2"])
+    assert len(one.attrs["device"].split(", ")) == 1
+    assert len(two.attrs["device"].split(", ")) == 2, two.attrs[
+        "device"
+    ]  # the forced device count took effect
+    assert (
+        "chunk_size: 64" in one.attrs["resolved_config"] and "chunk_size: 128" in two.attrs["resolved_config"]
+    )
+    _assert_identical(one, two)
 
 
 def test_different_seeds_give_different_results(cli):
@@ -426,7 +428,7 @@ def test_no_network_access_during_a_run(cli):
 
 
 def test_run_directory_stays_under_outputs(cli):
-    for name in ("chunk64", "chunk128", "rerun", "seed1"):
+    for name in ("chunk64", "chunk128_devices2", "rerun", "seed1"):
         result = cli[name]
         outputs = (result["cwd"] / "outputs").resolve()
         for run_dir in result["run_dirs"]:
