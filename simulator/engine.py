@@ -31,7 +31,8 @@ from jax.scipy.special import ndtri
 
 from .accounting import DAYS_PER_MONTH, DAYS_PER_YEAR, finalise, ordered_sum, step_costs, sum_by_kind
 from .pools import by_kind, on_rows, pool_terms, rows_with
-from .priors import Prior, sample_path_parameters, stable_id, uniforms
+from .priors import Prior, stable_id, uniforms
+from .priors import _interpolate_table as interpolate_table
 from .processes import academic, failures, fleet, market, spot, workload
 from .routing import RunState, Usage, materialise, route_backlog, route_runs
 from .strategies import COST_CATEGORIES, OWNED, StrategyTable
@@ -162,8 +163,9 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
                                                   theta["workload.checkpoint_cost_hours"],
                                                   theta["workload.restart_hours"])
     always = jnp.isfinite(t_start)
-    terms, up, failed_share, efficiency, loss_hours = materialise((terms, up, failed_share, efficiency, loss_hours),
-                                                                  always)
+    # (efficiency and loss_hours stay inline: materialised, they made some results depend on the chunk size in the
+    # last bit, presumably through shape-dependent code generation of their consumers)
+    terms, up, failed_share = materialise((terms, up, failed_share), always)
     n_slots = st.kind.shape[1]
     usage = Usage(free=[terms.capacity[:, p] for p in range(n_slots)],
                   wall=[jnp.zeros_like(state.light) for _ in range(n_slots)], interruptions=state.interruptions,
@@ -257,6 +259,35 @@ def _initial_state(inputs: EngineInputs, theta: dict[str, jax.Array], u_spot: ja
     )
 
 
+def sample_parameters(table: dict[str, Prior], parameter_keys: jax.Array, dtype) -> dict[str, jax.Array]:
+    """Every path's parameters, (N,) each: bit for bit ``vmap(priors.sample_path_parameters)``, in one batch.
+
+    Each prior's uniform still comes from ``fold_in(path_key, stable_id(name))``, but all of them in one vectorised
+    draw and one ``ndtri`` over (K, N) instead of K separate programs, which cuts the engine's compile time (13.8 to
+    12.1 s of CPU on 2 cores for scenario=hybrid). The inverse CDFs are :meth:`Prior.ppf`'s, given the normal score.
+    """
+    names = list(table)
+    ids = jnp.asarray([stable_id(name) for name in names], jnp.uint32)
+    draw = lambda key: jax.vmap(lambda i: uniforms(jax.random.fold_in(key, i), (), dtype))(ids)  # noqa: E731
+    u = jax.vmap(draw, out_axes=1)(parameter_keys)  # (K, N)
+    z = ndtri(u)
+    out = {}
+    for j, name in enumerate(names):
+        p, uj, zj = table[name], u[j], z[j]
+        if p.dist == "fixed":
+            x = jnp.broadcast_to(p.a, uj.shape).astype(uj.dtype)
+        elif p.dist == "uniform":
+            x = p.a + (p.b - p.a) * uj
+        elif p.dist == "normal":
+            x = p.a + p.b * zj
+        elif p.dist == "lognormal":
+            x = jnp.exp(p.a + p.b * zj)
+        else:
+            x = interpolate_table(p.table, zj)
+        out[name] = jnp.clip(x, p.low, p.high).astype(dtype)
+    return out
+
+
 def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Array, grid: Grid) -> dict:
     """Simulate the paths ``path_ids`` for every strategy; every output has a leading path axis.
 
@@ -267,7 +298,7 @@ def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Arra
     inputs = dataclasses.replace(inputs, strategies=inputs.strategies.with_path_axis())
     stream = lambda s: jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(root_key, s), i))(path_ids)  # noqa: E731
     parameter_keys = stream(PARAMETER_STREAM)
-    theta = jax.vmap(sample_path_parameters, in_axes=(None, 0, None))(inputs.priors, parameter_keys, dtype)
+    theta = sample_parameters(inputs.priors, parameter_keys, dtype)
     n_cycles = int(grid.horizon_days // DAYS_PER_YEAR) + 2
     once = jax.vmap(lambda key: uniforms(jax.random.fold_in(key, stable_id("path/once")), (2 + n_cycles,), dtype),
                     out_axes=1)(parameter_keys)  # (2 + cycles, N)
