@@ -12,6 +12,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 from simulator.__main__ import load_config  # noqa: E402
 from simulator.schema import Config, PoolConfig, PriorSpec, StrategyConfig  # noqa: E402
 from simulator.simulate import build_inputs, run_paths  # noqa: E402
+from simulator.validate import prior_median  # noqa: E402
 
 
 def fixed(value: float) -> PriorSpec:
@@ -19,14 +20,8 @@ def fixed(value: float) -> PriorSpec:
 
 
 def central_value(spec: PriorSpec) -> float:
-    """A representative value of a prior (median or mean), to pin it."""
-    return {
-        "fixed": lambda s: s.value,
-        "uniform": lambda s: 0.5 * (s.low + s.high),
-        "normal": lambda s: s.mean,
-        "lognormal": lambda s: s.median,
-        "beta": lambda s: s.mean,
-    }[spec.dist](spec)
+    """A representative value of a prior (median, or mean for beta), to pin it."""
+    return prior_median(spec)
 
 
 def pinned(cfg: Config) -> Config:
