@@ -7,7 +7,6 @@ $117,676/yr, resale retention 0.675/yr, no failures, no lead time, 12-month hori
 """
 
 import numpy as np
-import pytest
 from conftest import fixed, run_config, strategy
 
 from simulator.schema import RunConfig
