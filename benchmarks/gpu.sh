@@ -7,9 +7,10 @@
 #   1. where there is network (a developer machine):   bash benchmarks/gpu.sh fetch
 #      downloads the wheels (pure Python, plus PyYAML, multiprocess and hypothesis for CPython 3.10-3.13; ~10 MB) into
 #      benchmarks/wheels/;
-#   2. on the GPU machine, from the repository root:   bash benchmarks/gpu.sh
+#   2. on the GPU machine, from the repository root:   bash benchmarks/gpu.sh [bench|test]
 #      (when the working tree is shipped to it, name benchmarks/wheels among the paths carried along) installs them
-#      with --no-index, checks that JAX sees a GPU, prints the benchmark table, then runs the test suite.
+#      with --no-index, checks that JAX sees a GPU, prints the benchmark table, then runs the test suite
+#      ("bench" or "test" alone: one of the two, e.g. where one command may run 10 minutes at most).
 #
 # Environment: GPU_BENCH_ARGS overrides the benchmark's arguments; GPU_TEST_ARGS adds pytest arguments
 # (e.g. "-x -k engine"); GPU_SKIP_TESTS=1 skips the suite; GPU_ALLOW_CPU=1 runs on a machine without a GPU
@@ -69,10 +70,12 @@ if devices[0].platform != "gpu" and not os.environ.get("GPU_ALLOW_CPU"):
 EOF
 
 # GPU: one chunk of up to 1e6 paths per call (launch-bound below ~1e5); the full 36-month horizon is cheap there.
-# shellcheck disable=SC2086
-python benchmarks/throughput.py ${GPU_BENCH_ARGS:---sizes 1e4 1e5 1e6 --chunk-size 1000000 --horizon-months 36 --no-end-to-end}
+if [[ "${1:-}" != "test" ]]; then
+    # shellcheck disable=SC2086
+    python benchmarks/throughput.py ${GPU_BENCH_ARGS:---sizes 1e4 1e5 1e6 --chunk-size 1000000 --horizon-months 36 --no-end-to-end}
+fi
 
-if [[ -z "${GPU_SKIP_TESTS:-}" ]]; then
+if [[ -z "${GPU_SKIP_TESTS:-}" && "${1:-}" != "bench" ]]; then
     echo "== test suite"
     # shellcheck disable=SC2086
     python -m pytest -q -p no:cacheprovider ${GPU_TEST_ARGS:-}
