@@ -23,6 +23,7 @@ from .metrics import risk_metrics
 from .recommend import Outcomes, Recommendation, precision_reached, recommend
 from .schema import POOL_KINDS, Config
 from .sensitivity import first_order_indices, headline, parameter_draws, tornado
+from .streamed_metrics import StreamedOutcomes, is_streamed, streamed_risk_metrics
 
 log = logging.getLogger("simulator")
 
@@ -83,9 +84,10 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
     """Every decision output of a run. ``sensitivity`` overrides ``decision.sensitivity.enabled``."""
     decision = cfg.decision
     kinds, closed = pool_kinds(cfg), closed_kinds(cfg)
-    outcomes = Outcomes.from_dataset(ds, kinds)
-    rec = recommend(outcomes, decision)
-    metrics = risk_metrics(
+    streamed = is_streamed(ds)
+    outcomes = Outcomes.from_dataset(ds, kinds)  # path-level: every path, or the first ones of a streamed run
+    rec = recommend(StreamedOutcomes(ds, kinds) if streamed else outcomes, decision)
+    metrics = (streamed_risk_metrics if streamed else risk_metrics)(
         ds,
         quantiles=tuple(cfg.report.quantiles),
         level=decision.level,
@@ -96,6 +98,11 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
     metrics = metrics.join(rec.ranking[columns])  # strategies in the order of the scenario; "rank" sorts them
     admissible = np.array([rec.ranking.loc[s, "admissible"] for s in outcomes.strategies])
     comparisons = comparison_frames(outcomes.cost, list(outcomes.strategies), admissible)
+    if streamed:  # the win matrix over all paths; the other comparisons use the path-level paths
+        n = int(ds.attrs["paths"])
+        names = list(outcomes.strategies)
+        win = pd.DataFrame(ds["stream_p_cheaper"].values, index=pd.Index(names, name="strategy"), columns=names)
+        comparisons["win"], comparisons["win_se"] = win, np.sqrt(win * (1 - win) / n)
     metrics = metrics.join(comparisons["per_strategy"])
     metrics["closed_by_data_policy"] = [
         ", ".join(sorted(closed & set(kinds.get(s, ())))) for s in metrics.index
@@ -140,7 +147,7 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
         text,
         met,
         precision,
-        ds.sizes["path"],
+        int(ds.attrs.get("paths", ds.sizes["path"])),
         cfg.engine.paths == "auto",
     )
 

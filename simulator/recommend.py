@@ -92,6 +92,30 @@ class Outcomes:
             dict(pool_kinds or {}),
         )
 
+    # The statistics the recommendation needs, each ``(estimate, SE)``; StreamedOutcomes computes the same ones
+    # from a run's streamed statistics (simulator.streamed_metrics).
+    def p_late(self, k: int) -> tuple[float, float]:
+        return probability_and_se(self.late[k])
+
+    def delay_mean(self, k: int) -> tuple[float, float]:
+        return mean_and_se(self.delay[k])
+
+    def p_over_budget(self, k: int, budget: float) -> tuple[float, float]:
+        return probability_and_se(self.cost[k] > budget)
+
+    def p_over_capex(self, k: int, budget: float) -> tuple[float, float]:
+        return probability_and_se(self.capex[k] > budget)
+
+    def objective(self, k: int, decision: DecisionConfig) -> tuple[float, float]:
+        return objective_value_and_se(self.cost[k], decision.objective, decision.level)
+
+    def margin(self, b: int, a: int, decision: DecisionConfig) -> tuple[float, float]:
+        """``J(b) - J(a)`` and its pathwise SE (see :func:`paired_difference`)."""
+        return paired_difference(self.cost[b], self.cost[a], decision)
+
+    def p_cheaper(self, a: int, b: int) -> tuple[float, float]:
+        return probability_and_se(self.cost[a] < self.cost[b])
+
 
 def z_value(confidence: float) -> float:
     """Two-sided normal quantile ``Phi^-1((1 + confidence) / 2)``."""
@@ -122,15 +146,13 @@ def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=froze
         if banned:
             reasons.append(f"data policy excludes {', '.join(banned)}")
             failed.append("data policy")
-        row["p_late"], row["p_late_se"] = probability_and_se(outcomes.late[k])
+        row["p_late"], row["p_late_se"] = outcomes.p_late(k)
         limit("P(late)", row["p_late"], row["p_late_se"], decision.max_p_late, "{:.3f}".format)
-        row["delay_mean"], row["delay_mean_se"] = mean_and_se(outcomes.delay[k])
+        row["delay_mean"], row["delay_mean_se"] = outcomes.delay_mean(k)
         if decision.max_mean_delay_days is not None:
             limit("mean delay", row["delay_mean"], row["delay_mean_se"], decision.max_mean_delay_days, _days)
         if decision.budget_usd is not None:
-            row["p_over_budget"], row["p_over_budget_se"] = probability_and_se(
-                outcomes.cost[k] > decision.budget_usd
-            )
+            row["p_over_budget"], row["p_over_budget_se"] = outcomes.p_over_budget(k, decision.budget_usd)
             limit(
                 "P(over budget)",
                 row["p_over_budget"],
@@ -139,9 +161,7 @@ def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=froze
                 _p,
             )
         if decision.capex_budget_usd is not None:
-            row["p_over_capex"], row["p_over_capex_se"] = probability_and_se(
-                outcomes.capex[k] > decision.capex_budget_usd
-            )
+            row["p_over_capex"], row["p_over_capex_se"] = outcomes.p_over_capex(k, decision.capex_budget_usd)
             limit(
                 "P(capex over)",
                 row["p_over_capex"],
@@ -187,7 +207,7 @@ class Recommendation:
 def recommend(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=frozenset()) -> Recommendation:
     """Rank the strategies and compare the top two admissible ones (see module Notes)."""
     table = constraints(outcomes, decision, closed_kinds)
-    values = [objective_value_and_se(c, decision.objective, decision.level) for c in outcomes.cost]
+    values = [outcomes.objective(k, decision) for k in range(len(outcomes.strategies))]
     table.insert(0, "objective", [v for v, _ in values])
     table.insert(1, "objective_se", [se for _, se in values])
     order = table.sort_values(["admissible", "objective"], ascending=[False, True])
@@ -198,8 +218,8 @@ def recommend(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=frozens
     margin = margin_se = p_cheaper = p_cheaper_se = float("nan")
     if runner is not None:
         a, b = outcomes.strategies.index(best), outcomes.strategies.index(runner)
-        margin, margin_se = paired_difference(outcomes.cost[b], outcomes.cost[a], decision)
-        p_cheaper, p_cheaper_se = probability_and_se(outcomes.cost[a] < outcomes.cost[b])
+        margin, margin_se = outcomes.margin(b, a, decision)
+        p_cheaper, p_cheaper_se = outcomes.p_cheaper(a, b)
     return Recommendation(
         order,
         objective_label(decision),

@@ -194,13 +194,22 @@ def build_dataset(
         ),
         "run_deadline_day": ("run", np.asarray(run_deadlines, float), dict(units="days")),
     }
+    kept = int(out["cost"].shape[0])
+    if sim.statistics is not None:
+        streamed, stream_coords = sim.statistics.data_vars()
+        data_vars |= streamed
+        coords |= {name: (name, values, dict(units="USD" if name == "cost_bucket" else "days",
+                                             long_name=f"representative value of the {name.replace('_', ' ')}"))
+                   for name, values in stream_coords.items()}
+        coords["versus"] = ("versus", sim.strategy_names, dict(long_name="the other strategy of a pair"))
     ds = xr.Dataset(data_vars, coords=coords)
     versions = _versions()
     ds.attrs.update(
         title=f"gpu-risk Monte Carlo results, scenario {scenario}",
         scenario=scenario,
         seed=seed,
-        paths=int(out["cost"].shape[0]),
+        paths=kept if sim.statistics is None else sim.statistics.paths,
+        path_level_paths=kept,
         horizon_months=sim.grid.months,
         step_days=sim.grid.dt_days,
         resolved_config=resolved_config,
@@ -212,6 +221,10 @@ def build_dataset(
         compile_seconds=sim.compile_seconds,
         **{f"version_{k}": v for k, v in versions.items()},
     )
+    if sim.statistics is not None:  # the budgets the streamed probabilities were counted against
+        ds.attrs.update({f"stream_{name}": value for name, value in (
+            ("budget_usd", sim.statistics.budget), ("capex_budget_usd", sim.statistics.capex_budget))
+            if np.isfinite(value)})
     return ds
 
 

@@ -13,15 +13,17 @@ import numpy as np
 
 from .engine import EngineInputs, Grid, simulate_chunk_jit, slot_layout
 from .priors import cast_table, prior_table
+from .progress import RunProgress
+from .run_statistics import RunStatistics
 from .schema import Config
-from .strategies import strategy_table
+from .strategies import COST_CATEGORIES, strategy_table
 
 PATH_BLOCK = 64  # compiled batches are whole blocks of paths, so a path always lands in the same vector lane
 
 
 @dataclasses.dataclass
 class Simulation:
-    """Merged per-path outputs (numpy, float64) plus what is needed to label them."""
+    """Merged per-path outputs (numpy, float64) of the kept paths, streamed statistics, and their labels."""
 
     outputs: dict[str, np.ndarray]
     parameters: dict[str, np.ndarray]
@@ -30,6 +32,7 @@ class Simulation:
     run_names: list[str]
     seconds: float
     compile_seconds: float
+    statistics: RunStatistics | None = None  # over all paths, when only the first ones are kept path by path
 
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".jax_cache"
@@ -77,28 +80,39 @@ def root_key(seed: int) -> jax.Array:
     return jax.random.key(seed)
 
 
-def run_paths(
+TRAJECTORIES = ("cumulative_cost", "backlog", "owned_gpus_up", "price_index", "demand_rate")
+
+
+def run_stream(
     inputs: EngineInputs,
     grid: Grid,
     seed: int,
     paths: int,
     chunk_size: int,
+    *,
+    keep_paths: int | None = None,
     trajectory_paths: int | None = None,
+    statistics: RunStatistics | None = None,
+    progress: RunProgress | None = None,
     first_path: int = 0,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
-    """Run ``paths`` paths in chunks of ``chunk_size`` and concatenate them on the host in float64.
+    """Run ``paths`` paths in chunks of ``chunk_size``: fold every chunk into ``statistics``, keep the first ones.
 
     The paths are ``first_path, ..., first_path + paths - 1``: a path's index alone sets its random numbers, so
     ``run_until`` can add paths to a run without changing the ones it has.
 
     Chunks are rounded up to whole blocks of ``PATH_BLOCK`` paths: XLA's vectorised and scalar code paths can round
     differently, and keeping every path in the same SIMD lane makes results bit-identical for any chunk size.
-    The last chunk is padded to the chunk size (no new compile) and the padding dropped. Monthly trajectories are
-    kept for the first ``trajectory_paths`` paths only. Returns ``(outputs, parameters, compile_seconds)``.
+    The last chunk is padded to the chunk size (no new compile) and the padding dropped. Path-level outputs are
+    concatenated on the host in float64 for the first ``keep_paths`` paths (default all) and monthly trajectories
+    for the first ``trajectory_paths``; memory beyond that does not grow with ``paths``, since each chunk is folded
+    into ``statistics`` (:class:`~simulator.run_statistics.RunStatistics`) and dropped.
+    Returns ``(outputs, parameters, compile_seconds)`` of the kept paths.
     """
     key = root_key(seed)
     chunk = -(-min(chunk_size, paths) // PATH_BLOCK) * PATH_BLOCK
-    keep_traj = paths if trajectory_paths is None else min(trajectory_paths, paths)
+    keep = paths if keep_paths is None else min(keep_paths, paths)
+    keep_traj = keep if trajectory_paths is None else min(trajectory_paths, keep)
     parts: list[dict] = []
     compile_seconds = 0.0
     for start in range(0, paths, chunk):
@@ -108,26 +122,47 @@ def run_paths(
         if start == 0:
             compile_seconds = time.perf_counter() - t0
         n = min(chunk, paths - start)
+        kept = max(0, min(n, keep - start))
+        if statistics is None and kept == 0:
+            continue
         host = jax.tree_util.tree_map(
             lambda x, n=n: np.asarray(x[:n], dtype=np.float64 if x.dtype != bool else bool), result
         )
-        if start >= keep_traj:
-            for name in ("cumulative_cost", "backlog", "owned_gpus_up", "price_index", "demand_rate"):
-                host.pop(name)
-        elif start + n > keep_traj:
-            for name in ("cumulative_cost", "backlog", "owned_gpus_up", "price_index", "demand_rate"):
-                host[name] = host[name][: keep_traj - start]
+        if statistics is not None:
+            statistics.add(host)
+        if progress is not None:
+            cost = statistics.moments["cost"] if statistics is not None else None
+            progress.update(start + n, *((cost.mean, cost.variance) if cost is not None else ()))
+        if kept == 0:
+            continue
+        host = jax.tree_util.tree_map(lambda x, kept=kept: x[:kept], host)
+        for name in TRAJECTORIES:
+            host[name] = host[name][: max(0, keep_traj - start)]
         parts.append(host)
+    if progress is not None:
+        progress.close()
     merged = {
-        name: np.concatenate([p[name] for p in parts if name in p], axis=0)
-        for name in parts[0]
-        if name != "parameters"
+        name: np.concatenate([p[name] for p in parts], axis=0) for name in parts[0] if name != "parameters"
     }
     parameters = {
         name: np.concatenate([p["parameters"][name] for p in parts]) for name in parts[0]["parameters"]
     }
     merged["cost"] = merged["cost_by_category"].sum(axis=-1)  # float64 total, consistent with its breakdown
     return merged, parameters, compile_seconds
+
+
+def run_paths(
+    inputs: EngineInputs,
+    grid: Grid,
+    seed: int,
+    paths: int,
+    chunk_size: int,
+    trajectory_paths: int | None = None,
+    first_path: int = 0,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
+    """Every path's outputs (:func:`run_stream` keeping all paths, no statistics)."""
+    return run_stream(inputs, grid, seed, paths, chunk_size, trajectory_paths=trajectory_paths,
+                      first_path=first_path)
 
 
 def run_until(
@@ -174,8 +209,17 @@ def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None
             cfg.report.trajectory_paths,
         )
     else:
-        outputs, parameters, compile_seconds = run_paths(
-            inputs, grid, cfg.engine.seed, cfg.engine.paths, cfg.engine.chunk_size, cfg.report.trajectory_paths
+        streamed = cfg.engine.paths > cfg.report.path_level_paths
+        statistics = RunStatistics(
+            len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES),
+            budget_usd=cfg.decision.budget_usd, capex_budget_usd=cfg.decision.capex_budget_usd,
+            relative_accuracy=cfg.report.sketch_relative_accuracy,
+        ) if streamed else None
+        progress = RunProgress(cfg.engine.paths, cfg.engine.chunk_size, enabled=cfg.report.progress)
+        outputs, parameters, compile_seconds = run_stream(
+            inputs, grid, cfg.engine.seed, cfg.engine.paths, cfg.engine.chunk_size,
+            keep_paths=cfg.report.path_level_paths, trajectory_paths=cfg.report.trajectory_paths,
+            statistics=statistics, progress=progress,
         )
     return Simulation(
         outputs,
@@ -185,4 +229,5 @@ def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None
         list(cfg.runs),
         time.perf_counter() - t0,
         compile_seconds,
+        statistics,
     )
