@@ -14,6 +14,8 @@ import time
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from .streaming import Moments
+
 log = logging.getLogger("simulator")
 
 
@@ -28,16 +30,19 @@ class RunProgress:
         self.start = self.last_log = time.perf_counter()
         self.bar: Progress | None = None
         self.task = None
+        self.cost: Moments | None = None  # running moments of every strategy's cost, for the precision
 
-    def update(self, done_paths: int, mean: np.ndarray | None = None, variance: np.ndarray | None = None) -> None:
-        """Report ``done_paths`` finished; ``mean``/``variance`` of cost per strategy give the precision."""
+    def update(self, done_paths: int, cost: np.ndarray) -> None:
+        """Report ``done_paths`` finished; ``cost`` is the last chunk's ``(paths, strategy)`` costs."""
         if not self.enabled:
             return
+        self.cost = self.cost.merge(Moments.of(cost)) if self.cost is not None else Moments.of(cost)
+        mean, variance = self.cost.mean, self.cost.variance
         now = time.perf_counter()
         elapsed = now - self.start
         rate = done_paths / max(elapsed, 1e-9)
         precision = ""
-        if mean is not None and done_paths > 1:
+        if done_paths > 1:
             best = int(np.argmin(mean))
             relative = np.sqrt(variance[best] / done_paths) / max(abs(mean[best]), 1e-300)
             precision = f"SE of lowest mean cost {relative:.3%}"

@@ -131,8 +131,7 @@ def run_stream(
         if statistics is not None:
             statistics.add(host)
         if progress is not None:
-            cost = statistics.moments["cost"] if statistics is not None else None
-            progress.update(start + n, *((cost.mean, cost.variance) if cost is not None else ()))
+            progress.update(start + n, host["cost_by_category"].sum(axis=-1))
         if kept == 0:
             continue
         host = jax.tree_util.tree_map(lambda x, kept=kept: x[:kept], host)
@@ -215,7 +214,8 @@ def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None
             budget_usd=cfg.decision.budget_usd, capex_budget_usd=cfg.decision.capex_budget_usd,
             relative_accuracy=cfg.report.sketch_relative_accuracy,
         ) if streamed else None
-        progress = RunProgress(cfg.engine.paths, cfg.engine.chunk_size, enabled=cfg.report.progress)
+        progress = RunProgress(cfg.engine.paths, -(-min(cfg.engine.chunk_size, cfg.engine.paths) // PATH_BLOCK)
+                               * PATH_BLOCK, enabled=cfg.report.progress)
         outputs, parameters, compile_seconds = run_stream(
             inputs, grid, cfg.engine.seed, cfg.engine.paths, cfg.engine.chunk_size,
             keep_paths=cfg.report.path_level_paths, trajectory_paths=cfg.report.trajectory_paths,

@@ -156,6 +156,8 @@ def test_host_memory_stays_flat_as_paths_grow():
 def test_progress_logs_chunks_rate_and_precision(caplog):
     progress = RunProgress(1000, 100, log_every_seconds=0.0)
     with caplog.at_level(logging.INFO, logger="simulator"):
-        progress.update(300, np.array([2.0, 1.0]), np.array([1.0, 4.0]))
+        progress.update(200, np.column_stack([np.full(200, 2.0), np.tile([0.0, 2.0], 100)]))
+        progress.update(300, np.column_stack([np.full(100, 2.0), np.tile([0.0, 2.0], 50)]))
     assert "chunk 3/10" in caplog.text and "paths/s" in caplog.text
-    assert "SE of lowest mean cost 11.547%" in caplog.text  # sqrt(4 / 300) / 1
+    se = np.sqrt(np.var(np.tile([0.0, 2.0], 150), ddof=1) / 300)  # lowest mean cost: 1.0
+    assert f"SE of lowest mean cost {se:.3%}" in caplog.text
