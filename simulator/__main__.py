@@ -106,6 +106,7 @@ def run_job(cfg: DictConfig) -> float:
     """Run one configured simulation and write its outputs; returns the mean cost of the first strategy."""
     from .analysis import analyse, precision_rule, write_tables
     from .decision_plots import save_decision_plots
+    from .multirun import write_verdict
     from .plots import save_all
     from .report import decision_markdown, print_terminal
     from .results import build_dataset, write_atomic
@@ -116,8 +117,7 @@ def run_job(cfg: DictConfig) -> float:
     try:
         config = to_validated(cfg)
     except ConfigError as exc:
-        print(error_line(exc), file=sys.stderr)
-        sys.exit(2)
+        return _job_error(exc)
     if config.engine.compilation_cache:
         enable_compilation_cache()
     out_dir = Path(HydraConfig.get().runtime.output_dir)
@@ -141,8 +141,7 @@ def run_job(cfg: DictConfig) -> float:
             run_deadlines=[r.deadline_day for r in config.runs.values()],
         )
     except ConfigError as exc:  # NaN or inf outputs: one line, no results written
-        print(error_line(exc), file=sys.stderr)
-        sys.exit(2)
+        return _job_error(exc)
     ds = sweep_dataset(ds, config.sweeps)
     analysis = analyse(ds, config)
     text = decision_markdown(analysis, scenario=scenario, description=config.description, seconds=sim.seconds)
@@ -152,6 +151,7 @@ def run_job(cfg: DictConfig) -> float:
         log.info("\n".join(sweep_lines))
     (out_dir / "config_resolved.yaml").write_text(resolved)
     write_tables(analysis, out_dir)
+    write_verdict(analysis.recommendation, out_dir)  # what a multirun's decision map needs (simulator.multirun)
     if config.report.plots:
         save_all(ds, out_dir)
         save_decision_plots(analysis, out_dir)
@@ -162,6 +162,18 @@ def run_job(cfg: DictConfig) -> float:
         for line in sweep_lines:
             print(line)
     return float(ds["cost"].isel(strategy=0).mean())
+
+
+def _job_error(exc: Exception) -> float:
+    """One line on stderr; a single run exits with status 2. A multirun job writes the line to ``error.txt`` and
+    returns NaN instead, so the other jobs run and the sweep's aggregation (simulator.multirun) reports it."""
+    from hydra.types import RunMode
+
+    print(error_line(exc), file=sys.stderr)
+    if HydraConfig.get().mode != RunMode.MULTIRUN:
+        sys.exit(2)
+    (Path(HydraConfig.get().runtime.output_dir) / "error.txt").write_text(error_line(exc) + "\n")
+    return float("nan")
 
 
 class _ReraiseSwallowedInterrupts:
