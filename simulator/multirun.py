@@ -159,6 +159,9 @@ def combine(jobs: list[Job], keys: list[str] | None = None) -> xr.Dataset:
         stats = xr.Dataset.from_dataframe(frame).reindex(strategy=strategies)
         ds = xr.merge([ds, stats], join="outer")
         ds["admissible"] = ds["admissible"].fillna(0.0).astype(bool)
+    ds = ds.reindex(
+        {k: list(dict.fromkeys(coords[k])) for k in keys if coords[k].dtype == object}
+    )  # job order
     return _label(_clean(ds, keys), keys)
 
 

@@ -172,3 +172,55 @@ def test_breakeven_scenario_sweep_end_to_end(tmp_path):
     assert ds.sizes["priors.workload.base_gpu_hours_per_day.value"] == 4
     assert ds.sizes["priors.market.on_demand_usd_per_gpu_hour.value"] == 4
     assert ds["completed"].all() and (sweep_dir / "decision_map.png").is_file()
+
+
+def synthetic_job(num, values, objectives, admissible=None):
+    from simulator.multirun import Job
+
+    names = list(objectives)
+    ok = admissible or dict.fromkeys(names, True)
+    ranks = {n: r + 1 for r, n in enumerate(sorted((n for n in names if ok[n]), key=objectives.get))}
+    summary = pd.DataFrame(
+        {
+            "objective": [objectives[n] for n in names],
+            "objective_se": [1.0] * len(names),
+            "cost_mean": [objectives[n] for n in names],
+            "rank": [ranks.get(n, np.nan) for n in names],
+            "admissible": [ok[n] for n in names],
+            "excluded_because": ["" if ok[n] else "P(late) too high" for n in names],
+        },
+        index=pd.Index(names, name="strategy"),
+    )
+    return Job(num, Path(f"/nowhere/{num}"), values, summary, None, None)
+
+
+def test_combine_three_axes_with_text_values_and_different_strategies(tmp_path):
+    from simulator.breakeven import summary_markdown
+    from simulator.multirun import combine
+    from simulator.sweep_plots import save_sweep_plots
+
+    jobs, num = [], 0
+    for scenario in ("small", "large"):
+        for x in (1.0, 2.0, 3.0):
+            for y in (10, 20):
+                objectives = {"A": 10 * x, "B": 25.0 + y / 10}
+                if scenario == "large":
+                    objectives["C"] = 100.0
+                jobs.append(synthetic_job(num, {"scenario": scenario, "x": x, "y": y}, objectives))
+                num += 1
+    ds = combine(jobs)
+    assert ds["objective"].dims == ("scenario", "x", "y", "strategy")
+    assert list(ds["scenario"].values) == ["small", "large"]  # text values keep the jobs' order
+    assert (
+        list(ds["strategy"].values) == ["A", "B", "C"]
+        and ds["x"].dtype.kind == "f"
+        and ds["y"].dtype.kind == "i"
+    )
+    assert np.isnan(ds["objective"].sel(scenario="small", strategy="C")).all()
+    # A (10x) against B (25 + y/10): B becomes best at x* = 2.5 + y/100, between 2 and 3
+    assert (ds["best"].sel(x=3.0) == "B").all() and (ds["best"].sel(x=1.0) == "A").all()
+    np.testing.assert_allclose(ds["margin_se"].values, np.sqrt(2.0))  # unpaired: no recommendation.csv
+    written = save_sweep_plots(ds, tmp_path)
+    assert [p.name for p in written] == ["decision_map.png", "break_even.png"]
+    text = summary_markdown(ds)
+    assert "A -> B at x = 2.6 " in text and "A -> B at x = 2.7 " in text
