@@ -50,9 +50,15 @@ def cost_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
     ax.set(
         xlabel="present value of cost (USD), 99th percentile view",
         ylabel="",
-        title=f"Cost distribution per strategy ({ds.sizes['path']:,} paths)",
+        title=f"Cost distribution per strategy ({_paths_label(ds)})",
     )
     return ax
+
+
+def _paths_label(ds: xr.Dataset) -> str:
+    """``"N paths"``, or ``"first K of N paths"`` for a streamed run."""
+    total = int(ds.attrs.get("paths", ds.sizes["path"]))
+    return f"{total:,} paths" if total == ds.sizes["path"] else f"first {ds.sizes['path']:,} of {total:,} paths"
 
 
 def delay_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:

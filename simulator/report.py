@@ -111,6 +111,19 @@ def verdict(analysis) -> list[str]:
     return lines
 
 
+def _streamed_note(analysis) -> list[str]:
+    """For a streamed run: which statistics cover every path and which the path-level sample."""
+    kept = analysis.metrics.attrs.get("path_level_paths")
+    if not kept or kept >= analysis.paths:
+        return []
+    return [
+        f"Streamed run: the ranking, means, probabilities and pairwise win rates use all {analysis.paths:,} "
+        f"paths (quantiles, VaR and CVaR from a sketch within {analysis.metrics.attrs['relative_accuracy']:g} "
+        f"relative of the exact order statistics); P(cheapest), regret, dominance, sensitivity and the plots use "
+        f"the first {kept:,} paths kept path by path (`report.path_level_paths`).",
+    ]
+
+
 def decision_markdown(analysis, *, scenario: str, description: str, seconds: float) -> str:
     """``summary.md``: recommendation, ranking, cost and delay metrics with SEs and CIs, comparisons, sensitivity."""
     m, rec = analysis.metrics.sort_values("rank"), analysis.recommendation
@@ -125,6 +138,7 @@ def decision_markdown(analysis, *, scenario: str, description: str, seconds: flo
         "",
         f"{analysis.paths:,} paths ({auto}{seconds:.1f} s of simulation); costs are present values in USD; "
         f"± is one Monte Carlo standard error (SE), [ ] a {cf} confidence interval.",
+        *_streamed_note(analysis),
         "",
         "## Recommendation",
         "",

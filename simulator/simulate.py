@@ -11,7 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .engine import EngineInputs, Grid, simulate_chunk_jit, slot_layout
+from .devices import path_mesh, round_chunk, simulate_chunk_sharded, to_host
+from .engine import EngineInputs, Grid, slot_layout
 from .priors import cast_table, prior_table
 from .progress import RunProgress
 from .run_statistics import RunStatistics
@@ -103,14 +104,16 @@ def run_stream(
 
     Chunks are rounded up to whole blocks of ``PATH_BLOCK`` paths: XLA's vectorised and scalar code paths can round
     differently, and keeping every path in the same SIMD lane makes results bit-identical for any chunk size.
-    The last chunk is padded to the chunk size (no new compile) and the padding dropped. Path-level outputs are
+    With several devices (:mod:`simulator.devices`) every chunk is split over all of them, whole blocks on each;
+    the results are the same to the bit. The last chunk is padded to the chunk size (no new compile) and the
+    padding dropped. Path-level outputs are
     concatenated on the host in float64 for the first ``keep_paths`` paths (default all) and monthly trajectories
     for the first ``trajectory_paths``; memory beyond that does not grow with ``paths``, since each chunk is folded
     into ``statistics`` (:class:`~simulator.run_statistics.RunStatistics`) and dropped.
     Returns ``(outputs, parameters, compile_seconds)`` of the kept paths.
     """
-    key = root_key(seed)
-    chunk = -(-min(chunk_size, paths) // PATH_BLOCK) * PATH_BLOCK
+    key, mesh = root_key(seed), path_mesh()
+    chunk = round_chunk(chunk_size, paths, mesh.size)  # whole PATH_BLOCKs on every device
     keep = paths if keep_paths is None else min(keep_paths, paths)
     keep_traj = keep if trajectory_paths is None else min(trajectory_paths, keep)
     parts: list[dict] = []
@@ -118,7 +121,7 @@ def run_stream(
     for start in range(0, paths, chunk):
         ids = jnp.arange(first_path + start, first_path + start + chunk, dtype=jnp.uint32)
         t0 = time.perf_counter()
-        result = jax.block_until_ready(simulate_chunk_jit(inputs, key, ids, grid))
+        result = to_host(simulate_chunk_sharded(inputs, key, ids, grid, mesh))
         if start == 0:
             compile_seconds = time.perf_counter() - t0
         n = min(chunk, paths - start)
@@ -214,8 +217,8 @@ def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None
             budget_usd=cfg.decision.budget_usd, capex_budget_usd=cfg.decision.capex_budget_usd,
             relative_accuracy=cfg.report.sketch_relative_accuracy,
         ) if streamed else None
-        progress = RunProgress(cfg.engine.paths, -(-min(cfg.engine.chunk_size, cfg.engine.paths) // PATH_BLOCK)
-                               * PATH_BLOCK, enabled=cfg.report.progress)
+        progress = RunProgress(cfg.engine.paths, round_chunk(cfg.engine.chunk_size, cfg.engine.paths),
+                               enabled=cfg.report.progress)
         outputs, parameters, compile_seconds = run_stream(
             inputs, grid, cfg.engine.seed, cfg.engine.paths, cfg.engine.chunk_size,
             keep_paths=cfg.report.path_level_paths, trajectory_paths=cfg.report.trajectory_paths,

@@ -166,5 +166,7 @@ def streamed_risk_metrics(
             row["p_on_budget_and_time"], row["p_on_budget_and_time_se"] = _binomial(on.mean(), on.size)
         rows.append(row)
     frame = pd.DataFrame(rows).set_index("strategy")
-    frame.attrs.update(level=level, confidence=confidence, budget_usd=budget_usd, paths=outcomes.n)
+    frame.attrs.update(level=level, confidence=confidence, budget_usd=budget_usd, paths=outcomes.n,
+                       path_level_paths=ds.sizes["path"],
+                       relative_accuracy=float(ds["stream_cost_sketch"].attrs["relative_accuracy"]))
     return frame
