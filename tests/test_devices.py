@@ -114,3 +114,39 @@ def test_chunk_rounding_and_one_device_noop():
     assert round_chunk(10_000, 10**7, n_devices=1) == 10_048  # the single-device rule of run_paths
     ids = jnp.arange(128, dtype=jnp.uint32)
     assert shard_ids(ids, path_mesh(jax.devices()[:1])) is ids
+
+
+# A whole streamed run (simulate: chunks, padding, path-level cap, streamed statistics) on two forced devices.
+RUN = ["scenario=hybrid", "engine.paths=600", "engine.chunk_size=256", "engine.horizon_months=3",
+       "report.path_level_paths=300", "report.trajectory_paths=40"]
+RUN_SCRIPT = textwrap.dedent(f"""
+    import sys, jax, numpy as np
+    from simulator.__main__ import load_config
+    from simulator.results import build_dataset
+    from simulator.simulate import simulate
+    assert len(jax.devices()) == 2
+    cfg = load_config({RUN!r})
+    ds = build_dataset(simulate(cfg), seed=0, resolved_config="", scenario="hybrid", run_deadlines=[180.0])
+    ds.drop_attrs().to_netcdf(sys.argv[1], engine="h5netcdf")
+""")
+
+
+def test_a_whole_run_on_two_devices_equals_one_device(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    from simulator.__main__ import load_config
+    from simulator.results import build_dataset
+    from simulator.simulate import simulate
+
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = tmp_path / "two.nc"
+    done = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(out)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    one = build_dataset(simulate(load_config(RUN)), seed=0, resolved_config="", scenario="hybrid",
+                        run_deadlines=[180.0])
+    with xr.open_dataset(out, engine="h5netcdf") as two:
+        assert two.sizes["path"] == 300 and "stream_cost_sketch" in two
+        for name in one.data_vars:
+            np.testing.assert_array_equal(two[name].values, one[name].values, err_msg=name)
