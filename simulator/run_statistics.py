@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .streaming import LogSketch, Moments
 from .strategies import CATEGORY_INDEX
+from .streaming import LogSketch, Moments
 
 
 class RunStatistics:
@@ -103,7 +103,7 @@ class RunStatistics:
                             ("over_capex_budget", "capex > decision.capex_budget_usd"),
                             ("on_budget_and_time", "cost <= budget and no run late")):
             add(f"p_{name}", s, self.counts[name] / n, "1", f"P({label})")
-        for name, units in (("cost", "USD"), ("delay", "days")):
+        for name in ("cost", "delay"):
             sketch = self.sketches[name]
             used = np.flatnonzero(sketch.counts.any(axis=0))
             window = slice(used[0], used[-1] + 1) if used.size else slice(0, 1)

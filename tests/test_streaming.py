@@ -16,9 +16,9 @@ from simulator.progress import RunProgress
 from simulator.results import build_dataset
 from simulator.run_statistics import RunStatistics
 from simulator.simulate import build_inputs, run_stream, simulate
+from simulator.strategies import COST_CATEGORIES
 from simulator.streamed_metrics import streamed_risk_metrics
 from simulator.streaming import LogSketch, Moments, sketch_quantile, sketch_tail_mean
-from simulator.strategies import COST_CATEGORIES
 
 ALPHA = 1e-3
 
