@@ -18,8 +18,10 @@ What is measured, per path count ``N`` (``S`` strategies, ``T`` daily steps):
   per-step uniforms, the monthly expansion draws), with the engine's key derivation and PRNG, in chunks of the same
   size, each variate added into an accumulator so that nothing is optimised away.
 * Throughput is path-steps-strategies per second, ``N * T * S / seconds``.
-* **engine, streamed**: the largest size again, each chunk reduced to running sums on the host, to show the memory
-  of the engine itself (``run_paths`` keeps every path's results in float64, ~1.6 kB per path here).
+* **engine, streamed**: the largest size again as a streamed run does it (:func:`simulator.simulate.run_stream` with
+  :class:`simulator.run_statistics.RunStatistics`: exact moments, pairwise counts and DDSketch histograms per chunk,
+  one path kept), to show the memory of a streamed run (``run_paths`` keeps every path's results in float64,
+  ~1.6 kB per path here) and the cost of the host-side statistics.
 * **Memory**: peak resident set size of this process during the call, minus the RSS just before it, sampled every
   5 ms from ``/proc/self/statm`` (so memory an allocator had already reserved and reuses is not counted again;
   short spikes under 5 ms may be missed). The absolute peak RSS of the process is printed at the end.
@@ -60,7 +62,9 @@ from simulator.engine import (  # noqa: E402
 )
 from simulator.priors import stable_id, uniforms  # noqa: E402
 from simulator.reference import simulate_numpy  # noqa: E402
-from simulator.simulate import PATH_BLOCK, build_inputs, root_key, run_paths  # noqa: E402
+from simulator.run_statistics import RunStatistics  # noqa: E402
+from simulator.simulate import PATH_BLOCK, build_inputs, root_key, run_paths, run_stream  # noqa: E402
+from simulator.strategies import COST_CATEGORIES  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -245,16 +249,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"#   {n:.0e} paths: engine {engine_s:.1f} s, numpy {numpy_s:.1f} s ({numpy_note}), "
               f"rng floor {floor_s:.1f} s", flush=True)
 
-    # The largest size once more, streamed: chunks reduced to running float64 sums on the host (no per-path
-    # results kept), which is what memory looks like without the per-path outputs run_paths returns.
+    # The largest size once more, streamed as a run with more paths than report.path_level_paths is: every chunk
+    # folded into RunStatistics (moments, pairwise counts, DDSketch histograms) and dropped, one path kept.
     n = sizes[-1]
-    chunk = chunk_of(n, chunk_size)
+    statistics = RunStatistics(n_strategies, len(cfg.runs), len(COST_CATEGORIES), budget_usd=None,
+                               capex_budget_usd=None, relative_accuracy=cfg.report.sketch_relative_accuracy)
     with PeakRSS() as mem:
         t0 = time.perf_counter()
-        total = np.zeros(n_strategies)
-        for start in range(0, n, chunk):
-            out = simulate_chunk_jit(inputs, key, jnp.arange(start, start + chunk, dtype=jnp.uint32), grid)
-            total += np.asarray(out["cost"], np.float64)[: min(chunk, n - start)].sum(axis=0)
+        run_stream(inputs, grid, args.seed, n, chunk_size, keep_paths=1, trajectory_paths=0, statistics=statistics)
         streamed_s = time.perf_counter() - t0
     streamed = (n, streamed_s, mem.increase)
 
@@ -274,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
               f"({floor_s:.1f} s) | {engine_s / floor_s:.2f} | {fmt_mb(engine_mem)} / {fmt_mb(numpy_mem)} / "
               f"{fmt_mb(floor_mem)} |")
     n, streamed_s, streamed_mem = streamed
-    print(f"| {n:.0e}, engine streamed (running sums, no per-path results kept) | {fmt_rate(work(n) / streamed_s)} "
+    print(f"| {n:.0e}, engine streamed (run_stream + RunStatistics, 1 path kept) | {fmt_rate(work(n) / streamed_s)} "
           f"({streamed_s:.1f} s) | | | | | {fmt_mb(streamed_mem)} / - / - |")
     print()
     print(f"engine compile: {compile_seconds:.1f} s (one chunk shape of {ids.shape[0]} paths; each new chunk shape "

@@ -161,7 +161,7 @@ def run_job(cfg: DictConfig) -> float:
         print_terminal(analysis, scenario=scenario, out_dir=os.path.relpath(out_dir))
         for line in sweep_lines:
             print(line)
-    return float(ds["cost"].isel(strategy=0).mean())
+    return float(analysis.metrics["cost_mean"].iloc[0])  # over all paths, streamed or not
 
 
 def _job_error(exc: Exception) -> float:

@@ -143,6 +143,8 @@ def run_stream(
         parts.append(host)
     if progress is not None:
         progress.close()
+    if not parts:  # keep_paths=0: statistics only
+        return {}, {}, compile_seconds
     merged = {
         name: np.concatenate([p[name] for p in parts], axis=0) for name in parts[0] if name != "parameters"
     }

@@ -100,19 +100,36 @@ def sweep_dataset(ds: xr.Dataset, sweeps: dict[str, SweepConfig]) -> xr.Dataset:
 def best_value(cost: np.ndarray, values: list[float]) -> dict:
     """Best knob value by mean cost, and the values within noise of it. ``cost`` is (values, paths)."""
     means = cost.mean(axis=1)
-    best = int(np.argmin(means))
-    diff = cost - cost[best]
+    diff = cost - cost[int(np.argmin(means))]
     se = diff.std(axis=1, ddof=1) / np.sqrt(cost.shape[1])
-    within = [v for v, d, s in zip(values, diff.mean(axis=1), se, strict=True) if d < 2.0 * s or d == 0.0]
+    return _best(values, means, diff.mean(axis=1), se)
+
+
+def best_value_streamed(ds: xr.Dataset, labels: list[str], values: list[float]) -> dict:
+    """:func:`best_value` over all paths of a streamed run, from the streamed pairwise difference moments."""
+    means = ds["stream_cost_mean"].sel(strategy=labels).values
+    best = labels[int(np.argmin(means))]
+    pair = dict(strategy=best, versus=labels)
+    n = int(ds.attrs["paths"])
+    se = np.sqrt(ds["stream_cost_difference_variance"].sel(**pair).values / n)
+    return _best(values, means, ds["stream_cost_difference_mean"].sel(**pair).values, se)
+
+
+def _best(values: list[float], means: np.ndarray, diff: np.ndarray, se: np.ndarray) -> dict:
+    """The value of lowest mean cost, and those within 2 SE of the pathwise difference ``mean_v - mean_best``."""
+    best = int(np.argmin(means))
+    within = [v for v, d, s in zip(values, diff, se, strict=True) if d < 2.0 * s or d == 0.0]
     return dict(best=values[best], best_mean=float(means[best]), within_noise=within,
-                means=means.tolist(), se_vs_best=se.tolist())
+                means=np.asarray(means).tolist(), se_vs_best=np.asarray(se).tolist())
 
 
 def describe(ds: xr.Dataset, sweeps: dict[str, SweepConfig]) -> list[str]:
     """One line per sweep: the best value, its mean cost, and the range within noise."""
     lines = []
     for name, sweep in sweeps.items():
-        result = best_value(ds[f"sweep_{name}_cost"].values, list(sweep.values))
+        labels = [variant_name(sweep.strategy, sweep.knob, v) for v in sweep.values]
+        result = (best_value_streamed(ds, labels, list(sweep.values)) if "stream_cost_mean" in ds
+                  else best_value(ds[f"sweep_{name}_cost"].values, list(sweep.values)))
         low, high = min(result["within_noise"]), max(result["within_noise"])
         lines.append(f"sweep {name}: {sweep.strategy} is cheapest at {sweep.knob} = {result['best']:g} "
                      f"(mean ${result['best_mean'] / 1e6:.3f}M); cost within noise for {low:g}-{high:g}")

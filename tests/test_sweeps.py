@@ -87,3 +87,27 @@ def test_bad_sweeps_are_one_line_errors(hybrid):
     hybrid.sweeps = {"x": SweepConfig(strategy="hybrid", knob="pools.base.gpus", values=[1.5])}
     with pytest.raises(ConfigError, match="whole numbers"):
         expand_sweeps(hybrid)
+
+
+def test_streamed_sweep_optimum_matches_the_path_level_one():
+    """A streamed run (first paths kept) reports the same optimum, means and SEs over all its paths."""
+    from simulator.__main__ import load_config
+    from simulator.results import build_dataset
+    from simulator.simulate import simulate
+    from simulator.sweeps import best_value_streamed, sweep_dataset, variant_name
+
+    base = ["scenario=sizing", "engine.paths=640", "engine.chunk_size=128", "engine.horizon_months=4"]
+    datasets = []
+    for extra in ([], ["report.path_level_paths=128"]):
+        cfg = load_config(base + extra)
+        ds = build_dataset(simulate(cfg), seed=0, resolved_config="", scenario="sizing", run_deadlines=[180.0])
+        datasets.append(sweep_dataset(ds, cfg.sweeps))
+    sweep = cfg.sweeps["base_gpus"]
+    labels = [variant_name(sweep.strategy, sweep.knob, v) for v in sweep.values]
+    full, streamed = datasets
+    assert streamed.sizes["path"] == 128 and streamed.attrs["paths"] == 640
+    exact = best_value(full["sweep_base_gpus_cost"].values, list(sweep.values))
+    result = best_value_streamed(streamed, labels, list(sweep.values))
+    assert result["best"] == exact["best"] and result["within_noise"] == exact["within_noise"]
+    np.testing.assert_allclose(result["means"], exact["means"], rtol=1e-10)
+    np.testing.assert_allclose(result["se_vs_best"], exact["se_vs_best"], rtol=1e-7, atol=1e-6)
