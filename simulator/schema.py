@@ -100,6 +100,7 @@ class ReportConfig:
     print_summary: bool = True
     trajectory_paths: int = bounded(2000, ge=0)
     # path-level outputs are kept for at most this many paths; a longer run streams its statistics over all paths
+    # (engine.paths=auto keeps every path it runs, at most engine.max_paths: its stopping rule reads them)
     path_level_paths: int = bounded(100_000, ge=1, le=1_000_000_000)
     sketch_relative_accuracy: float = bounded(1e-3, gt=0.0, lt=0.5)  # quantiles of streamed runs: |error| <= a |q|
     progress: bool = True  # progress bar (terminal) or log lines (files) on runs longer than a few seconds
