@@ -205,6 +205,7 @@ def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None
     """Run the configured simulation end to end (no I/O); ``engine.paths=auto`` stops when ``enough(outputs)``."""
     inputs, grid = build_inputs(cfg)
     t0 = time.perf_counter()
+    statistics = None  # engine.paths=auto keeps every path it runs
     if cfg.engine.paths == "auto":
         if enough is None:
             raise ValueError("engine.paths=auto needs a stopping rule (see simulator.analysis.precision_rule)")
