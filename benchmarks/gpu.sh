@@ -19,9 +19,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=benchmarks/wheels
 # hydra-core/omegaconf/antlr4 for the config; rich, SALib, h5netcdf for the run's reports and results;
-# pytest and hypothesis for the tests; their pure-Python dependencies.
+# the joblib and submitit launchers for sweeps; pytest and hypothesis for the tests; their pure-Python dependencies.
 PURE="hydra-core==1.3.2 omegaconf==2.3.0 rich markdown-it-py mdurl pygments SALib dill h5netcdf packaging pytest
-      pluggy iniconfig attrs sortedcontainers"
+      pluggy iniconfig attrs sortedcontainers hydra-joblib-launcher hydra-submitit-launcher submitit joblib
+      cloudpickle typing_extensions"
 
 if [[ "${1:-}" == "fetch" ]]; then
     mkdir -p "$WHEELS"
@@ -46,8 +47,15 @@ missing=$(python - <<'EOF'
 import importlib.util
 mods = {"hydra": "hydra-core", "omegaconf": "omegaconf", "antlr4": "antlr4-python3-runtime", "yaml": "PyYAML",
         "rich": "rich", "SALib": "SALib", "multiprocess": "multiprocess", "h5netcdf": "h5netcdf",
-        "pytest": "pytest", "hypothesis": "hypothesis"}
-print(" ".join(pkg for mod, pkg in mods.items() if importlib.util.find_spec(mod) is None))
+        "pytest": "pytest", "hypothesis": "hypothesis", "submitit": "submitit", "joblib": "joblib",
+        "cloudpickle": "cloudpickle", "hydra_plugins.hydra_joblib_launcher": "hydra-joblib-launcher",
+        "hydra_plugins.hydra_submitit_launcher": "hydra-submitit-launcher"}
+def found(mod):
+    try:
+        return importlib.util.find_spec(mod) is not None
+    except ModuleNotFoundError:
+        return False
+print(" ".join(pkg for mod, pkg in mods.items() if not found(mod)))
 EOF
 )
 if [[ -n "$missing" ]]; then
