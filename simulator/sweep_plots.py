@@ -56,8 +56,9 @@ def decision_map(
 ) -> Axes:
     """Best admissible strategy per cell over one (a strip) or two swept axes, shaded by its margin.
 
-    A solid cell: the best beats the runner-up by more than ``z`` SEs; pale and hatched: within noise. Each cell is
-    labelled with ``margin / SE``. With two axes the zero contour of ``J(B) - J(A)`` for the two strategies that
+    A solid cell: the best beats the runner-up by more than ``z`` SEs, its colour the deeper the larger the margin
+    relative to the best objective, ``m / J_best`` (saturating at 50%); pale and hatched: within noise. Each cell is
+    labelled with ``m / J_best`` and ``m / SE``. With two axes the zero contour of ``J(B) - J(A)`` for the two strategies that
     are best most often is drawn (linear interpolation between grid values, as in :mod:`simulator.breakeven`).
     """
     dims = list(cells["best"].dims)
@@ -69,18 +70,25 @@ def decision_map(
     best = np.atleast_2d(cells["best"].transpose(*order).values)
     ratio = np.atleast_2d((cells["margin"] / cells["margin_se"]).transpose(*order).values)
     done = np.atleast_2d(cells["completed"].transpose(*order).values)
+    margin = np.atleast_2d(cells["margin"].transpose(*order).values)
+    objective = cells["objective"].transpose(*order, "strategy")
     z = _z(confidence)
     for (j, i), name in np.ndenumerate(best):
         name = str(name)
         clear = bool(np.isfinite(ratio[j, i]) and ratio[j, i] >= z) or (name and not np.isfinite(ratio[j, i]))
         color = palette.get(name, (0.85, 0.85, 0.85)) if done[j, i] else (1.0, 1.0, 1.0)
+        relative = np.nan
+        if done[j, i] and name in cells["strategy"].values:
+            cell = objective.values[(j, i) if ydim else (i,)]
+            relative = margin[j, i] / abs(cell[list(cells["strategy"].values).index(name)])
+        shade = 0.35 + 0.65 * min(1.0, relative / 0.5) if np.isfinite(relative) else 1.0
         ax.add_patch(
             Rectangle(
                 (i - 0.5, j - 0.5),
                 1,
                 1,
                 facecolor=color,
-                alpha=1.0 if clear else 0.4,
+                alpha=shade if clear else 0.3,  # deeper colour: larger margin relative to the best's objective
                 hatch=None if clear else "//",
                 edgecolor="white" if clear else "0.3",  # the hatch takes the edge colour
                 lw=1.5 if clear else 0.5,
@@ -91,6 +99,8 @@ def decision_map(
             if not done[j, i]
             else "none admissible"
             if not name
+            else f"{name}\nby {relative:.0%}, {ratio[j, i]:.1f} SE"
+            if np.isfinite(ratio[j, i]) and np.isfinite(relative)
             else f"{name}\n{ratio[j, i]:.1f} SE"
             if np.isfinite(ratio[j, i])
             else name
