@@ -96,6 +96,7 @@ def test_float64_mode_agrees_with_float32(small):
     assert np.all(gap < 0.05 * se), (gap, se)
 
 
+@pytest.mark.slow  # ~25 s; test_float64_mode_agrees_with_float32 covers float64 mode by default
 def test_float64_agrees_with_float32_on_the_default_scenario(hybrid):
     """The default scenario over its full horizon (36 months, 1,096 daily steps of float32 accumulation): float32
     and float64 agree on every strategy's mean cost, delay and run lateness within 5% of a standard error.
