@@ -95,6 +95,7 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
         budget_usd=decision.budget_usd,
     )
     columns = ["rank", "objective", "objective_se", "admissible", "excluded_because", "failed", "borderline"]
+    attrs = dict(metrics.attrs)  # level, confidence, paths, ...: pandas' join does not carry attrs
     metrics = metrics.join(rec.ranking[columns])  # strategies in the order of the scenario; "rank" sorts them
     admissible = np.array([rec.ranking.loc[s, "admissible"] for s in outcomes.strategies])
     comparisons = comparison_frames(outcomes.cost, list(outcomes.strategies), admissible)
@@ -104,6 +105,7 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
         win = pd.DataFrame(ds["stream_p_cheaper"].values, index=pd.Index(names, name="strategy"), columns=names)
         comparisons["win"], comparisons["win_se"] = win, np.sqrt(win * (1 - win) / n)
     metrics = metrics.join(comparisons["per_strategy"])
+    metrics.attrs.update(attrs)
     metrics["closed_by_data_policy"] = [
         ", ".join(sorted(closed & set(kinds.get(s, ())))) for s in metrics.index
     ]

@@ -161,3 +161,16 @@ def test_progress_logs_chunks_rate_and_precision(caplog):
     assert "chunk 3/10" in caplog.text and "paths/s" in caplog.text
     se = np.sqrt(np.var(np.tile([0.0, 2.0], 150), ddof=1) / 300)  # lowest mean cost: 1.0
     assert f"SE of lowest mean cost {se:.3%}" in caplog.text
+
+
+def test_summary_says_which_statistics_are_streamed(kept_and_streamed):
+    from simulator.report import decision_markdown
+
+    (cfg, full), (_, streamed) = kept_and_streamed
+    cfg.decision.sensitivity.enabled = False
+    cfg.decision.level = 0.9
+    text = decision_markdown(analyse(streamed, cfg), scenario="hybrid", description="", seconds=1.0)
+    assert "Streamed run" in text and "all 1,280 paths" in text and "first 320 paths" in text
+    assert "CVaR90" in text  # the level of the decision config reaches the report
+    full_text = decision_markdown(analyse(full, cfg), scenario="hybrid", description="", seconds=1.0)
+    assert "Streamed run" not in full_text
