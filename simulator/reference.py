@@ -58,6 +58,23 @@ class _Pool:
     serves: tuple[str, ...]
 
 
+def _check_scope(cfg: Config) -> None:
+    """Refuse, by design, what the reference does not model (it is a benchmark of ``scenario=hybrid``'s features).
+
+    Raises ``ValueError`` naming the strategy and pool, or the data policy, and what the reference accepts.
+    """
+    for name, strategy in cfg.strategies.items():
+        for pool_name, pool in strategy.pools.items():
+            if pool.kind not in SUPPORTED_KINDS or pool.hosting != "onprem" or pool.interruptible:
+                raise ValueError(
+                    f"strategies.{name}.pools.{pool_name}: kind {pool.kind!r} (hosting {pool.hosting!r}, "
+                    f"interruptible {pool.interruptible}) is outside the NumPy reference, which models "
+                    f"{', '.join(SUPPORTED_KINDS)} pools hosted onprem, not interruptible; use the engine"
+                )
+    if cfg.data.sensitive:
+        raise ValueError("data.sensitive = true: the NumPy reference has no data policy; use the engine")
+
+
 def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Simulate ``paths`` paths of every strategy of ``cfg``; returns arrays with a leading path axis.
 
@@ -69,12 +86,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     priors = prior_table(cfg)
     th = {name: _sample_prior(p, rng, n) for name, p in priors.items()}
     strategies = list(cfg.strategies.values())
-    for s in strategies:
-        for pool in s.pools.values():
-            if pool.kind not in SUPPORTED_KINDS or pool.hosting != "onprem" or pool.interruptible:
-                raise NotImplementedError(f"the NumPy reference covers {SUPPORTED_KINDS} pools on premises only")
-    if cfg.data.sensitive:
-        raise NotImplementedError("the NumPy reference has no data policy")
+    _check_scope(cfg)
     n_s, runs = len(strategies), list(cfg.runs.values())
     n_r = len(runs)
     steps_per_month = max(1, round(DAYS_PER_MONTH / cfg.engine.step_days))

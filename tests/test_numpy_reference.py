@@ -62,5 +62,8 @@ def test_reference_refuses_kinds_it_does_not_model():
     from simulator.__main__ import load_config
 
     cfg = load_config(["scenario=bootstrap"])
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(ValueError, match=r"strategies\.\w+\.pools\.\w+: kind '\w+'.*outside the NumPy reference"):
         simulate_numpy(cfg, 8)
+    hybrid = load_config(["scenario=hybrid", "data.sensitive=true"])
+    with pytest.raises(ValueError, match="data.sensitive = true: the NumPy reference has no data policy"):
+        simulate_numpy(hybrid, 8)
