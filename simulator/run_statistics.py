@@ -28,6 +28,8 @@ from .streaming import LogSketch, Moments
 class RunStatistics:
     """Running statistics of a run's engine outputs (laid out ``(path, strategy, ...)``)."""
 
+    INPUTS = ("cost_by_category", "cash_by_category", "delay", "run_lateness_days")  # engine outputs it reads
+
     def __init__(self, strategies: int, runs: int, categories: int, *, budget_usd: float | None,
                  capex_budget_usd: float | None, relative_accuracy: float):
         s = strategies
@@ -55,8 +57,8 @@ class RunStatistics:
         self.paths = 0
 
     def add(self, chunk: dict[str, np.ndarray]) -> None:
-        """Fold one chunk of host (float64) engine outputs in."""
-        cost = chunk["cost_by_category"].sum(axis=-1)  # the float64 total, as the path-level merge computes it
+        """Fold one chunk of host (float64) engine outputs in: :attr:`INPUTS` and ``cost``, their float64 total."""
+        cost = chunk["cost"]
         difference = cost[:, None, :] - cost[:, :, None]  # [path, s, v] = cost_v - cost_s
         values = {
             "cost": cost,

@@ -128,13 +128,16 @@ def run_stream(
         kept = max(0, min(n, keep - start))
         if statistics is None and kept == 0:
             continue
+        if kept == 0:  # a chunk only folded into the statistics: convert just what they read
+            result = {name: result[name] for name in RunStatistics.INPUTS}
         host = jax.tree_util.tree_map(
             lambda x, n=n: np.asarray(x[:n], dtype=np.float64 if x.dtype != bool else bool), result
         )
+        host["cost"] = host["cost_by_category"].sum(axis=-1)  # float64 total, consistent with its breakdown
         if statistics is not None:
             statistics.add(host)
         if progress is not None:
-            progress.update(start + n, host["cost_by_category"].sum(axis=-1))
+            progress.update(start + n, host["cost"])
         if kept == 0:
             continue
         host = jax.tree_util.tree_map(lambda x, kept=kept: x[:kept], host)
@@ -151,7 +154,6 @@ def run_stream(
     parameters = {
         name: np.concatenate([p["parameters"][name] for p in parts]) for name in parts[0]["parameters"]
     }
-    merged["cost"] = merged["cost_by_category"].sum(axis=-1)  # float64 total, consistent with its breakdown
     return merged, parameters, compile_seconds
 
 

@@ -18,6 +18,8 @@ depend on the final quantile; their SD is estimated on the path-level paths (``m
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -101,9 +103,13 @@ class StreamedOutcomes:
         self.strategies = tuple(str(s) for s in ds["strategy"].values)
         self.pool_kinds = dict(pool_kinds or {})
         self.n = int(ds.attrs["paths"])
-        self.path_level = Outcomes.from_dataset(ds, pool_kinds)  # the first paths, for influence-value SDs
         self.cost = [SketchColumn(ds, "cost", s) for s in self.strategies]
         self.delay = [SketchColumn(ds, "delay", s) for s in self.strategies]
+
+    @functools.cached_property
+    def path_level(self) -> Outcomes:
+        """The kept paths, read only where a statistic was not streamed (influence-value SDs, other budgets)."""
+        return Outcomes.from_dataset(self.ds, self.pool_kinds)
 
     def _probability(self, name: str, k: int) -> tuple[float, float]:
         return _binomial(float(self.ds[f"stream_p_{name}"][k]), self.n)

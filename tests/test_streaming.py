@@ -13,6 +13,7 @@ from simulator.analysis import analyse
 from simulator.compare import win_probability
 from simulator.metrics import cvar_and_se, risk_metrics
 from simulator.progress import RunProgress
+from simulator.recommend import paired_difference
 from simulator.results import build_dataset
 from simulator.run_statistics import RunStatistics
 from simulator.simulate import build_inputs, run_stream, simulate
@@ -70,8 +71,9 @@ def test_sketch_cvar_within_three_alpha_for_nonnegative_values():
             z = q + np.maximum(x[:, j] - q, 0.0) / (1.0 - level)
             assert abs(value - z.mean()) <= 3 * ALPHA * z.mean()
             assert sd == pytest.approx(z.std(ddof=1), rel=0.01)
-            # the metrics module interpolates its quantile; both estimate the same CVaR
-            assert value == pytest.approx(cvar_and_se(x[:, j], level)[0], rel=3 * ALPHA + 1e-3)
+            # the metrics module interpolates its quantile; the Rockafellar-Uryasev CVaR is stationary in q, so
+            # the choice of q moves it only at second order: the sketch bound alone applies
+            assert value == pytest.approx(cvar_and_se(x[:, j], level)[0], rel=3 * ALPHA)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +118,7 @@ def test_streamed_metrics_match_the_path_level_ones(kept_and_streamed):
         np.testing.assert_allclose(sketched[column], exact[column], rtol=1e-9, atol=1e-12, err_msg=column)
     for column in ("cost_p95_lo", "cost_p95_hi", "cost_p5_lo", "cost_var"):  # order statistics, within alpha
         np.testing.assert_allclose(sketched[column], exact[column], rtol=ALPHA, err_msg=column)
-    np.testing.assert_allclose(sketched["cost_cvar"], exact["cost_cvar"], rtol=3 * ALPHA + 2e-3)
+    np.testing.assert_allclose(sketched["cost_cvar"], exact["cost_cvar"], rtol=3 * ALPHA)  # the sketch's bound
 
 
 @pytest.mark.parametrize("objective", ["mean", "cvar"])
@@ -127,11 +129,21 @@ def test_streamed_recommendation_matches_the_path_level_one(kept_and_streamed, o
     exact, sketched = analyse(full, cfg), analyse(streamed, cfg)
     assert exact.paths == sketched.paths == 1280
     assert list(sketched.recommendation.ranking.index) == list(exact.recommendation.ranking.index)
-    rtol = 1e-9 if objective == "mean" else 3 * ALPHA + 2e-3
-    assert sketched.recommendation.margin == pytest.approx(exact.recommendation.margin, rel=rtol * 50, abs=1.0)
-    if objective == "mean":
-        assert sketched.recommendation.margin_se == pytest.approx(exact.recommendation.margin_se, rel=1e-9)
-    assert sketched.recommendation.p_best_cheaper == pytest.approx(exact.recommendation.p_best_cheaper, abs=1e-3)
+    rec, ranking = exact.recommendation, exact.recommendation.ranking
+    if objective == "mean":  # exact streamed moments: equal up to float64 rounding
+        assert sketched.recommendation.margin == pytest.approx(rec.margin, rel=1e-9)
+        assert sketched.recommendation.margin_se == pytest.approx(rec.margin_se, rel=1e-9)
+    else:  # each CVaR within 3 alpha of itself (the sketch's bound), so the margin within the sum of both bounds
+        bound = 3 * ALPHA * (abs(ranking.loc[rec.best, "objective"]) + abs(ranking.loc[rec.runner_up, "objective"]))
+        assert abs(sketched.recommendation.margin - rec.margin) <= bound
+        # plug-in SE: the pathwise influence SD of the 320 kept paths over sqrt(all 1,280), computed independently
+        kept = streamed["cost"].sel(strategy=[rec.runner_up, rec.best]).values
+        _, kept_se = paired_difference(kept[0], kept[1], cfg.decision)
+        assert sketched.recommendation.margin_se == pytest.approx(kept_se * np.sqrt(320 / 1280), rel=1e-9)
+    # streamed counts split ties in half, the path-level count is strict: they differ by half the tied paths
+    costs = full["cost"].sel(strategy=[rec.best, rec.runner_up]).values
+    ties = np.mean(costs[0] == costs[1])
+    assert abs(sketched.recommendation.p_best_cheaper - rec.p_best_cheaper) <= 0.5 * ties + 1e-12
 
 
 def test_host_memory_stays_flat_as_paths_grow():
