@@ -63,7 +63,8 @@ from simulator.engine import (  # noqa: E402
 from simulator.priors import stable_id, uniforms  # noqa: E402
 from simulator.reference import simulate_numpy  # noqa: E402
 from simulator.run_statistics import RunStatistics  # noqa: E402
-from simulator.simulate import PATH_BLOCK, build_inputs, root_key, run_paths, run_stream  # noqa: E402
+from simulator.devices import round_chunk  # noqa: E402
+from simulator.simulate import build_inputs, root_key, run_paths, run_stream  # noqa: E402
 from simulator.strategies import COST_CATEGORIES  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -127,7 +128,8 @@ def rng_floor_fn(inputs, grid):
 
 
 def chunk_of(paths: int, chunk_size: int) -> int:
-    return -(-min(chunk_size, paths) // PATH_BLOCK) * PATH_BLOCK
+    """The chunk the run uses (:func:`simulator.devices.round_chunk` on this machine's devices)."""
+    return round_chunk(chunk_size, paths)
 
 
 def time_floor(floor, seed: int, paths: int, chunk_size: int) -> float:
