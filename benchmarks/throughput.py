@@ -52,6 +52,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from simulator.__main__ import load_config  # noqa: E402
+from simulator.devices import round_chunk  # noqa: E402
 from simulator.engine import (  # noqa: E402
     EXPANSION_STREAM,
     PARAMETER_STREAM,
@@ -63,7 +64,6 @@ from simulator.engine import (  # noqa: E402
 from simulator.priors import stable_id, uniforms  # noqa: E402
 from simulator.reference import simulate_numpy  # noqa: E402
 from simulator.run_statistics import RunStatistics  # noqa: E402
-from simulator.devices import round_chunk  # noqa: E402
 from simulator.simulate import build_inputs, root_key, run_paths, run_stream  # noqa: E402
 from simulator.strategies import COST_CATEGORIES  # noqa: E402
 
