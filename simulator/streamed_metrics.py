@@ -12,8 +12,9 @@ moments and counts). Quantiles, VaR, CVaR and their order-statistic SEs and CIs 
 the order statistic of rank ``k`` is read within ``alpha |x_(k)|`` (:mod:`simulator.streaming`), so each quantile
 bound shifts by at most that. The margin of a quantile or CVaR objective needs the pathwise influence values, which
 depend on the final quantile; their SD is estimated on the path-level paths (``m`` of them) and divided by
-``sqrt(n)``: ``SE = sd_m(psi^B - psi^A) / sqrt(n)``, the usual plug-in estimate (the SD itself is known to about
-``1 / sqrt(2 m)`` relative).
+``sqrt(n)``: ``SE = sd_m(psi^B - psi^A) / sqrt(n)``, the usual plug-in estimate. The SD is known to about
+``1 / sqrt(2 m)`` relative for light-tailed influence values only; a CVaR's are heavy-tailed (a 5% tail has ~``m / 20``
+paths), so keep ``report.path_level_paths`` large with a quantile or CVaR objective.
 """
 
 from __future__ import annotations
