@@ -7,8 +7,8 @@ Run from the repository root (~2 minutes on 2 CPU cores)::
 
 Each variant is compiled once (a warm-up call, not timed) and then timed ``--repeats`` times; the median is printed,
 with a check that the sharded outputs equal the one-device outputs bit for bit. Variants: ``one_device``
-(``simulate_chunk_jit``), ``shard_map`` (:func:`simulator.devices.simulate_chunk_sharded`) and ``gspmd``
-(``simulate_chunk_jit`` on ids from :func:`simulator.devices.shard_ids`). Forced CPU devices share the same cores,
+(``simulate_chunk_jit``), ``shard_map`` (:func:`simulator.engine.devices.simulate_chunk_sharded`) and ``gspmd``
+(``simulate_chunk_jit`` on ids from :func:`simulator.engine.devices.shard_ids`). Forced CPU devices share the same cores,
 so no speed-up is expected on CPU; the point of sharding is a host with several GPUs.
 """
 
@@ -28,10 +28,10 @@ def measure(paths: int, months: int, repeats: int) -> dict:
     import jax.numpy as jnp
     import numpy as np
 
-    from simulator.__main__ import load_config
-    from simulator.devices import path_mesh, round_chunk, shard_ids, simulate_chunk_sharded
-    from simulator.engine import simulate_chunk_jit
-    from simulator.simulate import build_inputs, root_key
+    from simulator.config.load import load_config
+    from simulator.engine.devices import path_mesh, round_chunk, shard_ids, simulate_chunk_sharded
+    from simulator.engine.host import build_inputs, root_key
+    from simulator.engine.scan import simulate_chunk_jit
 
     cfg = load_config(["scenario=hybrid", f"engine.paths={paths}", f"engine.horizon_months={months}"])
     inputs, grid = build_inputs(cfg)

@@ -8,18 +8,18 @@ Run from the repository root (one process, one table, ~5 minutes on 2 CPU cores)
 
 What is measured, per path count ``N`` (``S`` strategies, ``T`` daily steps):
 
-* **engine**: :func:`simulator.simulate.run_paths` (chunks of ``engine.chunk_size`` paths, float32 on the device,
+* **engine**: :func:`simulator.engine.host.run_paths` (chunks of ``engine.chunk_size`` paths, float32 on the device,
   float64 merge on the host), after a warm-up call of the same chunk shape; compile time is reported separately
   (first call minus second call of one chunk).
-* **numpy**: :func:`simulator.reference.simulate_numpy`, the same model vectorized over paths with a
+* **numpy**: :func:`benchmarks.numpy_reference.simulate_numpy`, the same model vectorized over paths with a
   ``numpy.random.Generator`` in float64 (``tests/test_numpy_reference.py`` checks that it agrees with the engine).
   Above ``--numpy-max`` paths its time is extrapolated linearly from the largest measured size, and said so.
 * **RNG floor**: only the random variates the engine draws for the same work (per-path parameter draws, the
   per-step uniforms, the monthly expansion draws), with the engine's key derivation and PRNG, in chunks of the same
   size, each variate added into an accumulator so that nothing is optimised away.
 * Throughput is path-steps-strategies per second, ``N * T * S / seconds``.
-* **engine, streamed**: the largest size again as a streamed run does it (:func:`simulator.simulate.run_stream` with
-  :class:`simulator.run_statistics.RunStatistics`: exact moments, pairwise counts and DDSketch histograms per chunk,
+* **engine, streamed**: the largest size again as a streamed run does it (:func:`simulator.engine.host.run_stream` with
+  :class:`simulator.stats.collector.RunStatistics`: exact moments, pairwise counts and DDSketch histograms per chunk,
   one path kept), to show the memory of a streamed run (``run_paths`` keeps every path's results in float64,
   ~1.6 kB per path here) and the cost of the host-side statistics.
 * **Memory**: peak resident set size of this process during the call, minus the RSS just before it, sampled every
@@ -51,9 +51,12 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from simulator.__main__ import load_config  # noqa: E402
-from simulator.devices import round_chunk  # noqa: E402
-from simulator.engine import (  # noqa: E402
+from benchmarks.numpy_reference import simulate_numpy  # noqa: E402
+from simulator.config.load import load_config  # noqa: E402
+from simulator.engine.devices import round_chunk  # noqa: E402
+from simulator.engine.host import build_inputs, root_key, run_paths, run_stream  # noqa: E402
+from simulator.engine.priors import stable_id, uniforms  # noqa: E402
+from simulator.engine.scan import (  # noqa: E402
     EXPANSION_STREAM,
     PARAMETER_STREAM,
     STEP_STREAM,
@@ -61,11 +64,8 @@ from simulator.engine import (  # noqa: E402
     simulate_chunk_jit,
     step_uniforms,
 )
-from simulator.priors import stable_id, uniforms  # noqa: E402
-from simulator.reference import simulate_numpy  # noqa: E402
-from simulator.run_statistics import RunStatistics  # noqa: E402
-from simulator.simulate import build_inputs, root_key, run_paths, run_stream  # noqa: E402
-from simulator.strategies import COST_CATEGORIES  # noqa: E402
+from simulator.engine.strategies import COST_CATEGORIES  # noqa: E402
+from simulator.stats.collector import RunStatistics  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -128,7 +128,7 @@ def rng_floor_fn(inputs, grid):
 
 
 def chunk_of(paths: int, chunk_size: int) -> int:
-    """The chunk the run uses (:func:`simulator.devices.round_chunk` on this machine's devices)."""
+    """The chunk the run uses (:func:`simulator.engine.devices.round_chunk` on this machine's devices)."""
     return round_chunk(chunk_size, paths)
 
 

@@ -9,10 +9,10 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from simulator.__main__ import load_config  # noqa: E402
-from simulator.schema import Config, PoolConfig, PriorSpec, StrategyConfig  # noqa: E402
-from simulator.simulate import build_inputs, run_paths  # noqa: E402
-from simulator.validate import prior_median  # noqa: E402
+from simulator.config.load import load_config  # noqa: E402
+from simulator.config.schema import Config, PoolConfig, PriorSpec, StrategyConfig  # noqa: E402
+from simulator.config.validate import prior_median  # noqa: E402
+from simulator.engine.host import build_inputs, run_paths  # noqa: E402
 
 
 def fixed(value: float) -> PriorSpec:

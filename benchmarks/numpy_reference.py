@@ -1,0 +1,333 @@
+"""A plain vectorized NumPy implementation of the engine's model, for benchmarks and as an independent check.
+
+It implements the same drivers, pools, routing, costs and step as :mod:`simulator.engine` (the formulas are in the
+docstrings of :mod:`simulator.engine.processes`, :mod:`simulator.engine.pools`, :mod:`simulator.engine.routing` and
+:mod:`simulator.engine.accounting`) for strategies made of ``owned``, ``on_demand`` and ``spot`` pools, with named training
+runs and light/heavy steady demand: the features of ``scenario=hybrid``. It is written the way a competent NumPy user
+would write it: a ``numpy.random.Generator``, arrays over paths, Python loops over time steps, strategies and pools,
+kind-specific code per pool, ``Generator.poisson`` where a hazard can be non-zero, float64 throughout.
+
+Its random numbers differ from the engine's (a different generator, and Poisson counts drawn per strategy rather
+than shared), so it agrees with the engine in distribution, not path by path: ``tests/test_numpy_reference.py``
+compares the means of cost, delay and lateness per strategy with a z-test. Shared drivers (demand, price index, spot
+availability, the owned fleet's failures within a strategy) are common to all strategies, as in the engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from simulator.config.schema import Config
+from simulator.engine.priors import Prior, prior_table
+from simulator.engine.strategies import COST_CATEGORIES
+
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
+SUPPORTED_KINDS = ("owned", "on_demand", "spot")
+CATEGORY = {name: i for i, name in enumerate(COST_CATEGORIES)}
+PROVIDER = {"owned": 0, "on_demand": 1, "spot": 1}  # spot and on-demand are the same cloud provider
+
+
+def _sample_prior(p: Prior, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` draws of a prior in engine form (see :class:`simulator.engine.priors.Prior`), clipped to its domain."""
+    a, b, low, high = (float(np.asarray(v)) for v in (p.a, p.b, p.low, p.high))
+    if p.dist == "fixed":
+        x = np.full(n, a)
+    elif p.dist == "uniform":
+        x = rng.uniform(a, b, n)
+    elif p.dist == "normal":
+        x = rng.normal(a, b, n)
+    elif p.dist == "lognormal":
+        x = np.exp(rng.normal(a, b, n))
+    else:
+        x = rng.beta(a, b, n)
+    return np.clip(x, low, high)
+
+
+def _egress(provider: np.ndarray | int, egress: np.ndarray, bandwidth: np.ndarray):
+    """USD per TB leaving a provider (cloud egress; marketplace bandwidth; else 0)."""
+    return np.where(provider == 1, egress, np.where(provider == 2, bandwidth, 0.0))
+
+
+@dataclasses.dataclass
+class _Pool:
+    kind: str
+    gpus: float
+    serves: tuple[str, ...]
+
+
+def _check_scope(cfg: Config) -> None:
+    """Refuse, by design, what the reference does not model (it is a benchmark of ``scenario=hybrid``'s features).
+
+    Raises ``ValueError`` naming the strategy and pool, or the data policy, and what the reference accepts.
+    """
+    for name, strategy in cfg.strategies.items():
+        for pool_name, pool in strategy.pools.items():
+            if pool.kind not in SUPPORTED_KINDS or pool.hosting != "onprem" or pool.interruptible:
+                raise ValueError(
+                    f"strategies.{name}.pools.{pool_name}: kind {pool.kind!r} (hosting {pool.hosting!r}, "
+                    f"interruptible {pool.interruptible}) is outside the NumPy reference, which models "
+                    f"{', '.join(SUPPORTED_KINDS)} pools hosted onprem, not interruptible; use the engine"
+                )
+    if cfg.data.sensitive:
+        raise ValueError("data.sensitive = true: the NumPy reference has no data policy; use the engine")
+
+
+def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Simulate ``paths`` paths of every strategy of ``cfg``; returns arrays with a leading path axis.
+
+    Outputs: ``cost`` (N, S) present value, ``cost_by_category`` (N, S, C), ``delay`` (N, S) days,
+    ``run_finish_day`` and ``run_lateness_days`` (N, S, R), ``owned_failures`` and ``spot_interruptions`` (N, S).
+    """
+    rng = np.random.default_rng(seed)
+    n = paths
+    priors = prior_table(cfg)
+    th = {name: _sample_prior(p, rng, n) for name, p in priors.items()}
+    strategies = list(cfg.strategies.values())
+    _check_scope(cfg)
+    n_s, runs = len(strategies), list(cfg.runs.values())
+    n_r = len(runs)
+    steps_per_month = max(1, round(DAYS_PER_MONTH / cfg.engine.step_days))
+    dt = DAYS_PER_MONTH / steps_per_month
+    hours, dt_y = 24.0 * dt, dt / DAYS_PER_YEAR
+    horizon = cfg.engine.horizon_months * DAYS_PER_MONTH
+    rate = cfg.engine.discount_rate_per_year
+    n_cat = len(COST_CATEGORIES)
+
+    # Shared drivers.
+    log_demand = np.log(np.maximum(th["workload.base_gpu_hours_per_day"], np.finfo(float).tiny))
+    log_index = np.zeros(n)
+    spot_available = rng.random(n) >= th["spot.unavailable_fraction"]
+    demand_drift = (np.log(th["workload.growth_multiplier_per_year"])
+                    - 0.5 * th["workload.volatility_per_year"] ** 2) * dt_y
+    demand_vol = th["workload.volatility_per_year"] * np.sqrt(dt_y)
+    index_drift = (th["market.drift_per_year"] - 0.5 * th["market.volatility_per_year"] ** 2) * dt_y
+    index_vol = th["market.volatility_per_year"] * np.sqrt(dt_y)
+    f_unavail = th["spot.unavailable_fraction"]
+    p_regain = np.where(f_unavail >= 1.0, 0.0, -np.expm1(-dt / th["spot.unavailable_spell_days"]))
+    p_lose = np.where(f_unavail >= 1.0, 1.0,
+                      np.minimum(1.0, p_regain * f_unavail / np.maximum(1.0 - f_unavail, 1e-12)))
+    od_base = th["market.on_demand_usd_per_gpu_hour"]
+    energy = th["owned.kw_per_gpu"] * th["onprem.pue"] * th["market.electricity_usd_per_kwh"]
+    busy_power = energy * (1.0 - th["owned.idle_power_fraction"])
+    ckpt_cost, restart = th["workload.checkpoint_cost_hours"], th["workload.restart_hours"]
+    light_share = th["workload.light_fraction"]
+    egress, bandwidth = th["market.egress_usd_per_tb"], th["marketplace.bandwidth_usd_per_tb"]
+    rho = np.maximum(th["owned.resale_retention_per_year"], 1e-6)
+    lead_prior = priors["owned.lead_time_weeks"]
+    run_size = [th[f"runs.{name}.gpu_hours"] for name in cfg.runs]
+
+    # Per-strategy state.
+    pools = [[_Pool(p.kind, float(p.gpus), tuple(p.serves)) for p in s.pools.values()] for s in strategies]
+    efficiency = [s.checkpoint_interval_hours / (s.checkpoint_interval_hours + ckpt_cost) for s in strategies]
+    loss_hours = [0.5 * (s.checkpoint_interval_hours + ckpt_cost) + restart for s in strategies]
+    budget = [np.inf if s.capex_budget_usd is None else s.capex_budget_usd for s in strategies]
+    home = [PROVIDER[ps[0].kind] for ps in pools]
+    price0 = th["market.hardware_usd_per_gpu"]
+    ordered = [sum(p.gpus for p in ps if p.kind == "owned") for ps in pools]
+    pending = [np.clip(np.minimum(o, np.floor(b / np.maximum(price0, 1e-30))), 0.0, None)
+               for o, b in zip(ordered, budget, strict=True)]
+    pending_day = [7.0 * th["owned.lead_time_weeks"] for _ in strategies]
+    pending_price = [price0.copy() for _ in strategies]
+    committed = [pending[i] * price0 for i in range(n_s)]
+    installed = [np.zeros(n) for _ in strategies]
+    down = [np.zeros(n) for _ in strategies]
+    weight = [np.zeros(n) for _ in strategies]
+    busy_month = [np.zeros(n) for _ in strategies]
+    up_month = [np.zeros(n) for _ in strategies]
+    months_above = [np.zeros(n) for _ in strategies]
+    light = [np.zeros(n) for _ in strategies]
+    heavy = [np.zeros(n) for _ in strategies]
+    remaining = [[run_size[r].copy() for r in range(n_r)] for _ in strategies]
+    finish = [[np.zeros(n) for _ in range(n_r)] for _ in strategies]
+    switched = [[np.zeros(n, bool) for _ in range(n_r)] for _ in strategies]
+    last = [[np.full(n, -1) for _ in range(n_r)] for _ in strategies]
+    pv = np.zeros((n_s, n_cat, n))
+    cash = np.zeros((n_s, n_cat, n))
+    waited = np.zeros((n_s, n))
+    failures = np.zeros((n_s, n))
+    interruptions = np.zeros((n_s, n))
+    demand_total = np.zeros(n)
+
+    for month in range(cfg.engine.horizon_months):
+        for k in range(steps_per_month):
+            t = (month * steps_per_month + k) * dt
+            arrivals = np.exp(log_demand) * dt
+            od_price = od_base * np.exp(th["market.loading_on_demand"] * log_index)
+            spot_price = (1.0 - th["market.spot_discount"]) * od_base * np.exp(th["market.loading_spot"] * log_index)
+            discount = (1.0 + rate) ** (-(t + 0.5 * dt) / DAYS_PER_YEAR)
+            for s, ps in enumerate(pools):
+                # Owned fleet: deliveries, failures and repairs.
+                arrived = (pending[s] > 0.0) & (t >= pending_day[s])
+                delivered = np.where(arrived, pending[s], 0.0)
+                capex = delivered * pending_price[s]
+                installed[s] = installed[s] + delivered
+                weight[s] = weight[s] + delivered * rho ** (-t / DAYS_PER_YEAR)
+                pending[s] = np.where(arrived, 0.0, pending[s])
+                up_start = installed[s] - down[s]
+                if ordered[s] > 0 or strategies[s].expansion.gpus > 0:
+                    failed = np.minimum(up_start, rng.poisson(th["owned.failure_per_gpu_hour"] * hours * up_start))
+                    repaired = np.minimum(down[s], rng.poisson(down[s] * dt / th["owned.repair_days"]))
+                    down[s] = down[s] + failed - repaired
+                else:
+                    failed = np.zeros(n)
+                up = up_start - failed
+                failed_share = failed / np.maximum(up_start, 1.0)
+                failures[s] += failed
+                # What each pool offers.
+                free, price = [], []
+                for p in ps:
+                    if p.kind == "owned":
+                        free.append(up.copy())
+                        price.append(busy_power)
+                    elif p.kind == "on_demand":
+                        free.append(np.full(n, p.gpus))
+                        price.append(od_price)
+                    else:
+                        free.append(np.where(spot_available, p.gpus, 0.0))
+                        price.append(spot_price)
+                wall = [np.zeros(n) for _ in ps]
+                eff, loss = efficiency[s], loss_hours[s]
+                migration = np.zeros(n)
+                gpus_per_instance = th["spot.gpus_per_instance"]
+                # Training runs: all GPUs on the first pool with room; deadline-aware fallback to reliable pools.
+                for r, run in enumerate(runs):
+                    width = float(run.gpus)
+                    begin = max(t, run.start_day)
+                    share = min(max((t + dt - begin) / dt, 0.0), 1.0)
+                    rem = remaining[s][r]
+                    active = (share > 0.0) & (rem > 0.0)
+                    slack = run.deadline_day - t - rem / (24.0 * width * eff)
+                    now_switched = switched[s][r] | (strategies[s].deadline_aware & active & (slack < dt))
+                    wall_hours = width * hours * share
+                    taken = np.zeros(n, bool)
+                    for j, p in enumerate(ps):
+                        if "runs" not in p.serves:
+                            continue
+                        fits = active & ~taken & (free[j] >= width)
+                        if p.kind == "spot":
+                            fits &= ~now_switched
+                        if not fits.any():
+                            continue
+                        if p.kind == "owned":
+                            events = failed_share * width * share
+                        elif p.kind == "spot":
+                            reclaim = th["spot.reclaim_per_instance_hour"]
+                            events = np.where(fits, rng.poisson(reclaim * wall_hours / gpus_per_instance), 0.0)
+                        else:
+                            events = np.zeros(n)
+                        useful = np.where(fits, np.maximum(0.0, wall_hours - events * width * loss) * eff, 0.0)
+                        done = np.minimum(rem, useful)
+                        finished_now = fits & (done >= rem)
+                        fraction = np.where(finished_now, done / np.maximum(useful, 1e-30), np.where(fits, 1.0, 0.0))
+                        finish[s][r] = np.where(finished_now, begin + fraction * share * dt, finish[s][r])
+                        rem = rem - done
+                        free[j] = free[j] - width * share * fraction
+                        wall[j] = wall[j] + wall_hours * fraction
+                        if p.kind != "owned":
+                            interruptions[s] += np.where(fits, events, 0.0)
+                        provider = PROVIDER[p.kind]
+                        moved = fits & (last[s][r] >= 0) & (last[s][r] != provider)
+                        migration += np.where(moved, th["workload.migration_usd"]
+                                              + th["workload.checkpoint_tb"] * _egress(last[s][r], egress, bandwidth),
+                                              0.0)
+                        last[s][r] = np.where(fits, provider, last[s][r])
+                        taken |= fits
+                    remaining[s][r] = rem
+                    switched[s][r] = now_switched
+                # Steady demand: light, then heavy, through the pools in order.
+                for work in ("light", "heavy"):
+                    backlog = (light if work == "light" else heavy)[s]
+                    backlog = backlog + arrivals * (light_share if work == "light" else 1.0 - light_share)
+                    for j, p in enumerate(ps):
+                        if work not in p.serves:
+                            continue
+                        used = np.minimum(free[j] * hours, backlog / eff)
+                        if p.kind == "owned":
+                            lost = failed_share * used / hours * loss
+                        elif p.kind == "spot":
+                            events = rng.poisson(th["spot.reclaim_per_instance_hour"] * used / gpus_per_instance)
+                            interruptions[s] += events
+                            lost = events * gpus_per_instance * loss
+                        else:
+                            lost = 0.0
+                        served = np.minimum(backlog, np.maximum(0.0, used - lost) * eff)
+                        backlog = backlog - served
+                        free[j] = free[j] - used / hours
+                        wall[j] = wall[j] + used
+                    (light if work == "light" else heavy)[s] = backlog
+                # Costs of the step by category.
+                cost = np.zeros((n_cat, n))
+                for j, p in enumerate(ps):
+                    spend = wall[j] * price[j]
+                    if p.kind == "owned":
+                        cost[CATEGORY["power"]] += spend
+                        busy_month[s] = busy_month[s] + wall[j]
+                    else:
+                        cost[CATEGORY[p.kind]] += spend
+                    if PROVIDER[p.kind] != home[s]:
+                        per_tb = _egress(home[s], egress, bandwidth) + _egress(PROVIDER[p.kind], egress, bandwidth)
+                        cost[CATEGORY["data"]] += wall[j] / 1000.0 * th["workload.data_tb_per_1000_gpu_hours"] * per_tb
+                cost[CATEGORY["capex"]] = capex
+                cost[CATEGORY["power"]] += th["owned.idle_power_fraction"] * up * hours * energy
+                owned_here = installed[s] > 0.0
+                cost[CATEGORY["facility"]] = (installed[s] * th["owned.kw_per_gpu"] * th["onprem.facility_usd_per_kw_month"]
+                                              * dt / DAYS_PER_MONTH
+                                              + np.where(owned_here, th["onprem.fixed_usd_per_month"] * dt / DAYS_PER_MONTH,
+                                                         0.0))
+                fte = np.maximum(th["onprem.min_fte"], th["onprem.fte_per_100_gpus"] * installed[s] / 100.0)
+                cost[CATEGORY["staff"]] = np.where(owned_here, fte * th["owned.staff_usd_per_fte_year"] * dt / DAYS_PER_YEAR,
+                                                   0.0)
+                cost[CATEGORY["migration"]] = migration
+                pv[s] += cost * discount
+                cash[s] += cost
+                up_month[s] = up_month[s] + up * hours
+                waited[s] += (light[s] + heavy[s]) * dt
+            demand_total += arrivals
+            # Shared drivers move.
+            log_demand = log_demand + demand_drift + demand_vol * rng.standard_normal(n)
+            log_index = log_index + index_drift + index_vol * rng.standard_normal(n)
+            u = rng.random(n)
+            spot_available = np.where(spot_available, u >= p_lose, u < p_regain)
+        # Month end: expansion orders on sustained utilisation, capped by the capex budget.
+        now = (month + 1) * steps_per_month * dt
+        price = price0 * np.exp(th["market.loading_hardware"] * log_index)
+        for s, strategy in enumerate(strategies):
+            exp = strategy.expansion
+            utilisation = busy_month[s] / np.maximum(up_month[s], 1e-9)
+            above = np.where(utilisation > exp.utilisation_threshold, months_above[s] + 1.0, 0.0)
+            order = (above >= exp.months_above) & (pending[s] <= 0.0) & (exp.gpus > 0)
+            months_above[s] = np.where(order, 0.0, above)
+            if exp.gpus > 0:
+                can = np.floor((budget[s] - committed[s]) / np.maximum(price, 1e-30))
+                gpus = np.where(order, np.clip(np.minimum(exp.gpus, can), 0.0, None), 0.0)
+                placed = gpus > 0.0
+                lead_days = 7.0 * _sample_prior(lead_prior, rng, n)
+                pending[s] = np.where(placed, gpus, pending[s])
+                pending_day[s] = np.where(placed, now + lead_days, pending_day[s])
+                pending_price[s] = np.where(placed, price, pending_price[s])
+                committed[s] = committed[s] + gpus * price
+            busy_month[s] = np.zeros(n)
+            up_month[s] = np.zeros(n)
+
+    # End of the horizon: resale credit, run finish and lateness, delay.
+    price_now = price0 * np.exp(th["market.loading_hardware"] * log_index)
+    discount_end = (1.0 + rate) ** (-horizon / DAYS_PER_YEAR)
+    finish_day = np.zeros((n_s, n_r, n))
+    for s in range(n_s):
+        residual = -price_now * rho ** (horizon / DAYS_PER_YEAR) * weight[s]
+        pv[s, CATEGORY["residual"]] += residual * discount_end
+        cash[s, CATEGORY["residual"]] += residual
+        for r, run in enumerate(runs):
+            done = remaining[s][r] <= 0.0
+            full_rate = run.gpus * 24.0 * efficiency[s]
+            finish_day[s, r] = np.where(done, finish[s][r], horizon + remaining[s][r] / full_rate)
+    deadlines = np.asarray([run.deadline_day for run in runs]).reshape(1, -1, 1)
+    out = dict(
+        cost=pv.sum(axis=1), cost_by_category=pv, delay=waited / np.maximum(demand_total, np.finfo(float).tiny),
+        run_finish_day=finish_day, run_lateness_days=np.maximum(0.0, finish_day - deadlines),
+        owned_failures=failures, spot_interruptions=interruptions,
+    )
+    return {k: np.moveaxis(v, -1, 0) for k, v in out.items()}

@@ -1,0 +1,88 @@
+"""Combine a Hydra multirun's jobs into ``sweep.nc``, plots and ``sweep_summary.md`` in the sweep directory.
+
+:class:`AggregateSweep` is registered under ``hydra.callbacks`` in ``conf/config.yaml`` and runs when a multirun
+ends; ``python -m simulator combine SWEEP_DIR`` does the same again later (after a login node was lost, say).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from simulator.results.io import write_atomic
+from simulator.sweeps.breakeven import summary_markdown
+from simulator.sweeps.multirun import SWEEP_FILE, Job, combine, read_jobs, swept_keys
+from simulator.sweeps.plots import save_sweep_plots
+
+log = logging.getLogger("simulator")
+USAGE = "usage: python -m simulator combine SWEEP_DIR"
+
+
+def aggregate(
+    sweep_dir: Path, keys: list[str] | None = None, *, confidence: float = 0.95, plots: bool = True
+) -> tuple[xr.Dataset, list[Job]]:
+    """Combine the jobs under ``sweep_dir`` into ``sweep.nc``, plots and ``sweep_summary.md``; returns both."""
+
+    sweep_dir = Path(sweep_dir)
+    if keys is None and (sweep_dir / "multirun.yaml").is_file():
+        keys = swept_keys(OmegaConf.load(sweep_dir / "multirun.yaml")) or None
+    jobs = read_jobs(sweep_dir)
+    if not jobs:
+        raise ValueError(f"no job directories under {sweep_dir}")
+    failed = [j for j in jobs if j.summary is None]
+    ds = combine(jobs, keys)
+    ds.attrs.update(
+        sweep_dir=str(sweep_dir),
+        confidence=confidence,
+        failed_jobs="\n".join(f"#{j.num} ({j.directory.name}): {j.error}" for j in failed) or "none",
+    )
+    write_atomic(ds, sweep_dir / SWEEP_FILE)
+    written = (
+        save_sweep_plots(ds, sweep_dir, confidence=confidence) if plots and len(failed) < len(jobs) else []
+    )
+    text = summary_markdown(ds, failed=ds.attrs["failed_jobs"], plots=[p.name for p in written])
+    (sweep_dir / "sweep_summary.md").write_text(text)
+    return ds, jobs
+
+
+class AggregateSweep(Callback):
+    """Hydra callback: at the end of a multirun, :func:`aggregate` the sweep directory.
+
+    Registered in ``conf/config.yaml`` under ``hydra.callbacks``. Failed jobs are listed and left out; if any failed,
+    the multirun exits with status 2 after writing the combined results of the others.
+    """
+
+    def __init__(self, plots: bool = True, confidence: float = 0.95) -> None:
+        self.plots, self.confidence = plots, confidence
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        ds, jobs = aggregate(
+            sweep_dir, swept_keys(config) or None, confidence=self.confidence, plots=self.plots
+        )
+        text = (sweep_dir / "sweep_summary.md").read_text()
+        log.info("sweep of %d jobs combined into %s\n%s", len(jobs), sweep_dir / SWEEP_FILE, text)
+        failed = [j for j in jobs if j.summary is None]
+        if failed:
+            print(
+                f"{len(failed)} of {len(jobs)} jobs failed (left out of {SWEEP_FILE}): "
+                + "; ".join(f"#{j.num}: {j.error}" for j in failed),
+                file=sys.stderr,
+            )
+            sys.exit(2)
+
+
+
+def main(argv: list[str]) -> None:
+    """``python -m simulator combine SWEEP_DIR``: combine (again) a sweep's finished jobs."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if len(argv) != 1:
+        sys.exit(USAGE)
+    aggregate(Path(argv[0]))
+    print((Path(argv[0]) / "sweep_summary.md").read_text())

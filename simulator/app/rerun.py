@@ -1,0 +1,101 @@
+"""Re-run a saved run exactly: ``python -m simulator rerun outputs/<scenario>/<timestamp> [key=value ...]``.
+
+A run directory holds the whole configuration of its run after composition, every value resolved and the seed
+included: ``config_resolved.yaml`` (written with the results; also the ``resolved_config`` attribute of
+``results.nc``) or, for a run that was stopped before the end, ``.hydra/config.yaml``. The rerun types that
+configuration with the schema and runs it as it is: the current ``conf/`` tree and scenario files are not read, so
+later edits to them do not change it. With the same package versions on the same machine the results are
+bit-identical (the engine's paths depend on the seed and the path index only). Extra overrides apply on top
+(``engine.paths=100000``, ``engine.seed=1``); the new run writes ``outputs/<scenario>/<timestamp>/`` as usual.
+
+The source may be a run directory, its ``results.nc`` or a resolved config file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from simulator.config.validate import FILE_NAME, ConfigError, check_overrides, error_line
+
+USAGE = "usage: python -m simulator rerun RUN_DIR|results.nc|config.yaml [key=value ...]"
+CONFIG_NAME = "rerun"
+
+
+def saved_config(source: Path) -> str:
+    """The resolved configuration (YAML text) saved with a run."""
+    source = Path(source)
+    if source.is_dir():
+        for name in ("config_resolved.yaml", ".hydra/config.yaml"):
+            if (source / name).is_file():
+                return (source / name).read_text()
+        raise ConfigError(f"{source}: no config_resolved.yaml or .hydra/config.yaml: not a run directory")
+    if source.suffix == ".nc":
+        import xarray as xr
+
+        with xr.open_dataset(source) as ds:
+            if "resolved_config" not in ds.attrs:
+                raise ConfigError(f"{source}: no resolved_config attribute: not a gpu-risk results file")
+            return str(ds.attrs["resolved_config"])
+    if source.is_file():
+        return source.read_text()
+    raise ConfigError(f"{source}: no such run directory or file")
+
+
+def primary_config(text: str) -> str:
+    """A Hydra primary config: the schema, then the saved values, run directory ``outputs/<scenario>/<time>``."""
+    values = yaml.safe_load(text)
+    if not isinstance(values, dict):
+        raise ConfigError("the saved configuration is not a mapping of config keys")
+    scenario = str(values.get("scenario") or "")
+    folder = scenario if FILE_NAME.fullmatch(scenario) else "rerun"  # a saved name never leaves outputs/
+    header = {
+        "defaults": ["schema", "_self_"],
+        "hydra": {
+            "run": {"dir": f"outputs/{folder}/${{now:%Y-%m-%d_%H-%M-%S}}"},
+            "sweep": {
+                "dir": f"outputs/multirun/{folder}/${{now:%Y-%m-%d_%H-%M-%S}}",
+                "subdir": "${hydra.job.num}",
+            },
+            "job": {"chdir": False},
+        },
+    }
+    return yaml.safe_dump(header, sort_keys=False) + text
+
+
+def main(argv: list[str] | None = None) -> None:
+    from hydra import compose, initialize_config_dir
+
+    from simulator.app import run as entry
+    from simulator.config.load import to_validated
+
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE, file=sys.stdout if argv else sys.stderr)
+        sys.exit(0 if argv else 2)
+    source, overrides = Path(argv[0]), argv[1:]
+    folder = Path(tempfile.mkdtemp(prefix="gpu-risk-rerun-"))
+    try:
+        try:
+            (folder / f"{CONFIG_NAME}.yaml").write_text(primary_config(saved_config(source)))
+            check_overrides(overrides)
+            with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
+                to_validated(compose(CONFIG_NAME, overrides=overrides))
+        except Exception as exc:  # any failure to read or validate the saved config is a user error
+            print(error_line(exc), file=sys.stderr)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            print("interrupted before the run started", file=sys.stderr)
+            sys.exit(130)
+        sys.argv = [sys.argv[0], "--config-dir", str(folder), "--config-name", CONFIG_NAME, *overrides]
+        entry.main()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

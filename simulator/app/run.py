@@ -1,0 +1,125 @@
+"""One run of the command line: validate (one-line errors, nothing written), simulate, label, analyse, write.
+
+The only layer that knows Hydra's runtime, the run directory and exit codes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from simulator.config.load import CONF_DIR, load_config, to_validated
+from simulator.config.validate import ConfigError, check_overrides, error_line
+
+from ._interrupts import ReraiseSwallowedInterrupts
+
+log = logging.getLogger("simulator")
+
+
+def _prevalidate(argv: list[str]) -> None:
+    """Fail fast, before Hydra creates any run directory: one line on stderr and exit code 2."""
+    try:  # group choices name files and the run directory: checked even for sweeps (-m)
+        check_overrides([arg for arg in argv if not arg.startswith("-") and "=" in arg])
+    except ConfigError as exc:
+        print(error_line(exc), file=sys.stderr)
+        sys.exit(2)
+    if any(arg.startswith("-") for arg in argv):  # --help, --cfg, -m ...: Hydra handles these itself
+        return
+    try:
+        load_config(argv)
+    except Exception as exc:  # any composition or validation failure is a user error here
+        print(error_line(exc), file=sys.stderr)
+        sys.exit(2)
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+def run_job(cfg: DictConfig) -> float:
+    """Run one configured simulation and write its outputs; returns the mean cost of the first strategy."""
+    from simulator.decision.analyse import analyse, precision_rule, write_tables
+    from simulator.engine.host import enable_compilation_cache, simulate
+    from simulator.report.decision_plots import save_decision_plots
+    from simulator.report.markdown import decision_markdown, print_terminal
+    from simulator.report.plots import save_all
+    from simulator.results.dataset import build_dataset
+    from simulator.results.io import write_atomic
+    from simulator.sweeps.knobs import describe, sweep_dataset
+    from simulator.sweeps.multirun import write_verdict
+
+    logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
+    try:
+        config = to_validated(cfg)
+    except ConfigError as exc:
+        return _job_error(exc)
+    if config.engine.compilation_cache:
+        enable_compilation_cache()
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    scenario = HydraConfig.get().runtime.choices.get("scenario", config.scenario)
+    resolved = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
+    log.info(
+        "scenario %s: %d strategies x %s paths x %d months",
+        scenario,
+        len(config.strategies),
+        config.engine.paths,
+        config.engine.horizon_months,
+    )
+    sim = simulate(config, precision_rule(config))
+    log.info("simulated in %.1f s (first chunk incl. compile %.1f s)", sim.seconds, sim.compile_seconds)
+    try:
+        ds = build_dataset(
+            sim,
+            seed=config.engine.seed,
+            resolved_config=resolved,
+            scenario=scenario,
+            run_deadlines=[r.deadline_day for r in config.runs.values()],
+        )
+    except ConfigError as exc:  # NaN or inf outputs: one line, no results written
+        return _job_error(exc)
+    ds = sweep_dataset(ds, config.sweeps)
+    analysis = analyse(ds, config)
+    text = decision_markdown(analysis, scenario=scenario, description=config.description, seconds=sim.seconds)
+    sweep_lines = describe(ds, config.sweeps)
+    if sweep_lines:
+        text += "\n## In-engine sweeps\n\n" + "\n".join(f"- {line}" for line in sweep_lines) + "\n"
+        log.info("\n".join(sweep_lines))
+    (out_dir / "config_resolved.yaml").write_text(resolved)
+    write_tables(analysis, out_dir)
+    write_verdict(analysis.recommendation, out_dir)  # what a multirun's decision map needs (simulator.app.combine)
+    if config.report.plots:
+        save_all(ds, out_dir)
+        save_decision_plots(analysis, out_dir)
+    (out_dir / "summary.md").write_text(text)
+    write_atomic(ds, out_dir / "results.nc")
+    if config.report.print_summary:
+        print_terminal(analysis, scenario=scenario, out_dir=os.path.relpath(out_dir))
+        for line in sweep_lines:
+            print(line)
+    return float(analysis.metrics["cost_mean"].iloc[0])  # over all paths, streamed or not
+
+
+def _job_error(exc: Exception) -> float:
+    """One line on stderr; a single run exits with status 2. A multirun job writes the line to ``error.txt`` and
+    returns NaN instead, so the other jobs run and the sweep's aggregation (simulator.app.combine) reports it."""
+    from hydra.types import RunMode
+
+    print(error_line(exc), file=sys.stderr)
+    if HydraConfig.get().mode != RunMode.MULTIRUN:
+        sys.exit(2)
+    (Path(HydraConfig.get().runtime.output_dir) / "error.txt").write_text(error_line(exc) + "\n")
+    return float("nan")
+
+
+def main() -> None:
+    hook = sys.unraisablehook = ReraiseSwallowedInterrupts(sys.unraisablehook)
+    try:
+        _prevalidate(sys.argv[1:])
+        run_job()
+    except KeyboardInterrupt:
+        hook.stopped = True
+        print("interrupted: results.nc is written only when complete", file=sys.stderr)
+        sys.exit(130)

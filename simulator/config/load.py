@@ -1,0 +1,79 @@
+"""Compose and validate a configuration: the only place that turns a Hydra ``DictConfig`` into a typed :class:`Config`.
+
+Used by the command line (:mod:`simulator.app.run`) and by notebooks (``simulator.load_config(["scenario=hybrid"])``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from . import schema
+from .sweeps import expand_sweeps
+from .validate import ConfigError, check, check_known_keys, check_overrides
+
+CONF_DIR = Path(__file__).resolve().parent.parent.parent / "conf"
+schema.register()
+
+
+def load_config(overrides: list[str]) -> schema.Config:
+    """Compose ``conf/config.yaml`` with ``overrides`` (Hydra's compose API) and validate it.
+
+    Raises the underlying Hydra/OmegaConf exception or :class:`ConfigError`; :func:`error_line` phrases either.
+    """
+    from hydra import compose, initialize_config_dir
+
+    check_overrides(overrides)
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", overrides=overrides)
+    except Exception as exc:
+        scalar = _scalar_prior(exc, overrides)
+        if scalar:
+            raise ConfigError(scalar) from exc
+        raise
+    return to_validated(cfg)
+
+
+def _scalar_prior(exc: Exception, overrides: list[str]) -> str | None:
+    """Name the prior a config file set to a plain number (OmegaConf's merge error does not say which)."""
+    text = str(exc)
+    match = re.search(r"In '([\w/\-.]+)'.*is not a subclass of PriorSpec", text, flags=re.S)
+    if not match:
+        return None
+    roots = [CONF_DIR] + [Path(p) for arg in overrides if arg.startswith("hydra.searchpath=")
+                          for p in re.findall(r"file://([^,\]'\"]+)", arg)]
+    for root in roots:
+        path = Path(root) / f"{match.group(1)}.yaml"
+        if not path.is_file():
+            continue
+        try:
+            node = OmegaConf.to_container(OmegaConf.load(path))
+        except Exception:
+            return None
+        stack = [("", node)]
+        while stack:
+            key, value = stack.pop()
+            if isinstance(value, dict):
+                stack.extend((f"{key}.{k}" if key else str(k), v) for k, v in value.items())
+            elif key.startswith("priors.") or (key.startswith("runs.") and key.endswith(".gpu_hours")):
+                return (f"{key} = {value}: a prior needs a distribution, e.g. {{dist: fixed, value: {value}}} "
+                        f"(in {path.name})")
+    return None
+
+
+def to_validated(cfg: DictConfig) -> schema.Config:
+    """Typed, validated config object from a composed ``DictConfig`` (the only place that reads DictConfig)."""
+    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    obj = OmegaConf.to_object(cfg)
+    if not isinstance(obj, schema.Config):
+        raise ConfigError(
+            "the composed config is not typed by the schema (conf/config.yaml must list 'schema')"
+        )
+    check_known_keys(cfg, obj)
+    check(obj)
+    return expand_sweeps(obj)
+
+

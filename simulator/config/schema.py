@@ -1,0 +1,166 @@
+"""Typed schema of the whole configuration (Hydra structured configs).
+
+The dataclasses below are registered in Hydra's ``ConfigStore`` as ``schema``; ``conf/config.yaml`` lists it first in
+its defaults, so every YAML file and every command-line override is merged onto a typed node. OmegaConf then rejects
+unknown keys and wrong types at composition time; :mod:`simulator.config.validate` adds the range checks (``field`` metadata
+``ge``/``gt``/``le``/``lt``/``choices``) and the per-distribution checks of every prior.
+
+Only :mod:`simulator.config.validate` and the entry point read these objects; nothing below them sees a ``DictConfig``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+from simulator.config.priors import Priors, PriorSpec, bounded, prior
+
+POOL_KINDS = ("owned", "on_demand", "spot", "marketplace", "academic", "notebook")
+WORK_KINDS = ("light", "heavy", "runs")  # single-GPU light work, multi-GPU steady work, named training runs
+
+
+@dataclass
+class PoolConfig:
+    """A capacity pool of a strategy.
+
+    ``gpus``: the owned fleet ordered at t=0, the rental quota (GPUs at once), the notebook seats (one GPU each),
+    or, for ``academic``, an upper bound on GPUs used at once. ``serves``: which work may run there.
+    ``interruptible``: the marketplace's cheaper, preemptible tier. ``hosting``: where owned servers live.
+    """
+
+    kind: str = bounded("on_demand", choices=POOL_KINDS)
+    gpus: int = bounded(0, ge=0, le=1_000_000)
+    serves: list[str] = bounded(list(WORK_KINDS), subset_of=WORK_KINDS)
+    interruptible: bool = False
+    hosting: str = bounded("onprem", choices=("onprem", "colo"))
+
+
+@dataclass
+class ExpansionConfig:
+    """Owned-fleet expansion: order ``gpus`` more when monthly utilisation stays above the threshold."""
+
+    gpus: int = bounded(0, ge=0, le=1_000_000)  # 0: never expand
+    utilisation_threshold: float = bounded(0.85, gt=0.0, le=1.0)
+    months_above: int = bounded(2, ge=1, le=120)
+
+
+@dataclass
+class StrategyConfig:
+    """A strategy: pools in priority order (the mapping order) and its policy knobs."""
+
+    description: str = ""
+    pools: dict[str, PoolConfig] = field(default_factory=dict)
+    checkpoint_interval_hours: float = bounded(1.0, gt=0.0, le=10_000.0)
+    deadline_aware: bool = True  # move a run off interruptible pools when its slack is gone
+    capex_budget_usd: float | None = bounded(None, ge=0.0)  # cap on owned-GPU purchases (null: no cap)
+    expansion: ExpansionConfig = field(default_factory=ExpansionConfig)
+
+
+@dataclass
+class DataPolicy:
+    """Data constraints: sensitive data may not go to public cloud, marketplaces or notebooks, or pays compliance."""
+
+    sensitive: bool = False
+    policy: str = bounded("exclude", choices=("exclude", "compliance"))
+    compliance_markup: float = bounded(0.25, ge=0.0, le=10.0)  # extra share on cloud spend under `compliance`
+    compliance_usd_per_year: float = bounded(0.0, ge=0.0)  # audits, certifications, legal, while cloud is used
+
+
+@dataclass
+class RunConfig:
+    """A named training run: total work, width, start and deadline (days from the start of the horizon)."""
+
+    gpu_hours: PriorSpec = prior(gt=0.0)
+    gpus: int = bounded(8, ge=1, le=1_000_000)
+    start_day: float = bounded(0.0, ge=0.0)
+    deadline_day: float = bounded(30.0, gt=0.0)
+
+
+@dataclass
+class EngineConfig:
+    # a whole number of paths, or "auto": add chunks of chunk_size paths until decision.target_relative_se and the
+    # top-two ranking are met, at most max_paths (see simulate.run_until); typed Any because OmegaConf 2.3 has no
+    # int | str union; simulator/config/validate.py checks it
+    paths: Any = bounded(10_000, ge=1, le=1_000_000_000)
+    max_paths: int = bounded(200_000, ge=1, le=1_000_000_000)
+    chunk_size: int = bounded(10_000, ge=1, le=10_000_000)
+    seed: int = bounded(0, ge=0, le=2**31 - 1)
+    horizon_months: int = bounded(36, ge=1, le=600)
+    step_days: float = bounded(1.0, gt=0.0, le=31.0)
+    discount_rate_per_year: float = bounded(0.1, ge=0.0, le=1.0)
+    dtype: str = bounded("float32", choices=("float32", "float64"))
+    compilation_cache: bool = True  # persist compiled engines in .jax_cache/ (command line runs)
+
+
+@dataclass
+class ReportConfig:
+    plots: bool = True
+    print_summary: bool = True
+    trajectory_paths: int = bounded(2000, ge=0)
+    # path-level outputs are kept for at most this many paths; a longer run streams its statistics over all paths
+    # (engine.paths=auto keeps every path it runs, at most engine.max_paths: its stopping rule reads them)
+    path_level_paths: int = bounded(100_000, ge=1, le=1_000_000_000)
+    sketch_relative_accuracy: float = bounded(1e-3, gt=0.0, lt=0.5)  # quantiles of streamed runs: |error| <= a |q|
+    progress: bool = True  # progress bar (terminal) or log lines (files) on runs longer than a few seconds
+    quantiles: list[float] = bounded([0.05, 0.5, 0.95])
+
+
+@dataclass
+class SensitivityConfig:
+    """Which priors move the decision: first-order indices on the per-path draws, and a re-run tornado."""
+
+    enabled: bool = True
+    tornado_priors: int = bounded(6, ge=0, le=1000)  # re-run this many priors (largest indices first); 0: none
+    tornado_paths: int = bounded(256, ge=1, le=10_000_000)  # paths per tornado run (common random numbers)
+    low_quantile: float = bounded(0.1, gt=0.0, lt=0.5)  # each prior pinned at this quantile ...
+    high_quantile: float = bounded(0.9, gt=0.5, lt=1.0)  # ... and at this one
+    harmonics: int = bounded(10, ge=1, le=1000)  # RBD-FAST harmonics (SALib's M)
+    resamples: int = bounded(100, ge=10, le=100_000)  # bootstrap resamples for the indices' SEs
+
+
+@dataclass
+class DecisionConfig:
+    """Risk preference and constraints of the recommendation (a strategy must meet every constraint)."""
+
+    objective: str = bounded("mean", choices=("mean", "quantile", "cvar"))  # of the present-value cost
+    level: float = bounded(0.95, gt=0.0, lt=1.0)  # quantile / VaR / CVaR level
+    confidence: float = bounded(0.95, gt=0.5, lt=1.0)  # of CIs, and of "within noise" (two-sided z)
+    budget_usd: float | None = bounded(None, gt=0.0)  # total present-value budget; null: none
+    max_p_over_budget: float = bounded(1.0, ge=0.0, le=1.0)
+    capex_budget_usd: float | None = bounded(None, ge=0.0)  # undiscounted purchases; null: none
+    max_p_over_capex_budget: float = bounded(0.05, ge=0.0, le=1.0)
+    max_p_late: float = bounded(1.0, ge=0.0, le=1.0)  # P(some training run misses its deadline)
+    max_mean_delay_days: float | None = bounded(None, ge=0.0)  # mean backlog-weighted delay; null: none
+    excluded_pool_kinds: list[str] = bounded([], subset_of=POOL_KINDS)  # e.g. data may not leave the premises
+    target_relative_se: float = bounded(0.01, gt=0.0, lt=1.0)  # engine.paths=auto: SE / |objective| of the best
+    sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
+
+
+@dataclass
+class SweepConfig:
+    """An in-engine sweep: a numeric knob of one strategy (dotted path) and the values to evaluate in one run."""
+
+    strategy: str = ""
+    knob: str = ""  # e.g. pools.base.gpus, checkpoint_interval_hours, expansion.utilisation_threshold
+    values: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    scenario: str = ""
+    description: str = ""
+    strategies: dict[str, StrategyConfig] = field(default_factory=dict)
+    runs: dict[str, RunConfig] = field(default_factory=dict)
+    data: DataPolicy = field(default_factory=DataPolicy)
+    priors: Priors = field(default_factory=Priors)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    decision: DecisionConfig = field(default_factory=DecisionConfig)
+    sweeps: dict[str, SweepConfig] = field(default_factory=dict)
+
+
+def register() -> None:
+    """Register the schema in Hydra's ConfigStore (idempotent)."""
+    ConfigStore.instance().store(name="schema", node=Config)

@@ -1,0 +1,352 @@
+"""Start-up validation: every bad input becomes one line naming the key, the value and what is allowed.
+
+Two layers: OmegaConf (through the schema in :mod:`simulator.config.schema`) rejects unknown keys and wrong types while Hydra
+composes; :func:`check` then walks the typed config and enforces ranges, prior parameters and cross-field rules.
+:func:`error_line` turns any of those failures (Hydra, OmegaConf or :class:`ConfigError`) into a single line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Any
+
+from simulator.config.schema import Config, PriorSpec
+
+PRIOR_PARAMETERS = {
+    "fixed": ("value",),
+    "uniform": ("low", "high"),
+    "normal": ("mean", "sd"),
+    "lognormal": ("median", "p90"),
+    "beta": ("mean", "sd"),
+}
+NORMAL_SUPPORT_SDS = 5.0  # a normal prior must keep mean +- 5 sd inside its domain; draws are clipped to it
+NUMBER_LIMIT = 3.4028234663852886e38  # largest float32: every number the engine reads must be representable
+MIN_STEP_DAYS = 1.0 / 24.0  # one hour: finer steps only multiply the run time (and a tiny step never finishes)
+CONFIG_GROUPS = ("scenario", "engine", "priors", "report", "decision", "strategy")  # groups chosen by file name
+FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")  # a config file's name: no path separators, no dots
+SUMMARY_QUANTILES = (0.05, 0.5, 0.95)  # the summary table's P5 / P50 / P95 columns
+
+
+class ConfigError(ValueError):
+    """A configuration problem, already phrased as one line for the user."""
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)
+
+
+def _check_bounds(key: str, value: Any, limits: dict[str, Any]) -> None:
+    if "subset_of" in limits:
+        for item in value:
+            if item not in limits["subset_of"]:
+                raise ConfigError(f"{key} contains {_fmt(item)}: allowed items are {', '.join(limits['subset_of'])}")
+        return
+    if "choices" in limits and value not in limits["choices"]:
+        raise ConfigError(f"{key} = {_fmt(value)}: must be one of {', '.join(limits['choices'])}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if not math.isfinite(value):
+        raise ConfigError(f"{key} = {_fmt(value)}: must be a finite number")
+    if abs(value) > NUMBER_LIMIT:
+        raise ConfigError(f"{key} = {_fmt(value)}: out of the engine's number range (magnitude <= 3.4e38)")
+    rules = {
+        "ge": (lambda v, b: v >= b, ">="),
+        "gt": (lambda v, b: v > b, ">"),
+        "le": (lambda v, b: v <= b, "<="),
+        "lt": (lambda v, b: v < b, "<"),
+    }
+    for name, (ok, symbol) in rules.items():
+        if name in limits and not ok(value, limits[name]):
+            raise ConfigError(f"{key} = {_fmt(value)}: must be {symbol} {_fmt(limits[name])}")
+
+
+def prior_support(spec: PriorSpec) -> tuple[float, float]:
+    """Smallest and largest value a prior can draw (normal: mean +- 5 sd; lognormal and beta: open ends)."""
+    if spec.dist == "fixed":
+        return spec.value, spec.value
+    if spec.dist == "uniform":
+        return spec.low, spec.high
+    if spec.dist == "normal":
+        return spec.mean - NORMAL_SUPPORT_SDS * spec.sd, spec.mean + NORMAL_SUPPORT_SDS * spec.sd
+    if spec.dist == "lognormal":
+        return math.ulp(0.0), math.inf
+    return math.ulp(0.0), 1.0 - 1e-12  # beta
+
+
+def check_prior(key: str, spec: PriorSpec, domain: dict[str, Any]) -> None:
+    """Check that a prior has its parameters, that they are valid, and that its support lies in ``domain``."""
+    _check_bounds(f"{key}.dist", spec.dist, {"choices": tuple(PRIOR_PARAMETERS)})
+    for name in PRIOR_PARAMETERS[spec.dist]:
+        value = getattr(spec, name)
+        if value is None:
+            needed = ", ".join(PRIOR_PARAMETERS[spec.dist])
+            raise ConfigError(f"{key}.{name} is missing: a {spec.dist} prior needs {needed}")
+        _check_bounds(f"{key}.{name}", float(value), {})
+    if spec.dist == "uniform" and not spec.low < spec.high:
+        raise ConfigError(f"{key}.high = {_fmt(spec.high)}: must be > low ({_fmt(spec.low)})")
+    if spec.dist == "normal":
+        _check_bounds(f"{key}.sd", spec.sd, {"ge": 0.0})
+    if spec.dist == "lognormal":
+        _check_bounds(f"{key}.median", spec.median, {"gt": 0.0})
+        _check_bounds(f"{key}.p90", spec.p90, {"ge": spec.median})
+    if spec.dist == "beta":
+        _check_bounds(f"{key}.mean", spec.mean, {"gt": 0.0, "lt": 1.0})
+        limit = math.sqrt(spec.mean * (1.0 - spec.mean))
+        _check_bounds(f"{key}.sd", spec.sd, {"gt": 0.0, "lt": limit})
+    low, high = prior_support(spec)
+    param = PRIOR_PARAMETERS[spec.dist]
+    where = f"{key}.{param[0]}" if spec.dist in ("fixed", "uniform") else key
+    shown = _fmt(low) if spec.dist in ("fixed", "uniform") else f"{spec.dist} support down to {_fmt(low)}"
+    for name, symbol in (("ge", ">="), ("gt", ">")):
+        if name in domain and not (low >= domain[name] if name == "ge" else low > domain[name]):
+            raise ConfigError(f"{where} = {shown}: must be {symbol} {_fmt(domain[name])}")
+    where = f"{key}.{param[-1]}" if spec.dist in ("fixed", "uniform") else key
+    shown = _fmt(high) if spec.dist in ("fixed", "uniform") else f"{spec.dist} support up to {_fmt(high)}"
+    for name, symbol in (("le", "<="), ("lt", "<")):
+        if name in domain and not (high <= domain[name] if name == "le" else high < domain[name]):
+            raise ConfigError(f"{where} = {shown}: must be {symbol} {_fmt(domain[name])}")
+
+
+def _walk(key: str, node: Any) -> None:
+    if isinstance(node, dict):
+        for name, child in node.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", str(name)):
+                raise ConfigError(f"{key}.{name}: names may use letters, digits, '_' and '-' only")
+            _walk(f"{key}.{name}", child)
+        return
+    if isinstance(node, list):
+        for i, child in enumerate(node):
+            _walk(f"{key}[{i}]", child)
+        return
+    if not dataclasses.is_dataclass(node):
+        return
+    for f in dataclasses.fields(node):
+        child = getattr(node, f.name)
+        child_key = f"{key}.{f.name}" if key else f.name
+        if isinstance(child, PriorSpec):
+            check_prior(child_key, child, dict(f.metadata))
+        elif isinstance(child, list) and "subset_of" in f.metadata:
+            _check_bounds(child_key, child, dict(f.metadata))
+        elif dataclasses.is_dataclass(child) or isinstance(child, (dict, list)):
+            _walk(child_key, child)
+        else:
+            _check_bounds(child_key, child, dict(f.metadata))
+
+
+def check_known_keys(node: Any, obj: Any, key: str = "") -> None:
+    """Reject keys that the schema does not know (e.g. added with Hydra's ``+key=value``)."""
+    if dataclasses.is_dataclass(obj):
+        allowed = [f.name for f in dataclasses.fields(obj)]
+        for name in node:
+            if name not in allowed:
+                where = f"{key}.{name}" if key else str(name)
+                raise ConfigError(f"{where}: unknown key; allowed here: {', '.join(allowed)}")
+            check_known_keys(node[name], getattr(obj, name), f"{key}.{name}" if key else str(name))
+    elif isinstance(obj, dict):
+        for name in obj:
+            check_known_keys(node[name], obj[name], f"{key}.{name}")
+
+
+def check(cfg: Config) -> None:
+    """Validate a composed config; raise :class:`ConfigError` with one line on the first problem."""
+    _walk("", cfg)
+    if not cfg.strategies:
+        raise ConfigError("strategies is empty: a scenario must list at least one strategy")
+    for name, strategy in cfg.strategies.items():
+        if not strategy.pools:
+            raise ConfigError(f"strategies.{name}.pools is empty: a strategy needs at least one pool")
+        kinds = [pool.kind for pool in strategy.pools.values()]
+        for kind in set(kinds):
+            if kinds.count(kind) > 1:
+                raise ConfigError(
+                    f"strategies.{name}.pools: kind {kind!r} appears {kinds.count(kind)} times; "
+                    "each kind may appear once per strategy"
+                )
+    paths = cfg.engine.paths
+    if paths != "auto" and (isinstance(paths, bool) or not isinstance(paths, int)):
+        raise ConfigError(f"engine.paths = {_fmt(paths)}: must be a whole number of paths or 'auto'")
+    horizon_days = cfg.engine.horizon_months * 365.25 / 12.0
+    if cfg.engine.step_days > 365.25 / 12.0:
+        raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be <= one month (30.4375)")
+    if cfg.engine.step_days < MIN_STEP_DAYS:
+        raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be >= one hour (0.0416667)")
+    _check_quantiles(cfg.report.quantiles)
+    _check_capex(cfg)
+    for name, run in cfg.runs.items():
+        if run.deadline_day <= run.start_day:
+            raise ConfigError(
+                f"runs.{name}.deadline_day = {_fmt(run.deadline_day)}: must be > start_day "
+                f"({_fmt(run.start_day)})"
+            )
+        if run.start_day >= horizon_days:
+            raise ConfigError(
+                f"runs.{name}.start_day = {_fmt(run.start_day)}: must be < the horizon "
+                f"({horizon_days:g} days)"
+            )
+
+
+def _check_quantiles(quantiles: list[float]) -> None:
+    """Summary quantiles: each in (0, 1), distinct as percentiles, and the summary's P5, P50 and P95 among them."""
+    percents = []
+    for i, q in enumerate(quantiles):
+        _check_bounds(f"report.quantiles[{i}]", q, {"ge": 0.01, "le": 0.99})
+        if round(100 * q) in percents:
+            raise ConfigError(f"report.quantiles[{i}] = {_fmt(q)}: another quantile has the same percentile")
+        percents.append(round(100 * q))
+    missing = [q for q in SUMMARY_QUANTILES if round(100 * q) not in percents]
+    if missing:
+        shown = ", ".join(_fmt(float(q)) for q in quantiles)
+        raise ConfigError(
+            f"report.quantiles = [{shown}]: must include {', '.join(map(str, SUMMARY_QUANTILES))} "
+            "(the summary's P5, P50 and P95 columns)"
+        )
+
+
+def prior_median(spec: PriorSpec) -> float:
+    """Median of a validated prior (beta: its mean, close enough for the checks below)."""
+    return {
+        "fixed": lambda s: s.value,
+        "uniform": lambda s: 0.5 * (s.low + s.high),
+        "normal": lambda s: s.mean,
+        "lognormal": lambda s: s.median,
+        "beta": lambda s: s.mean,
+    }[spec.dist](spec)
+
+
+def _usd(x: float) -> str:
+    return f"${x:,.0f}" if abs(x) < 1e15 else f"${x:.3g}"
+
+
+def _check_capex(cfg: Config) -> None:
+    """An owned fleet ordered at t=0 must be affordable within the strategy's capex budget at the median price.
+
+    The engine caps every order at ``floor(budget / price)`` GPUs (:mod:`simulator.engine.processes.fleet`); a base that the
+    budget cannot buy at the median hardware price would silently be a smaller fleet on most paths.
+    """
+    price = prior_median(cfg.priors.market.hardware_usd_per_gpu)
+    for name, strategy in cfg.strategies.items():
+        budget = strategy.capex_budget_usd
+        if budget is None:
+            continue
+        for pool_name, pool in strategy.pools.items():
+            if pool.kind == "owned" and pool.gpus * price > budget:
+                raise ConfigError(
+                    f"strategies.{name}.pools.{pool_name}.gpus = {pool.gpus}: costs {_usd(pool.gpus * price)} at "
+                    f"the median hardware price ({_usd(price)} per GPU), more than "
+                    f"strategies.{name}.capex_budget_usd = {_usd(budget)}"
+                )
+
+
+def check_overrides(overrides: list[str]) -> None:
+    """Reject a config-group choice that is not a plain file name (``scenario=../../x``) before Hydra reads files.
+
+    A group choice picks ``conf/GROUP/NAME.yaml`` (``scenarios/NAME.yaml``), and the scenario's name is part of the
+    run directory (``outputs/NAME/<timestamp>``): letters, digits, '_' and '-' only, so no override can read a file
+    outside the config tree or write outside ``outputs/``. Sweeps (``scenario=a,b``) check every name; an override
+    Hydra cannot parse is left to Hydra's own message.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides([o for o in overrides if isinstance(o, str)])
+    except HydraException:
+        return
+    for override in parsed:
+        group = override.key_or_group
+        if group not in CONFIG_GROUPS or override.is_delete():
+            continue
+        value = override.value()
+        names = value.list if isinstance(value, ChoiceSweep) else [value]
+        for name in names:
+            if not (isinstance(name, str) and FILE_NAME.fullmatch(name)):
+                where = "scenarios/" if group == "scenario" else f"conf/{group}/"
+                raise ConfigError(
+                    f"{override.input_line}: the {group} name may use letters, digits, '_' and '-' only "
+                    f"(it picks {where}NAME.yaml)"
+                )
+
+
+def _shown(path: str) -> str:
+    """A file name as the user knows it: relative to the working directory when inside it."""
+    import os
+
+    relative = os.path.relpath(path) if os.path.isabs(path) else path
+    return path if relative.startswith("..") else relative
+
+
+def _config_file_of(exc: BaseException) -> str | None:
+    """The config file Hydra was reading when ``exc`` was raised (``full_path`` in the traceback's frames)."""
+    tb, path = exc.__traceback__, None
+    while tb is not None:
+        value = tb.tb_frame.f_locals.get("full_path")
+        path = value if isinstance(value, str) else path
+        tb = tb.tb_next
+    return path
+
+
+def _yaml_error_line(err: Any) -> str | None:
+    """``FILE: line L, column C: problem (context)`` for a YAML syntax error, or None."""
+    mark = getattr(err, "problem_mark", None)
+    if mark is None or not getattr(err, "problem", None):
+        return None
+    name = _shown(mark.name)
+    context = f" ({err.context})" if getattr(err, "context", None) else ""
+    return f"config error: {name}: line {mark.line + 1}, column {mark.column + 1}: {err.problem}{context}"
+
+
+def error_line(exc: BaseException) -> str:
+    """One line describing a Hydra, OmegaConf or validation error (the key, the value, what is allowed)."""
+    from hydra.errors import MissingConfigException, OverrideParseException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(exc, ConfigError):
+        return f"config error: {exc}"
+    if isinstance(exc, OverrideParseException) and getattr(exc, "override", None):
+        problem = str(exc).strip().splitlines()[0]
+        return (
+            f"config error: {exc.override}: not a valid override ({problem}; "
+            "see https://hydra.cc/docs/advanced/override_grammar/basic/)"
+        )
+    if isinstance(exc, MissingConfigException):
+        text = str(exc)
+        match = re.search(r"Could not find '([^']+)'", text)
+        missing = match.group(1) if match else "?"
+        options = re.findall(r"^\t(\S+)$", text, flags=re.M)
+        group, _, option = missing.rpartition("/")
+        where = "scenarios/" if group == "scenario" else f"conf/{group}/"
+        allowed = f"; available: {', '.join(options)}" if options else ""
+        return f"config error: {group or 'config'}={option}: no such file {where}{option}.yaml{allowed}"
+    chain, cause = [], exc
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for err in chain:
+        line = _yaml_error_line(err)
+        if line:
+            return line
+    for err in chain:
+        if isinstance(err, OmegaConfBaseException) and getattr(err, "full_key", None):
+            message = str(getattr(err, "msg", "") or err).strip().splitlines()[0]
+            if err.full_key == "scenario" and "Cannot convert" in message:
+                message = (
+                    "a scenario file must be a mapping of config keys that starts with '# @package _global_' "
+                    f"(see scenarios/hybrid.yaml); here: {message}"
+                )
+            return f"config error: {err.full_key}: {message}"
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    path = _config_file_of(exc)
+    if isinstance(exc, OSError) and path:  # e.g. a scenario file that is a bare number
+        return f"config error: {_shown(path)}: {first} (a config file is a YAML mapping of keys)"
+    detail = [
+        line.strip()
+        for line in str(exc).splitlines()[1:]
+        if line.strip(" ^\t")
+        and "HYDRA_FULL_ERROR" not in line
+        and not line.strip().startswith(("full_key:", "object_type=", "reference_type="))
+    ]
+    extra = f" ({detail[0]})" if detail and detail[0] != first else ""
+    return f"config error: {first}{extra}"

@@ -1,0 +1,1 @@
+"""Decision analytics: outcomes, risk metrics, recommendation under constraints, sensitivity."""

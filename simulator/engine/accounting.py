@@ -1,0 +1,138 @@
+"""Costs of a step by category, and the end-of-horizon accounts (resale, run lateness, delay).
+
+Notes
+-----
+Per step of ``dt`` days (``h = 24 dt`` hours), with ``W_p`` the wall GPU-hours used on slot ``p`` and ``c_p`` its price:
+
+* rentals (on-demand, spot, marketplace, academic usage): ``sum_p W_p c_p`` by kind;
+* notebook: ``seats * fee * dt / month`` plus units beyond the monthly allowance:
+  ``u_p (max(0, U + W u - I) - max(0, U - I))`` with ``U`` the units used so far this month, ``u`` units per GPU-hour,
+  ``I = seats * included units``;
+* power of owned GPUs: ``(busy (1 - i) + i * up h) kW PUE $/kWh`` (``i`` the idle power fraction);
+* facility: ``installed * kW * rate * dt / month`` plus the hosting's fixed monthly fee while GPUs are installed;
+* staff: ``max(min FTE, FTE per 100 GPUs * installed / 100) * salary * dt / year`` while GPUs are installed;
+* data: ``sum_p W_p / 1000 * TB per 1000 GPU-h * $/TB_p``; migration as routed; compliance: markup on cloud spend
+  plus the yearly fee; capex at delivery;
+* residual (at the horizon ``T``): ``-P_0 M_T^beta rho^{T/365.25} w`` (see :mod:`simulator.engine.processes.fleet`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from simulator.engine.pools import PoolTerms
+from simulator.engine.processes import market, spot
+from simulator.engine.routing import Usage
+from simulator.engine.strategies import (
+    ACADEMIC,
+    CATEGORY_INDEX,
+    COST_CATEGORIES,
+    MARKETPLACE,
+    NOTEBOOK,
+    ON_DEMAND,
+    OWNED,
+    SPOT,
+    StrategyTable,
+)
+
+DAYS_PER_YEAR = 365.25
+DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
+
+
+def ordered_sum(x: jax.Array, axis: int = 1) -> jax.Array:
+    """Sum over ``axis`` in a fixed left-to-right order.
+
+    ``jnp.sum`` lets XLA pick a reduction order that depends on the batch shape; a fixed order keeps every path's
+    result bit-identical whatever the chunk size. (Sums with a single non-zero term are exact either way.)
+    """
+    parts = [jnp.take(x, i, axis=axis) for i in range(x.shape[axis])]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return total
+
+
+def sum_by_kind(values: list[jax.Array] | jax.Array, kind: jax.Array, code: int) -> jax.Array:
+    """Sum of per-slot values (a list of (S, N) arrays, or an (S, P, ...) array) over the (at most one) slot of a
+    kind -> (S, N)."""
+    if not isinstance(values, list | tuple):
+        values = [values[:, p] for p in range(values.shape[1])]
+    total = jnp.where(kind[:, 0] == code, values[0], 0.0)
+    for p in range(1, len(values)):
+        total = total + jnp.where(kind[:, p] == code, values[p], 0.0)
+    return total
+
+
+_by_kind = sum_by_kind
+
+
+def step_costs(st: StrategyTable, theta: dict[str, jax.Array], terms: PoolTerms, usage: Usage,
+               installed: jax.Array, up: jax.Array, capex: jax.Array, notebook_units: jax.Array, hours: float,
+               dt: float, partnership: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Cash spent in one step by category, (S, C, N), and the updated notebook units of the month (S, N)."""
+    spend = [wall * terms.price[:, p] for p, wall in enumerate(usage.wall)]
+    hosting = lambda name: jnp.where(st.colo, theta[f"colo.{name}"], theta[f"onprem.{name}"])  # noqa: E731
+    energy = theta["owned.kw_per_gpu"] * hosting("pue") * theta["market.electricity_usd_per_kwh"]
+    idle = theta["owned.idle_power_fraction"]
+    seats = _by_kind(st.gpus, st.kind, NOTEBOOK)
+    allowance = seats * theta["notebook.included_units"]
+    units = notebook_units + _by_kind(usage.wall, st.kind, NOTEBOOK) * theta["notebook.units_per_gpu_hour"]
+    overage = jnp.maximum(0.0, units - allowance) - jnp.maximum(0.0, notebook_units - allowance)
+    has_academic = jnp.any(st.kind == ACADEMIC, axis=1) & partnership
+    owned_here = installed > 0.0
+    staff_fte = jnp.maximum(hosting("min_fte"), hosting("fte_per_100_gpus") * installed / 100.0)
+    cloud = _by_kind(spend, st.kind, ON_DEMAND) + _by_kind(spend, st.kind, SPOT)
+    uses_cloud = jnp.any((st.kind == ON_DEMAND) | (st.kind == SPOT), axis=1)
+    data_usd = [wall / 1000.0 * theta["workload.data_tb_per_1000_gpu_hours"] * terms.data_usd_per_tb[:, p]
+                for p, wall in enumerate(usage.wall)]
+    by_category = {
+        "on_demand": _by_kind(spend, st.kind, ON_DEMAND),
+        "spot": _by_kind(spend, st.kind, SPOT),
+        "marketplace": _by_kind(spend, st.kind, MARKETPLACE),
+        "notebook": seats * theta["notebook.monthly_fee_usd"] * dt / DAYS_PER_MONTH
+        + overage * theta["notebook.usd_per_unit"],
+        "academic": _by_kind(spend, st.kind, ACADEMIC)
+        + jnp.where(has_academic, theta["academic.partnership_usd_per_year"] * dt / DAYS_PER_YEAR, 0.0),
+        "capex": capex,
+        "power": _by_kind(spend, st.kind, OWNED) + idle * up * hours * energy,
+        "facility": installed * theta["owned.kw_per_gpu"] * hosting("facility_usd_per_kw_month") * dt / DAYS_PER_MONTH
+        + jnp.where(owned_here, hosting("fixed_usd_per_month") * dt / DAYS_PER_MONTH, 0.0),
+        "staff": jnp.where(owned_here, staff_fte * theta["owned.staff_usd_per_fte_year"] * dt / DAYS_PER_YEAR, 0.0),
+        "data": functools.reduce(jnp.add, data_usd),
+        "migration": usage.migration_usd,
+        "compliance": st.compliance_markup * cloud
+        + jnp.where(uses_cloud, st.compliance_usd_per_year * dt / DAYS_PER_YEAR, 0.0),
+        "residual": jnp.zeros_like(installed),
+    }
+    return jnp.stack([by_category[name] for name in COST_CATEGORIES], axis=1), units
+
+
+def finalise(inputs, theta: dict[str, jax.Array], horizon: float, state, monthly: dict[str, jax.Array]):
+    """Resale credit at the horizon, run finish times and lateness, delay; the engine's per-path outputs."""
+    st, fl = inputs.strategies, state.fleet
+    rho = jnp.maximum(theta["owned.resale_retention_per_year"], 1e-6)
+    price_now = market.loaded_price(theta["market.hardware_usd_per_gpu"], state.log_index,
+                                    theta["market.loading_hardware"])
+    residual = -price_now * rho ** (horizon / DAYS_PER_YEAR) * fl.resale_weight
+    discount_end = (1.0 + inputs.discount_rate_per_year) ** (-horizon / DAYS_PER_YEAR)
+    column = CATEGORY_INDEX["residual"]
+    pv = state.pv.at[:, column].add(residual * discount_end)
+    cash = state.cash.at[:, column].add(residual)
+    # Unfinished runs: extrapolate at full width without interruptions (an optimistic finish, flagged).
+    runs = state.runs
+    efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, theta["workload.checkpoint_cost_hours"])
+    full_rate = inputs.run_gpus[None, :, None] * 24.0 * efficiency[:, None, :]  # (S, R, N)
+    completed = runs.remaining <= 0.0
+    finish = jnp.where(completed, runs.finish_day, horizon + runs.remaining / full_rate)
+    lateness = jnp.maximum(0.0, finish - inputs.run_deadline_day[None, :, None])
+    delay = state.waited / jnp.maximum(state.demand_gpu_hours, jnp.finfo(pv.dtype).tiny)
+    monthly = {k: jnp.moveaxis(v, 0, -2) for k, v in monthly.items()}  # (M, ..., N) -> (..., M, N)
+    out = dict(cost=ordered_sum(pv), cost_by_category=pv, cash_by_category=cash, delay=delay, run_finish_day=finish,
+               run_lateness_days=lateness, run_completed=completed, final_backlog=state.light + state.heavy,
+               owned_failures=state.failures, spot_interruptions=state.interruptions,
+               owned_gpus_installed=fl.installed, **monthly)
+    out = {k: jnp.moveaxis(v, -1, 0) for k, v in out.items()}  # paths first for the host
+    return {**out, "parameters": theta}

@@ -1,0 +1,241 @@
+"""Host side of the engine: build the inputs from a validated config, run the paths in chunks, merge in float64."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulator.config.schema import Config
+from simulator.engine.devices import path_mesh, round_chunk, simulate_chunk_sharded, to_host
+from simulator.engine.priors import cast_table, prior_table
+from simulator.engine.progress import RunProgress
+from simulator.engine.scan import EngineInputs, Grid, slot_layout
+from simulator.engine.strategies import COST_CATEGORIES, strategy_table
+from simulator.stats.collector import RunStatistics
+
+PATH_BLOCK = 64  # compiled batches are whole blocks of paths, so a path always lands in the same vector lane
+
+
+@dataclasses.dataclass
+class Simulation:
+    """Merged per-path outputs (numpy, float64) of the kept paths, streamed statistics, and their labels."""
+
+    outputs: dict[str, np.ndarray]
+    parameters: dict[str, np.ndarray]
+    grid: Grid
+    strategy_names: list[str]
+    run_names: list[str]
+    seconds: float
+    compile_seconds: float
+    statistics: RunStatistics | None = None  # over all paths, when only the first ones are kept path by path
+
+
+CACHE_DIR = Path(__file__).resolve().parent.parent / ".jax_cache"
+
+
+def enable_compilation_cache(directory: Path = CACHE_DIR) -> None:
+    """Persist compiled engines in ``directory`` (JAX's persistent compilation cache); call before compiling.
+
+    A second run of the same scenario shape then loads the executable instead of compiling it (~15 s on 2 cores).
+    Entries are keyed by the program, JAX version and backend, so a stale entry is never used.
+    """
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def dtype_of(cfg: Config):
+    """The engine dtype; float64 turns on JAX's x64 mode first."""
+    if cfg.engine.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+        return jnp.float64
+    return jnp.float32
+
+
+def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
+    """Engine inputs (array pytree) and static grid from a validated config."""
+    dtype = dtype_of(cfg)
+    runs = list(cfg.runs.values())
+    strategies = strategy_table(cfg.strategies, cfg.data, dtype)
+    inputs = EngineInputs(
+        priors=cast_table(prior_table(cfg), dtype),
+        strategies=strategies,
+        run_gpus=jnp.asarray([r.gpus for r in runs], dtype).reshape(-1),
+        run_start_day=jnp.asarray([r.start_day for r in runs], dtype).reshape(-1),
+        run_deadline_day=jnp.asarray([r.deadline_day for r in runs], dtype).reshape(-1),
+        discount_rate_per_year=jnp.asarray(cfg.engine.discount_rate_per_year, dtype),
+        run_names=tuple(cfg.runs),
+        slot_kinds=slot_layout(strategies),
+    )
+    return inputs, Grid.from_step(cfg.engine.horizon_months, cfg.engine.step_days)
+
+
+def root_key(seed: int) -> jax.Array:
+    """The root PRNG key of a run (threefry; every other key is folded from it)."""
+    return jax.random.key(seed)
+
+
+TRAJECTORIES = ("cumulative_cost", "backlog", "owned_gpus_up", "price_index", "demand_rate")
+
+
+def run_stream(
+    inputs: EngineInputs,
+    grid: Grid,
+    seed: int,
+    paths: int,
+    chunk_size: int,
+    *,
+    keep_paths: int | None = None,
+    trajectory_paths: int | None = None,
+    statistics: RunStatistics | None = None,
+    progress: RunProgress | None = None,
+    first_path: int = 0,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
+    """Run ``paths`` paths in chunks of ``chunk_size``: fold every chunk into ``statistics``, keep the first ones.
+
+    The paths are ``first_path, ..., first_path + paths - 1``: a path's index alone sets its random numbers, so
+    ``run_until`` can add paths to a run without changing the ones it has.
+
+    Chunks are rounded up to whole blocks of ``PATH_BLOCK`` paths: XLA's vectorised and scalar code paths can round
+    differently, and keeping every path in the same SIMD lane makes results bit-identical for any chunk size.
+    With several devices (:mod:`simulator.engine.devices`) every chunk is split over all of them, whole blocks on each;
+    the results are the same to the bit. The last chunk is padded to the chunk size (no new compile) and the
+    padding dropped. Path-level outputs are
+    concatenated on the host in float64 for the first ``keep_paths`` paths (default all) and monthly trajectories
+    for the first ``trajectory_paths``; memory beyond that does not grow with ``paths``, since each chunk is folded
+    into ``statistics`` (:class:`~simulator.stats.collector.RunStatistics`) and dropped.
+    Returns ``(outputs, parameters, compile_seconds)`` of the kept paths.
+    """
+    key, mesh = root_key(seed), path_mesh()
+    chunk = round_chunk(chunk_size, paths, mesh.size)  # whole PATH_BLOCKs on every device
+    keep = paths if keep_paths is None else min(keep_paths, paths)
+    keep_traj = keep if trajectory_paths is None else min(trajectory_paths, keep)
+    parts: list[dict] = []
+    compile_seconds = 0.0
+    for start in range(0, paths, chunk):
+        ids = jnp.arange(first_path + start, first_path + start + chunk, dtype=jnp.uint32)
+        t0 = time.perf_counter()
+        result = to_host(simulate_chunk_sharded(inputs, key, ids, grid, mesh))
+        if start == 0:
+            compile_seconds = time.perf_counter() - t0
+        n = min(chunk, paths - start)
+        kept = max(0, min(n, keep - start))
+        if statistics is None and kept == 0:
+            continue
+        if kept == 0:  # a chunk only folded into the statistics: convert just what they read
+            result = {name: result[name] for name in RunStatistics.INPUTS}
+        host = jax.tree_util.tree_map(
+            lambda x, n=n: np.asarray(x[:n], dtype=np.float64 if x.dtype != bool else bool), result
+        )
+        host["cost"] = host["cost_by_category"].sum(axis=-1)  # float64 total, consistent with its breakdown
+        if statistics is not None:
+            statistics.add(host)
+        if progress is not None:
+            progress.update(start + n, host["cost"])
+        if kept == 0:
+            continue
+        host = jax.tree_util.tree_map(lambda x, kept=kept: x[:kept], host)
+        for name in TRAJECTORIES:
+            host[name] = host[name][: max(0, keep_traj - start)]
+        parts.append(host)
+    if progress is not None:
+        progress.close()
+    if not parts:  # keep_paths=0: statistics only
+        return {}, {}, compile_seconds
+    merged = {
+        name: np.concatenate([p[name] for p in parts], axis=0) for name in parts[0] if name != "parameters"
+    }
+    parameters = {
+        name: np.concatenate([p["parameters"][name] for p in parts]) for name in parts[0]["parameters"]
+    }
+    return merged, parameters, compile_seconds
+
+
+def run_paths(
+    inputs: EngineInputs,
+    grid: Grid,
+    seed: int,
+    paths: int,
+    chunk_size: int,
+    trajectory_paths: int | None = None,
+    first_path: int = 0,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
+    """Every path's outputs (:func:`run_stream` keeping all paths, no statistics)."""
+    return run_stream(inputs, grid, seed, paths, chunk_size, trajectory_paths=trajectory_paths,
+                      first_path=first_path)
+
+
+def run_until(
+    inputs: EngineInputs,
+    grid: Grid,
+    seed: int,
+    chunk_size: int,
+    max_paths: int,
+    enough: Callable[[dict[str, np.ndarray]], bool],
+    trajectory_paths: int | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
+    """Precision on demand: add chunks of ``chunk_size`` paths until ``enough(outputs)`` or ``max_paths``.
+
+    Paths keep their indices, so the first ``N`` paths are exactly those of a run with ``paths=N`` (same seed);
+    the last chunk is run whole (no new compile) and cut at ``max_paths``. Returns like :func:`run_paths`.
+    """
+    parts: list[tuple[dict, dict]] = []
+    compile_seconds, done = 0.0, 0
+    while done < max_paths:
+        keep = None if trajectory_paths is None else max(0, trajectory_paths - done)
+        out, params, seconds = run_paths(inputs, grid, seed, chunk_size, chunk_size, keep, first_path=done)
+        compile_seconds = compile_seconds or seconds
+        parts.append((out, params))
+        done += chunk_size
+        merged = _merge([p for p, _ in parts], max_paths)
+        if enough(merged):
+            break
+    return merged, _merge([q for _, q in parts], max_paths), compile_seconds
+
+
+def _merge(parts: list[dict[str, np.ndarray]], max_paths: int) -> dict[str, np.ndarray]:
+    return {name: np.concatenate([p[name] for p in parts if name in p])[:max_paths] for name in parts[0]}
+
+
+def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None = None) -> Simulation:
+    """Run the configured simulation end to end (no I/O); ``engine.paths=auto`` stops when ``enough(outputs)``."""
+    inputs, grid = build_inputs(cfg)
+    t0 = time.perf_counter()
+    statistics = None  # engine.paths=auto keeps every path it runs
+    if cfg.engine.paths == "auto":
+        if enough is None:
+            raise ValueError("engine.paths=auto needs a stopping rule (see simulator.decision.analyse.precision_rule)")
+        outputs, parameters, compile_seconds = run_until(
+            inputs, grid, cfg.engine.seed, cfg.engine.chunk_size, cfg.engine.max_paths, enough,
+            cfg.report.trajectory_paths,
+        )
+    else:
+        streamed = cfg.engine.paths > cfg.report.path_level_paths
+        statistics = RunStatistics(
+            len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES),
+            budget_usd=cfg.decision.budget_usd, capex_budget_usd=cfg.decision.capex_budget_usd,
+            relative_accuracy=cfg.report.sketch_relative_accuracy,
+        ) if streamed else None
+        progress = RunProgress(cfg.engine.paths, round_chunk(cfg.engine.chunk_size, cfg.engine.paths),
+                               enabled=cfg.report.progress)
+        outputs, parameters, compile_seconds = run_stream(
+            inputs, grid, cfg.engine.seed, cfg.engine.paths, cfg.engine.chunk_size,
+            keep_paths=cfg.report.path_level_paths, trajectory_paths=cfg.report.trajectory_paths,
+            statistics=statistics, progress=progress,
+        )
+    return Simulation(
+        outputs,
+        parameters,
+        grid,
+        list(cfg.strategies),
+        list(cfg.runs),
+        time.perf_counter() - t0,
+        compile_seconds,
+        statistics,
+    )

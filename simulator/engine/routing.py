@@ -1,0 +1,174 @@
+"""Routing of work through a strategy's pools in one step: training runs first, then light and heavy backlogs.
+
+Notes
+-----
+*Runs.* An active run of width ``w`` takes ``w`` GPUs, all on the first pool (in priority order) that serves runs and
+has ``w`` GPUs free (a notebook only hosts one-GPU runs). On that pool, in ``h`` wall hours per GPU, ``N`` interruptions
+each lose ``(tau + C)/2 + R`` hours on all ``w`` GPUs (:mod:`simulator.engine.processes.spot`); owned GPUs lose work to the
+fleet's failures that hit the run's GPUs. Useful GPU-hours are ``max(0, w h - N w loss) * tau/(tau + C) * e_pool``
+(``e_pool`` for walltime or session resubmission).
+
+*Deadline-aware fallback.* With ``deadline_aware``, a run leaves interruptible pools for good once its slack is gone:
+``slack = deadline - t - remaining / (24 w tau/(tau + C))``; if ``slack < dt`` (one more unproductive step would make
+it late) it may only use reliable pools (owned, on-demand) from then on.
+
+*Migration.* A run placed on a provider other than its previous one pays the migration cost plus its checkpoint's
+egress from the previous provider.
+
+*Backlogs.* A backlog ``B`` is served pool by pool: wall GPU-hours ``min(free h, B / eff)``; interruptions (Poisson
+at the pool's hazard; owned: failures) destroy ``N g loss`` GPU-hours that stay in the backlog. Work served by the
+academic centre adds its queue wait to the delay: ``Q * served`` GPU-hour-days.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from simulator.engine.pools import INTERRUPTIBLE_KINDS, PoolTerms, by_provider, on_rows, rows_with
+from simulator.engine.processes.sampling import poisson_from_uniform
+from simulator.engine.strategies import NOTEBOOK, OWNED
+
+Layout = tuple[tuple[int, ...], ...] | None  # static kind code of every slot (S, P); None: unknown
+
+
+class RunState(NamedTuple):
+    remaining: jax.Array  # (S, R) GPU-hours of useful work left
+    finish_day: jax.Array  # (S, R)
+    switched: jax.Array  # (S, R) bool: confined to reliable pools
+    provider: jax.Array  # (S, R) last provider (-1: not started)
+
+
+class Usage(NamedTuple):
+    """What routing used in a step. Per-slot quantities are lists of (S, N) arrays, one per slot: XLA:CPU compiles
+    slicing and stacking of a slot axis into slow scalar loops, and per-slot arrays need neither."""
+
+    free: list[jax.Array]  # P x (S, N) GPUs still free this step
+    wall: list[jax.Array]  # P x (S, N) wall GPU-hours used
+    interruptions: jax.Array  # (S,)
+    migration_usd: jax.Array  # (S,)
+    queue_gpu_hour_days: jax.Array  # (S,)
+
+
+def materialise(tree, always: jax.Array):
+    """``tree`` unchanged, computed once into buffers: a fusion boundary for XLA.
+
+    XLA fuses cheap elementwise producers into every consumer, so a routing result read by a dozen cost
+    categories would be recomputed a dozen times per element. A conditional is never fused, so passing the values
+    through one (``always`` is true at run time, but not a constant the compiler could fold; the other branch is
+    never taken) materialises them once. ``jax.lax.optimization_barrier`` would say this more plainly, but XLA:CPU
+    drops it before fusion.
+    """
+    never = lambda t: jax.tree_util.tree_map(lambda x: jnp.sqrt(x) if jnp.issubdtype(x.dtype, jnp.floating)  # noqa: E731
+                                             else x, t)
+    return jax.lax.cond(always, lambda t: t, never, tree)
+
+
+def _interruptions(rows: tuple[int, ...], hazard: jax.Array, rate: jax.Array, u: jax.Array) -> jax.Array | None:
+    """Poisson interruptions at ``rate`` (hazard x instance-hours) per strategy (S, N), zero where the hazard is.
+
+    Drawn on the strategies ``rows`` only: elsewhere the slot's kind has no hazard, so the count is zero anyway
+    (None when no row can be interrupted). ``u`` is (S, N) or shared (N,).
+    """
+    u = jnp.broadcast_to(u, hazard.shape)
+    draw = lambda h, x, v: jnp.where(h > 0.0, poisson_from_uniform(v, x), 0.0)  # noqa: E731
+    return on_rows(rows, hazard.shape[0], draw, hazard, rate, u)
+
+
+def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, serves_runs: jax.Array,
+               deadline_aware: jax.Array, run_gpus: jax.Array, run_start: jax.Array, run_deadline: jax.Array,
+               t_start: jax.Array, dt: float, efficiency: jax.Array, loss_hours: jax.Array,
+               failed_share: jax.Array, u_runs: jax.Array, migration_usd: jax.Array, checkpoint_tb: jax.Array,
+               provider: jax.Array, egress_usd_per_tb: jax.Array,
+               bandwidth_usd_per_tb: jax.Array, layout: Layout = None) -> tuple[RunState, Usage]:
+    """Place and advance every active run for one step (see the module docstring).
+
+    Shapes: per-slot terms (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); paths last. Usage
+    holds per-slot lists of (S, N) arrays. A run's interruptions are drawn once, at the hazard of the slot it runs on
+    (at most one slot is chosen).
+    """
+    remaining, finish, switched, last = runs
+    free, wall_used, interruptions, migration, queue = usage
+    free, wall_used = list(free), list(wall_used)
+    hours = 24.0 * dt
+    n_slots = kind.shape[1]
+    interruptible_rows = rows_with(layout, kind.shape[0], INTERRUPTIBLE_KINDS)
+    for r in range(run_gpus.shape[0]):
+        width = run_gpus[r]
+        begin = jnp.maximum(t_start, run_start[r])  # a run may start mid-step
+        share = jnp.clip((t_start + dt - begin) / dt, 0.0, 1.0)
+        active = (share > 0.0) & (remaining[:, r] > 0.0)
+        slack = run_deadline[r] - t_start - remaining[:, r] / (24.0 * width * efficiency)
+        now_switched = switched[:, r] | (deadline_aware & active & (slack < dt))
+        always = jnp.isfinite(t_start)
+        active, now_switched = materialise((active, now_switched), always)
+        allowed = serves_runs & (terms.reliable | ~now_switched[:, None]) & ((kind != NOTEBOOK) | (width <= 1.0))
+        chosen, seen = [], jnp.zeros_like(active)
+        for p in range(n_slots):  # the first slot with room, per slot as (S, N) arrays (no stacking)
+            fits = (free[p] >= width) & allowed[:, p]
+            chosen.append(fits & ~seen & active)
+            seen = seen | fits
+        running = functools.reduce(jnp.logical_or, chosen)
+        on_owned = functools.reduce(jnp.logical_or, [c & (kind[:, p] == OWNED) for p, c in enumerate(chosen)])
+        chosen, running, on_owned = materialise((chosen, running, on_owned), always)
+        wall = width * hours * share
+
+        def pick(x, chosen=chosen):
+            """The value of the chosen slot (0 if none): exact, one slot at most."""
+            return functools.reduce(jnp.add, [jnp.where(c, x[:, p], 0.0) for p, c in enumerate(chosen)])
+
+        owned_events = pick(jnp.where(kind == OWNED, failed_share[:, None] * width * share, 0.0))
+        interrupted = _interruptions(interruptible_rows, pick(terms.hazard),
+                                     pick(terms.hazard * wall / terms.instance_gpus), u_runs[r])
+        events = owned_events if interrupted is None else interrupted + owned_events
+        useful = jnp.maximum(0.0, wall - events * width * loss_hours) * efficiency * pick(terms.run_efficiency)
+        useful = jnp.where(running, useful, 0.0)
+        done = jnp.minimum(remaining[:, r], useful)
+        finished_now = running & (done >= remaining[:, r])
+        # share of the step's wall time used: all of it unless the run finished part-way (unproductive time is paid)
+        fraction = jnp.where(finished_now, done / jnp.maximum(useful, 1e-30), jnp.where(running, 1.0, 0.0))
+        fraction, done, finished_now, events = materialise((fraction, done, finished_now, events), always)
+        finish = finish.at[:, r].set(jnp.where(finished_now, begin + fraction * share * dt, finish[:, r]))
+        remaining = remaining.at[:, r].add(-done)
+        for p, c in enumerate(chosen):
+            free[p] = free[p] - jnp.where(c, width * share * fraction, 0.0)
+            wall_used[p] = wall_used[p] + jnp.where(c, wall * fraction, 0.0)
+        interruptions = interruptions + jnp.where(running & ~on_owned, events, 0.0)
+        new_provider = jnp.where(running, pick(provider).astype(last.dtype), last[:, r])
+        moved = running & (last[:, r] >= 0) & (new_provider != last[:, r])
+        egress = by_provider(last[:, r], egress_usd_per_tb, bandwidth_usd_per_tb)
+        migration = migration + jnp.where(moved, migration_usd + checkpoint_tb * egress, 0.0)
+        switched = switched.at[:, r].set(now_switched)
+        last = last.at[:, r].set(new_provider)
+    return RunState(remaining, finish, switched, last), Usage(free, wall_used, interruptions, migration, queue)
+
+
+def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: PoolTerms, kind: jax.Array,
+                  dt: float, efficiency: jax.Array, loss_hours: jax.Array, failed_share: jax.Array,
+                  u_slots: jax.Array, layout: Layout = None) -> tuple[jax.Array, Usage]:
+    """Serve a backlog (S,) through the slots that ``serves`` it, in priority order."""
+    free, wall_used, interruptions, migration, queue = usage
+    free, wall_used = list(free), list(wall_used)
+    hours = 24.0 * dt
+    for p in range(kind.shape[1]):
+        wall = jnp.where(serves[:, p], jnp.minimum(free[p] * hours, backlog / efficiency), 0.0)
+        owned = kind[:, p] == OWNED
+        owned_events = jnp.where(owned, failed_share * wall / hours, 0.0)
+        slot_terms = PoolTerms(*(x[:, p] for x in terms))
+        rows = rows_with(layout, kind.shape[0], INTERRUPTIBLE_KINDS, slot=p)
+        hazard = jnp.broadcast_to(slot_terms.hazard, wall.shape)
+        interrupted = _interruptions(rows, hazard, slot_terms.hazard * wall / slot_terms.instance_gpus,
+                                     u_slots[:, p])
+        events = owned_events if interrupted is None else interrupted + owned_events
+        job_gpus = jnp.where(owned, 1.0, slot_terms.instance_gpus)
+        useful = jnp.maximum(0.0, wall - events * job_gpus * loss_hours) * efficiency
+        served = jnp.minimum(backlog, useful)
+        backlog = backlog - served
+        free[p] = free[p] - wall / hours
+        wall_used[p] = wall_used[p] + wall
+        interruptions = interruptions + jnp.where(owned, 0.0, events)
+        queue = queue + served * slot_terms.queue_days
+    return backlog, Usage(free, wall_used, interruptions, migration, queue)

@@ -1,0 +1,136 @@
+"""Strategies as data: ordered capacity pools, encoded as arrays that one engine runs.
+
+A strategy is a mapping of pools in priority order (YAML mapping order), each with a ``kind``, a GPU count (owned
+fleet ordered at t=0, rental quota, notebook seats, or a cap on academic GPUs), the work it ``serves`` (``light``
+single-GPU work, ``heavy`` multi-GPU steady work, named training ``runs``) and kind-specific knobs. Every step,
+training runs and then the light and heavy backlogs are routed through the pools in that order
+(:mod:`simulator.engine.routing`). Adding a strategy is adding a YAML file in ``conf/strategy/`` and a line in a scenario.
+
+The scenario's data policy is applied here: with sensitive data, marketplace and notebook pools are closed, and public
+cloud pools are closed (``policy: exclude``) or pay a compliance markup and fee (``policy: compliance``).
+
+The engine sees a :class:`StrategyTable` of shape ``(strategies, slots)``: every field is an array leaf, so changing
+a fleet size, quota or knob never recompiles (only the number of strategies and slots is static).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulator.config.schema import POOL_KINDS, DataPolicy, StrategyConfig
+
+EMPTY = -1  # kind code of an unused slot
+KIND_CODE = {kind: code for code, kind in enumerate(POOL_KINDS)}
+OWNED, ON_DEMAND, SPOT, MARKETPLACE, ACADEMIC, NOTEBOOK = (KIND_CODE[k] for k in POOL_KINDS)
+CLOUD_KINDS = (ON_DEMAND, SPOT)
+# Providers (for egress and migration): spot and on-demand are the same cloud provider.
+PROVIDER = {OWNED: 0, ON_DEMAND: 1, SPOT: 1, MARKETPLACE: 2, ACADEMIC: 3, NOTEBOOK: 4}
+
+COST_CATEGORIES = ("on_demand", "spot", "marketplace", "notebook", "academic", "capex", "power", "facility",
+                   "staff", "data", "migration", "compliance", "residual")
+CATEGORY_DESCRIPTIONS = {
+    "on_demand": "on-demand rental (wall GPU-hours x on-demand price)",
+    "spot": "spot rental (wall GPU-hours x spot price, lost work included)",
+    "marketplace": "marketplace rental (wall GPU-hours x marketplace price, interruptible tier discounted)",
+    "notebook": "notebook subscriptions (monthly fee per seat) and compute units beyond those included",
+    "academic": "academic centre: usage price and partnership cost",
+    "capex": "purchase of owned GPUs at delivery, at the price quoted when ordered",
+    "power": "electricity of owned GPUs: (busy + idle fraction x idle) GPU-h x kW x PUE x $/kWh",
+    "facility": "space and cooling (on-prem) or rack rent (colocation) per kW per month, and fixed hosting fees",
+    "staff": "operations staff for owned GPUs",
+    "data": "egress from where the data lives and marketplace bandwidth, per TB moved with the work",
+    "migration": "moving a training run between providers: engineering cost and checkpoint egress",
+    "compliance": "sensitive data on public cloud under policy 'compliance': markup and yearly fee",
+    "residual": "resale value of owned GPUs at the horizon (a credit, negative)",
+}
+CATEGORY_INDEX = {name: i for i, name in enumerate(COST_CATEGORIES)}
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class StrategyTable:
+    """Pools of every strategy, ``(S, P)`` per slot and ``(S,)`` per strategy; all leaves are arrays."""
+
+    kind: jax.Array  # (S, P) int codes, -1 empty
+    gpus: jax.Array  # (S, P)
+    serves_light: jax.Array  # (S, P) bool
+    serves_heavy: jax.Array  # (S, P) bool
+    serves_runs: jax.Array  # (S, P) bool
+    interruptible: jax.Array  # (S, P) bool
+    colo: jax.Array  # (S,) bool: owned servers in colocation
+    checkpoint_interval_hours: jax.Array  # (S,)
+    deadline_aware: jax.Array  # (S,) bool
+    capex_budget_usd: jax.Array  # (S,), inf = no cap
+    expansion_gpus: jax.Array  # (S,)
+    expansion_threshold: jax.Array  # (S,)
+    expansion_months: jax.Array  # (S,)
+    home_provider: jax.Array  # (S,) int: where the data lives (the first pool's provider)
+    compliance_markup: jax.Array  # (S,) on cloud spend
+    compliance_usd_per_year: jax.Array  # (S,) while the strategy has a cloud pool
+
+    @property
+    def owned_ordered(self) -> jax.Array:
+        """Owned GPUs ordered at t=0 per strategy, (S,) (or (S, 1) with a path axis)."""
+        return jnp.sum(jnp.where(self.kind == OWNED, self.gpus, 0.0), axis=1)
+
+    @property
+    def provider(self) -> jax.Array:
+        """Provider id per slot, like ``kind`` (-1 for empty slots)."""
+        table = jnp.asarray([PROVIDER[k] for k in range(len(POOL_KINDS))])
+        return jnp.where(self.kind == EMPTY, -1, table[jnp.maximum(self.kind, 0)])
+
+    def with_path_axis(self) -> StrategyTable:
+        """The same table with a trailing axis of length 1 on every leaf, to broadcast against paths (last axis).
+
+        The engine keeps paths on the last (minor) axis so every elementwise operation vectorises over paths; with
+        paths first, XLA's row-major layout would vectorise over the few pools and strategies instead.
+        """
+        return jax.tree_util.tree_map(lambda x: x[..., None], self)
+
+
+def _closed_by_policy(kind: str, data: DataPolicy) -> bool:
+    if not data.sensitive:
+        return False
+    return kind in ("marketplace", "notebook") or (kind in ("on_demand", "spot") and data.policy == "exclude")
+
+
+def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | None = None,
+                   dtype=jnp.float32) -> StrategyTable:
+    """Encode validated strategy configs (in their mapping order) and the data policy as a :class:`StrategyTable`."""
+    data = data or DataPolicy()
+    n, slots = len(strategies), max(len(s.pools) for s in strategies.values())
+    kind = np.full((n, slots), EMPTY, np.int32)
+    gpus = np.zeros((n, slots))
+    serves = {work: np.zeros((n, slots), bool) for work in ("light", "heavy", "runs")}
+    interruptible = np.zeros((n, slots), bool)
+    colo, home, markup, fee = np.zeros(n, bool), np.zeros(n, np.int32), np.zeros(n), np.zeros(n)
+    for i, strategy in enumerate(strategies.values()):
+        for j, pool in enumerate(strategy.pools.values()):
+            kind[i, j] = KIND_CODE[pool.kind]
+            gpus[i, j] = 0.0 if _closed_by_policy(pool.kind, data) else pool.gpus
+            for work in serves:
+                serves[work][i, j] = work in pool.serves
+            interruptible[i, j] = pool.interruptible
+            colo[i] |= pool.kind == "owned" and pool.hosting == "colo"
+        home[i] = PROVIDER[kind[i, 0]]
+        uses_cloud = any(p.kind in ("on_demand", "spot") for p in strategy.pools.values())
+        if data.sensitive and data.policy == "compliance" and uses_cloud:
+            markup[i], fee[i] = data.compliance_markup, data.compliance_usd_per_year
+    knobs = list(strategies.values())
+    budget = [np.inf if s.capex_budget_usd is None else s.capex_budget_usd for s in knobs]
+    f = lambda values: jnp.asarray(np.asarray(values, float), dtype)  # noqa: E731
+    return StrategyTable(
+        kind=jnp.asarray(kind), gpus=f(gpus), serves_light=jnp.asarray(serves["light"]),
+        serves_heavy=jnp.asarray(serves["heavy"]), serves_runs=jnp.asarray(serves["runs"]),
+        interruptible=jnp.asarray(interruptible), colo=jnp.asarray(colo),
+        checkpoint_interval_hours=f([s.checkpoint_interval_hours for s in knobs]),
+        deadline_aware=jnp.asarray([s.deadline_aware for s in knobs]), capex_budget_usd=f(budget),
+        expansion_gpus=f([s.expansion.gpus for s in knobs]),
+        expansion_threshold=f([s.expansion.utilisation_threshold for s in knobs]),
+        expansion_months=f([s.expansion.months_above for s in knobs]),
+        home_provider=jnp.asarray(home), compliance_markup=f(markup), compliance_usd_per_year=f(fee),
+    )

@@ -1,0 +1,1 @@
+"""Reports: money formatting, markdown summary, terminal table, seaborn plots."""

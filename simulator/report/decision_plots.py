@@ -1,0 +1,214 @@
+"""Seaborn plots of the decision: risk maps, pairwise win probabilities, tornado, first-order indices.
+
+One function per plot, ``f(frame(s), *, ax=None, **kw) -> Axes``, drawn from the frames of
+:class:`simulator.decision.analyse.Analysis`; :data:`DECISION_PLOTS` maps each PNG name to its function and the frames it
+takes, and :func:`save_decision_plots` writes them next to the distribution plots of :mod:`simulator.report.plots`.
+Error bars are ``z`` standard errors (``z = 1.96`` at 95% confidence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display needed; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from scipy import stats  # noqa: E402
+
+
+def _money_tick(x: float, _=None) -> str:
+    sign = "\u2212" if x < 0 else ""
+    x = abs(x)
+    return "$0" if x == 0 else f"{sign}${x / 1e6:,.1f}M" if x >= 1e5 else f"{sign}${x / 1e3:,.0f}k"
+
+
+MONEY = FuncFormatter(_money_tick)
+LABELS = {
+    "cost_mean": "expected cost (PV, USD)",
+    "cost_cvar": "CVaR of cost: mean of the worst tail (PV, USD)",
+    "cost_var": "VaR of cost (PV, USD)",
+    "cost_p95": "P95 cost (PV, USD)",
+    "p_late": "P(a training run is late)",
+    "delay_mean": "mean delay of steady work (days)",
+}
+
+
+def _axes(ax: Axes | None, size=(8, 5)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def _z(confidence: float) -> float:
+    return float(stats.norm.ppf(0.5 * (1.0 + confidence)))
+
+
+def risk_map(
+    metrics: pd.DataFrame, *, ax: Axes | None = None, x: str = "cost_mean", y: str = "cost_cvar", **kw
+) -> Axes:
+    """Each strategy at (``x``, ``y``) with ``z``-SE error bars; hollow markers: excluded by a constraint."""
+    ax = _axes(ax)
+    confidence = metrics.attrs.get("confidence", 0.95)
+    z = _z(confidence)
+    palette = dict(zip(metrics.index, sns.color_palette(n_colors=len(metrics)), strict=True))
+    for name, row in metrics.iterrows():
+        admissible = bool(row.get("admissible", True))
+        color = palette[name]
+        ax.errorbar(
+            row[x],
+            row[y],
+            xerr=z * row.get(f"{x}_se", 0.0),
+            yerr=z * row.get(f"{y}_se", 0.0),
+            fmt="o",
+            ms=9,
+            color=color,
+            mfc=color if admissible else "white",
+            mew=2,
+            capsize=4,
+            **kw,
+        )
+        label = f"{name}" if admissible else f"{name} (fails a constraint)"
+        ax.plot([], [], "o", ms=9, color=color, mfc=color if admissible else "white", mew=2, label=label)
+    for axis, column in ((ax.xaxis, x), (ax.yaxis, y)):
+        if column.startswith("cost"):
+            axis.set_major_formatter(MONEY)
+        elif column.startswith("p_"):
+            axis.set_major_formatter(PercentFormatter(1.0))
+    level = metrics.attrs.get("level", 0.95)
+    ax.set(
+        xlabel=LABELS.get(x, x),
+        ylabel=LABELS.get(y, y).replace("CVaR", f"CVaR{round(100 * level)}"),
+        title=f"Risk map: lower-left is better (bars: {confidence:.0%} CI; hollow: fails a constraint)",
+    )
+    ax.legend(loc="best", fontsize=9, title="strategy", title_fontsize=9)
+    ax.margins(0.12)
+    return ax
+
+
+def win_probability_heatmap(win: pd.DataFrame, win_se: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes:
+    """Pairwise ``P(row cheaper than column)`` over paths (common random numbers), annotated with its SE."""
+    n = len(win)
+    ax = _axes(ax, size=(1.6 * n + 3, 1.2 * n + 2))
+    text = (win.map(lambda p: f"{p:.2f}") + "\n± " + win_se.map(lambda s: f"{s:.3f}")).to_numpy(dtype=object)
+    np.fill_diagonal(text, "")
+    sns.heatmap(
+        win,
+        annot=text,
+        fmt="",
+        vmin=0.0,
+        vmax=1.0,
+        cmap="RdBu",
+        center=0.5,
+        square=True,
+        cbar_kws={"label": "P(row cheaper than column)"},
+        linewidths=0.5,
+        ax=ax,
+        **kw,
+    )
+    ax.set(xlabel="column strategy", ylabel="row strategy", title="P(row is cheaper than column), pathwise")
+    ax.tick_params(axis="x", rotation=30)
+    ax.tick_params(axis="y", rotation=0)
+    return ax
+
+
+def tornado_plot(tornado: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes:
+    """Margin ``J(runner-up) - J(best)`` with each prior at its low (blue) and high (orange) quantile.
+
+    Bars start at the unpinned margin; whiskers are ``z`` pathwise SEs of the change; left of zero the ranking
+    flips.
+    """
+    frame = tornado.iloc[::-1]  # largest swing on top
+    ax = _axes(ax, size=(9, 1.0 + 0.6 * max(len(frame), 1)))
+    best, runner = tornado.attrs.get("pair", ("best", "runner-up"))
+    base = tornado.attrs.get("base_margin", 0.0)
+    lo_q, hi_q = tornado.attrs.get("low_quantile", 0.1), tornado.attrs.get("high_quantile", 0.9)
+    z = _z(kw.pop("confidence", 0.95))
+    colors = sns.color_palette(n_colors=2)
+    positions = np.arange(len(frame))
+    for end, color, offset in (("low", colors[0], -0.18), ("high", colors[1], 0.18)):
+        width = frame[f"{end}_margin"] - base
+        ax.barh(positions + offset, width, left=base, height=0.36, color=color, **kw)
+        ax.errorbar(
+            frame[f"{end}_margin"],
+            positions + offset,
+            xerr=z * frame[f"{end}_change_se"],
+            fmt="none",
+            ecolor="black",
+            capsize=3,
+            lw=1,
+        )
+    ax.axvline(base, color="black", lw=1)
+    ax.axvline(0.0, color="crimson", lw=1.5, ls="--")
+    labels = [f"{name}\n{_short(r['low_value'])} → {_short(r['high_value'])}" for name, r in frame.iterrows()]
+    ax.set_yticks(positions, labels, fontsize=9)
+    ax.xaxis.set_major_formatter(MONEY)
+    ax.legend(
+        handles=[
+            Line2D([], [], color=colors[0], lw=8, label=f"prior at its P{round(100 * lo_q)}"),
+            Line2D([], [], color=colors[1], lw=8, label=f"prior at its P{round(100 * hi_q)}"),
+            Line2D([], [], color="black", lw=1, label="all priors drawn (main run)"),
+            Line2D([], [], color="crimson", lw=1.5, ls="--", label=f"left of this line {runner} wins"),
+        ],
+        loc="best",
+        fontsize=8,
+    )
+    ax.set(
+        xlabel=f"margin: cost of {runner} minus cost of {best} (PV, USD)",
+        title=f"Tornado: what moves the {best} vs {runner} margin (changes on {tornado.attrs.get('paths', '?')} paths)",
+    )
+    return ax
+
+
+def sensitivity_indices_plot(indices: pd.DataFrame, *, ax: Axes | None = None, top: int = 12, **kw) -> Axes:
+    """First-order indices of the top-two cost difference with ``z``-SE error bars (largest ``top``)."""
+    frame = indices.head(top).iloc[::-1]
+    ax = _axes(ax, size=(10, 1.5 + 0.4 * max(len(frame), 1)))
+    confidence = kw.pop("confidence", 0.95)
+    z = _z(confidence)
+    ax.barh(frame.index, frame["S1"], xerr=z * frame["S1_se"], color=sns.color_palette()[0], capsize=3, **kw)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set(
+        xlabel="first-order index: share of the variance of the per-path cost difference",
+        title=f"What drives {indices.attrs.get('pair', ['best', 'runner-up'])[1]} minus "
+        f"{indices.attrs.get('pair', ['best', 'runner-up'])[0]} (RBD-FAST, bars: {confidence:.0%} CI)",
+    )
+    ax.set_xlim(left=min(0.0, float((frame["S1"] - z * frame["S1_se"]).min())))
+    return ax
+
+
+def _short(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 1e4 else f"{x:,.0f}"
+
+
+DECISION_PLOTS: dict[str, Callable] = {
+    "risk_map": lambda a: risk_map(a.metrics),
+    "risk_map_lateness": lambda a: risk_map(a.metrics, y="p_late"),
+    "win_probability": lambda a: win_probability_heatmap(a.comparisons["win"], a.comparisons["win_se"]),
+    "tornado": lambda a: tornado_plot(a.tornado) if a.tornado is not None and len(a.tornado) else None,
+    "sensitivity_indices": lambda a: (
+        sensitivity_indices_plot(a.indices) if a.indices is not None and len(a.indices) else None
+    ),
+}
+
+
+def save_decision_plots(analysis, directory: Path) -> list[Path]:
+    """Draw every plot of :data:`DECISION_PLOTS` that has data and save it as ``directory/NAME.png``."""
+    sns.set_theme(style="whitegrid", context="notebook")
+    written = []
+    for name, draw in DECISION_PLOTS.items():
+        ax = draw(analysis)
+        if ax is None:
+            continue
+        path = Path(directory) / f"{name}.png"
+        ax.figure.savefig(path, dpi=120)
+        plt.close(ax.figure)
+        written.append(path)
+    return written

@@ -1,0 +1,1 @@
+"""Results: the table of output variables, the labelled xarray Dataset, atomic writes."""

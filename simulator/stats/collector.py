@@ -1,0 +1,118 @@
+"""What a run streams over all of its paths: the decision statistics, folded chunk by chunk in float64.
+
+:func:`simulator.engine.host.run_stream` feeds every chunk of engine outputs to :class:`RunStatistics`; path-level
+outputs are kept only for the first ``report.path_level_paths`` paths, so memory does not grow with the path count.
+:meth:`RunStatistics.data_vars` labels the result for the Dataset (variables ``stream_*``, over *all* paths).
+
+Notes
+-----
+Per strategy ``s`` (and pair ``s, v``; ``n`` paths; exact moments by :class:`simulator.stats.accumulators.Moments`):
+
+* mean and variance of cost, delay, cost and cash by category, run lateness;
+* pathwise differences ``d_sv = cost_v - cost_s``: mean and variance, so ``SE(mean d_sv) = sd(d_sv) / sqrt(n)``
+  uses the common random numbers;
+* counts: ``P(cost_s < cost_v)`` (ties count one half), ``P(some run late)``, ``P(cost > budget)``,
+  ``P(capex > capex budget)``, ``P(cost <= budget and no run late)``; a probability's SE is binomial;
+* DDSketch histograms of cost and delay (:class:`simulator.stats.accumulators.LogSketch`, relative accuracy
+  ``report.sketch_relative_accuracy``) for quantiles, VaR and CVaR.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.engine.strategies import CATEGORY_INDEX
+from simulator.stats.accumulators import LogSketch, Moments
+
+
+class RunStatistics:
+    """Running statistics of a run's engine outputs (laid out ``(path, strategy, ...)``)."""
+
+    INPUTS = ("cost_by_category", "cash_by_category", "delay", "run_lateness_days")  # engine outputs it reads
+
+    def __init__(self, strategies: int, runs: int, categories: int, *, budget_usd: float | None,
+                 capex_budget_usd: float | None, relative_accuracy: float):
+        s = strategies
+        self.budget = np.inf if budget_usd is None else float(budget_usd)
+        self.capex_budget = np.inf if capex_budget_usd is None else float(capex_budget_usd)
+        self.moments = {
+            "cost": Moments.empty((s,)),
+            "delay": Moments.empty((s,)),
+            "cost_difference": Moments.empty((s, s)),
+            "cost_by_category": Moments.empty((s, categories)),
+            "cash_by_category": Moments.empty((s, categories)),
+            "run_lateness_days": Moments.empty((s, runs)),
+        }
+        self.counts = {
+            "cheaper": np.zeros((s, s)),  # halves for ties, so float
+            "late": np.zeros(s, np.int64),
+            "over_budget": np.zeros(s, np.int64),
+            "over_capex_budget": np.zeros(s, np.int64),
+            "on_budget_and_time": np.zeros(s, np.int64),
+        }
+        self.sketches = {
+            "cost": LogSketch.empty(s, relative_accuracy),
+            "delay": LogSketch.empty(s, relative_accuracy),
+        }
+        self.paths = 0
+
+    def add(self, chunk: dict[str, np.ndarray]) -> None:
+        """Fold one chunk of host (float64) engine outputs in: :attr:`INPUTS` and ``cost``, their float64 total."""
+        cost = chunk["cost"]
+        difference = cost[:, None, :] - cost[:, :, None]  # [path, s, v] = cost_v - cost_s
+        values = {
+            "cost": cost,
+            "delay": chunk["delay"],
+            "cost_difference": difference,
+            "cost_by_category": chunk["cost_by_category"],
+            "cash_by_category": chunk["cash_by_category"],
+            "run_lateness_days": chunk["run_lateness_days"],
+        }
+        for name, x in values.items():
+            self.moments[name] = self.moments[name].merge(Moments.of(x))
+        late = (chunk["run_lateness_days"] > 0).any(axis=-1)
+        capex = chunk["cash_by_category"][..., CATEGORY_INDEX["capex"]]
+        over = cost > self.budget
+        self.counts["cheaper"] += (difference > 0).sum(axis=0) + 0.5 * (difference == 0).sum(axis=0)
+        self.counts["late"] += late.sum(axis=0)
+        self.counts["over_budget"] += over.sum(axis=0)
+        self.counts["over_capex_budget"] += (capex > self.capex_budget).sum(axis=0)
+        self.counts["on_budget_and_time"] += (~over & ~late).sum(axis=0)
+        self.sketches["cost"].add(cost)
+        self.sketches["delay"].add(chunk["delay"])
+        self.paths += cost.shape[0]
+
+    def data_vars(self) -> tuple[dict[str, tuple], dict[str, np.ndarray]]:
+        """``({name: (dims, values, attrs)}, {coordinate: values})`` for :func:`simulator.results.build_dataset`."""
+        s, pair, cat, run = ("strategy",), ("strategy", "versus"), ("strategy", "category"), ("strategy", "run")
+        out, coords = {}, {}
+
+        def add(name, dims, values, units, long_name):
+            out[f"stream_{name}"] = (dims, np.asarray(values), dict(
+                units=units, long_name=long_name, description=f"{long_name}, over all {self.paths:,} paths "
+                "(streamed; see simulator.stats.collector)"))
+
+        for name, dims, units in (("cost", s, "USD"), ("delay", s, "days"), ("cost_difference", pair, "USD"),
+                                  ("cost_by_category", cat, "USD"), ("cash_by_category", cat, "USD"),
+                                  ("run_lateness_days", run, "days")):
+            moments = self.moments[name]
+            label = "cost(versus) - cost(strategy)" if name == "cost_difference" else name.replace("_", " ")
+            add(f"{name}_mean", dims, moments.mean, units, f"mean of {label}")
+            add(f"{name}_variance", dims, moments.variance, f"{units}^2", f"sample variance of {label}")
+        n = max(self.paths, 1)
+        add("p_cheaper", pair, self.counts["cheaper"] / n, "1", "P(cost(strategy) < cost(versus)), ties 1/2")
+        for name, label in (("late", "some run late"), ("over_budget", "cost > decision.budget_usd"),
+                            ("over_capex_budget", "capex > decision.capex_budget_usd"),
+                            ("on_budget_and_time", "cost <= budget and no run late")):
+            add(f"p_{name}", s, self.counts[name] / n, "1", f"P({label})")
+        for name in ("cost", "delay"):
+            sketch = self.sketches[name]
+            used = np.flatnonzero(sketch.counts.any(axis=0))
+            window = slice(used[0], used[-1] + 1) if used.size else slice(0, 1)
+            out[f"stream_{name}_sketch"] = (("strategy", f"{name}_bucket"), sketch.counts[:, window], dict(
+                units="paths", long_name=f"DDSketch histogram of {name}",
+                description=f"Paths per log bucket; the coordinate {name}_bucket is each bucket's representative "
+                f"value, within {sketch.relative_accuracy:g} (relative) of every value in the bucket",
+                relative_accuracy=sketch.relative_accuracy, clamped=int(sketch.clamped.sum())))
+            coords[f"{name}_bucket"] = sketch.representatives()[window]
+        return out, coords

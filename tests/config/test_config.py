@@ -1,0 +1,86 @@
+"""Every scenario composes and validates; bad input becomes one line naming the key, the value and what is allowed."""
+
+from pathlib import Path
+
+import pytest
+
+from simulator.config.load import load_config
+from simulator.config.validate import error_line
+
+SCENARIOS = sorted(p.stem for p in (Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_scenario_composes(scenario):
+    cfg = load_config([f"scenario={scenario}"])
+    assert cfg.strategies and cfg.description
+
+
+def error_for(overrides: list[str]) -> str:
+    with pytest.raises(Exception) as info:
+        load_config(overrides)
+    line = error_line(info.value)
+    assert "\n" not in line and line.startswith("config error: ")
+    return line
+
+
+@pytest.mark.parametrize(
+    "overrides, must_contain",
+    [
+        (["engine.pathz=10"], ["engine.pathz"]),
+        (["engine.paths=many"], ["engine.paths", "many"]),
+        (["engine.paths=-5"], ["engine.paths", "-5", ">= 1"]),
+        (["engine.dtype=float16"], ["engine.dtype", "float16", "float32"]),
+        (
+            ["priors.market.on_demand_usd_per_gpu_hour={dist:fixed,value:-2.0}"],
+            ["priors.market.on_demand_usd_per_gpu_hour.value", "-2", ">= 0"],
+        ),
+        (
+            ["priors.market.spot_discount={dist:fixed,value:1.5}"],
+            ["priors.market.spot_discount.value", "1.5", "<= 1"],
+        ),
+        (
+            ["priors.spot.unavailable_fraction.mean=1.2"],
+            ["priors.spot.unavailable_fraction.mean", "1.2", "< 1"],
+        ),
+        (
+            ["priors.market.spot_discount={dist:lognormal,median:0.5,p90:0.7}"],
+            ["priors.market.spot_discount", "lognormal", "<= 1"],
+        ),
+        (["priors.owned.repair_days.p90=1.0"], ["priors.owned.repair_days.p90", ">= 3"]),
+        (
+            ["priors.workload.restart_hours.dist=gamma"],
+            ["priors.workload.restart_hours.dist", "gamma", "lognormal"],
+        ),
+        (["priors.market.drift_per_year.mean=nan"], ["priors.market.drift_per_year.mean", "nan", "finite"]),
+        (
+            ["priors.market.hardware_usd_per_gpu={dist:uniform,low:5.0,high:1.0}"],
+            ["priors.market.hardware_usd_per_gpu.high", "> low"],
+        ),
+        (["runs.foundation_v1.deadline_day=50"], ["runs.foundation_v1.deadline_day", "50", "start_day"]),
+        (
+            ["strategies.hybrid.pools.base.kind=rental"],
+            ["strategies.hybrid.pools.base.kind", "rental", "owned"],
+        ),
+        (["strategies.hybrid.pools.base.gpus=-3"], ["strategies.hybrid.pools.base.gpus", "-3", ">= 0"]),
+        (["strategies.hybrid.pools.spot.kind=owned"], ["strategies.hybrid.pools", "owned", "once"]),
+        (["+foo=1"], ["foo", "unknown key", "strategies"]),
+        (["+engine.speed=3"], ["engine.speed"]),
+        (["scenario=nosuch"], ["scenario=nosuch", "scenarios/nosuch.yaml", "hybrid"]),
+    ],
+)
+def test_bad_input_is_one_clear_line(overrides, must_contain):
+    line = error_for(overrides)
+    for text in must_contain:
+        assert text in line, (text, line)
+
+
+def test_valid_extremes_compose():
+    cfg = load_config(
+        [
+            "engine.horizon_months=120",
+            "priors.market.volatility_per_year={dist:fixed,value:0.0}",
+            "priors.spot.unavailable_fraction={dist:fixed,value:1.0}",
+        ]
+    )
+    assert cfg.engine.horizon_months == 120
