@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -13,6 +14,12 @@ from simulator.config.load import load_config  # noqa: E402
 from simulator.config.schema import Config, PoolConfig, PriorSpec, StrategyConfig  # noqa: E402
 from simulator.config.validate import prior_median  # noqa: E402
 from simulator.engine.host import build_inputs, run_paths  # noqa: E402
+
+
+def daly_expected_hours(work_hours, tau, cost, restart, job_hazard):
+    """Daly's expected wall time of ``work_hours`` with checkpoints every ``tau`` hours (cost ``cost``), restart
+    ``restart`` hours and interruption hazard ``job_hazard`` per hour: ``(W/tau) e^{lambda R} (e^{lambda (tau + C)} - 1) / lambda``."""
+    return (work_hours / tau) * np.exp(job_hazard * restart) * np.expm1(job_hazard * (tau + cost)) / job_hazard
 
 
 def fixed(value: float) -> PriorSpec:

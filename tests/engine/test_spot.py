@@ -9,15 +9,9 @@ x < 0.2), and the renewal overshoot of the last daily step adds at most ``dt / T
 
 import numpy as np
 import pytest
-from conftest import fixed, pinned, run_config, strategy
+from conftest import daly_expected_hours, fixed, pinned, run_config, strategy
 
 from simulator.config.schema import RunConfig
-
-
-def daly_expected_hours(work_hours, tau, cost, restart, job_hazard):
-    return (
-        (work_hours / tau) * np.exp(job_hazard * restart) * np.expm1(job_hazard * (tau + cost)) / job_hazard
-    )
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fixed, run_config, strategy
-from test_spot import daly_expected_hours
+from conftest import daly_expected_hours, fixed, run_config, strategy
 
 from simulator.config.load import load_config
 from simulator.config.schema import ExpansionConfig, RunConfig
