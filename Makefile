@@ -7,7 +7,7 @@ run:             ## the default scenario
 	. .venv/bin/activate && python -m simulator scenario=hybrid
 test:            ## the test suite (what CI runs)
 	. .venv/bin/activate && python -m pytest
-lint:            ## ruff
-	. .venv/bin/activate && ruff check simulator tests benchmarks
+lint:            ## ruff and the import layers (import-linter)
+	. .venv/bin/activate && ruff check simulator tests benchmarks && lint-imports
 bench:           ## throughput and memory, engine vs NumPy
 	. .venv/bin/activate && python benchmarks/throughput.py

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from simulator.config.validate import FILE_NAME, ConfigError, check_overrides, error_line
+from simulator.config.errors import ConfigError, error_line
+from simulator.config.validate import FILE_NAME, check_overrides
 
 USAGE = "usage: python -m simulator rerun RUN_DIR|results.nc|config.yaml [key=value ...]"
 CONFIG_NAME = "rerun"

@@ -14,8 +14,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from simulator.config.errors import ConfigError, SimulationOverflow, error_line
 from simulator.config.load import CONF_DIR, load_config, to_validated
-from simulator.config.validate import ConfigError, check_overrides, error_line
+from simulator.config.validate import check_overrides
 
 from ._interrupts import ReraiseSwallowedInterrupts
 
@@ -78,7 +79,7 @@ def run_job(cfg: DictConfig) -> float:
             scenario=scenario,
             run_deadlines=[r.deadline_day for r in config.runs.values()],
         )
-    except ConfigError as exc:  # NaN or inf outputs: one line, no results written
+    except SimulationOverflow as exc:  # NaN or inf outputs: one line, no results written
         return _job_error(exc)
     ds = sweep_dataset(ds, config.sweeps)
     analysis = analyse(ds, config)

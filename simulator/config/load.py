@@ -11,8 +11,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from . import schema
+from .errors import ConfigError
 from .sweeps import expand_sweeps
-from .validate import ConfigError, check, check_known_keys, check_overrides
+from .validate import check, check_known_keys, check_overrides
 
 CONF_DIR = Path(__file__).resolve().parent.parent.parent / "conf"
 schema.register()

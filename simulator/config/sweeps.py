@@ -10,7 +10,7 @@ import copy
 import dataclasses
 from typing import Any
 
-from .validate import ConfigError
+from .errors import ConfigError
 
 
 def _knob_parent(strategy: Any, knob: str, where: str) -> tuple[Any, str]:

@@ -34,6 +34,7 @@ from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec
 from simulator.engine.scan import Grid, simulate_chunk, simulate_chunk_jit
 
 PATH_AXIS = "paths"
+PATH_BLOCK = 64  # compiled batches are whole blocks of paths, so a path always lands in the same vector lane
 
 
 def path_mesh(devices: list | None = None) -> Mesh:
@@ -61,8 +62,6 @@ def chunk_multiple(n_devices: int | None = None) -> int:
     Each device then gets whole blocks of ``PATH_BLOCK`` paths, so a path sits in the same vector lane as in a
     single-device run and its results are the same to the bit.
     """
-    from simulator.engine.host import PATH_BLOCK  # here, so simulate.py may import this module at its top
-
     return PATH_BLOCK * (len(jax.devices()) if n_devices is None else n_devices)
 
 

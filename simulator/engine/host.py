@@ -19,8 +19,6 @@ from simulator.engine.scan import EngineInputs, Grid, slot_layout
 from simulator.engine.strategies import COST_CATEGORIES, strategy_table
 from simulator.stats.collector import RunStatistics
 
-PATH_BLOCK = 64  # compiled batches are whole blocks of paths, so a path always lands in the same vector lane
-
 
 @dataclasses.dataclass
 class Simulation:
@@ -102,8 +100,9 @@ def run_stream(
     The paths are ``first_path, ..., first_path + paths - 1``: a path's index alone sets its random numbers, so
     ``run_until`` can add paths to a run without changing the ones it has.
 
-    Chunks are rounded up to whole blocks of ``PATH_BLOCK`` paths: XLA's vectorised and scalar code paths can round
-    differently, and keeping every path in the same SIMD lane makes results bit-identical for any chunk size.
+    Chunks are rounded up to whole blocks of :data:`~simulator.engine.devices.PATH_BLOCK` paths: XLA's vectorised
+    and scalar code paths can round differently, and keeping every path in the same SIMD lane makes results
+    bit-identical for any chunk size.
     With several devices (:mod:`simulator.engine.devices`) every chunk is split over all of them, whole blocks on each;
     the results are the same to the bit. The last chunk is padded to the chunk size (no new compile) and the
     padding dropped. Path-level outputs are

@@ -14,7 +14,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-from simulator.config.validate import ConfigError
+from simulator.config.errors import SimulationOverflow
 from simulator.engine.host import Simulation
 from simulator.engine.strategies import CATEGORY_DESCRIPTIONS, COST_CATEGORIES
 
@@ -127,7 +127,7 @@ def _versions() -> dict[str, str]:
 
 
 def check_finite(sim: Simulation) -> None:
-    """Raise :class:`ConfigError` (one line) if any output or sampled prior is NaN or infinite.
+    """Raise :class:`~simulator.config.errors.SimulationOverflow` (one line) if any output or sampled prior is NaN or infinite.
 
     The processes guard float32 overflow at its sources (price index, demand, resale weights), so this only fires
     for magnitudes no model state can carry (e.g. a price of 1e37 USD per GPU-hour): the run stops with a clear
@@ -142,7 +142,7 @@ def check_finite(sim: Simulation) -> None:
     if name in VARIABLES and VARIABLES[name][0][0] == "strategy":
         per_strategy = (~np.isfinite(values)).reshape(values.shape[0], values.shape[1], -1).any(axis=(0, 2))
         where = f" for strategy {', '.join(np.asarray(sim.strategy_names)[per_strategy])}"
-    raise ConfigError(
+    raise SimulationOverflow(
         f"the simulation overflowed: {', '.join(bad)} NaN or inf{where} ({int((~np.isfinite(values)).sum())} "
         f"values of {name}); a prior or setting is too large for the engine's numbers: narrow it "
         "(or set engine.dtype=float64)"
@@ -154,7 +154,7 @@ def build_dataset(
 ) -> xr.Dataset:
     """Label a :class:`Simulation` as an xarray Dataset with metadata and provenance.
 
-    Raises :class:`~simulator.config.validate.ConfigError` if an output is NaN or inf (:func:`check_finite`).
+    Raises :class:`~simulator.config.errors.SimulationOverflow` if an output is NaN or inf (:func:`check_finite`).
     """
     check_finite(sim)
     out = sim.outputs

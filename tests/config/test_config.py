@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from simulator.config.errors import error_line
 from simulator.config.load import load_config
-from simulator.config.validate import error_line
 
 SCENARIOS = sorted(p.stem for p in (Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
 

@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 from conftest import fixed, pinned
 
+from simulator.config.errors import ConfigError, SimulationOverflow, error_line
 from simulator.config.load import load_config
-from simulator.config.validate import ConfigError, check, error_line
+from simulator.config.validate import check
 from simulator.engine.host import simulate
 from simulator.results.dataset import build_dataset
 
@@ -150,9 +151,10 @@ def test_extremes_behave(base):
 def test_overflow_beyond_the_guards_is_a_clear_error(base):
     """Magnitudes no model state can carry (1e37 USD per GPU-hour) stop with one line, not NaN in results.nc."""
     cfg = _with(base, {"priors.market.on_demand_usd_per_gpu_hour": 1e37})
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(SimulationOverflow) as info:
         _dataset(cfg)
     line = error_line(info.value)
+    assert line.startswith("simulation error: ") and not isinstance(info.value, ConfigError)
     assert "\n" not in line and "overflowed" in line and "cost" in line and "bootstrap" in line, line
 
 

@@ -29,8 +29,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from simulator.config.errors import error_line
 from simulator.config.load import load_config
-from simulator.config.validate import error_line
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = [  # spot (spot + on-demand pools) and onprem (owned): interruptions, failures; two pool slots compile fast

@@ -13,8 +13,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from simulator.engine.devices import chunk_multiple, path_mesh, round_chunk, shard_ids
-from simulator.engine.host import PATH_BLOCK
+from simulator.engine.devices import PATH_BLOCK, chunk_multiple, path_mesh, round_chunk, shard_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 

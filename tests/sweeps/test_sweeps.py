@@ -16,9 +16,9 @@ import pytest
 from conftest import fixed, pinned, run_config, strategy
 from scipy import stats
 
+from simulator.config.errors import ConfigError
 from simulator.config.schema import SweepConfig
 from simulator.config.sweeps import expand_sweeps
-from simulator.config.validate import ConfigError
 from simulator.sweeps.knobs import best_value
 
 VALUES = [0, 4, 8, 12, 16, 20, 24, 32]

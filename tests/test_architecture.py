@@ -1,0 +1,118 @@
+"""The package's shape: layers (import-linter's contract in ``pyproject.toml``), no import cycles, no stray modules at
+the top of ``simulator/`` and no function longer than :data:`MAX_FUNCTION_LINES`.
+
+The layers, top to bottom: ``app -> sweeps -> report -> decision -> results -> engine -> config -> stats``; a module
+may import from its own layer and from any layer below it, never from one above.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import tomllib
+from pathlib import Path
+
+import grimp
+import pytest
+from importlinter.contracts.layers import LayersContract
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "simulator"
+MAX_FUNCTION_LINES = 80
+# Functions still longer than MAX_FUNCTION_LINES, each with the work that splits it; the list only shrinks.
+KNOWN_LONG = {
+    ("simulator/engine/scan.py", "_step"),  # issue 11: drivers, fleet, routing and accrual (engine owner)
+    ("simulator/report/markdown.py", "decision_markdown"),  # issue 11: one function per section
+}
+
+
+def _contracts() -> list[dict]:
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    assert options["root_package"] == "simulator"
+    return options["contracts"]
+
+
+def _layers_contract(contract: dict) -> LayersContract:
+    """The ``layers`` contract exactly as ``lint-imports`` reads it from ``pyproject.toml``."""
+    options = {key: value for key, value in contract.items() if key not in ("name", "type")}
+    return LayersContract(contract["name"], {"root_packages": ["simulator"]}, options)
+
+
+@pytest.fixture(scope="module")
+def graph() -> grimp.ImportGraph:
+    return grimp.build_graph("simulator", cache_dir=None)
+
+
+@pytest.fixture(scope="module")
+def layers() -> dict:
+    (contract,) = [c for c in _contracts() if c["type"] == "layers"]
+    return contract
+
+
+def test_layers_are_the_documented_stack(layers):
+    assert layers["containers"] == ["simulator"]
+    assert layers["layers"] == ["app", "sweeps", "report", "decision", "results", "engine", "config", "stats"]
+    on_disk = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert on_disk == set(layers["layers"]), "every subpackage is a layer of the contract, and only those"
+
+
+def test_imports_point_down_the_stack(graph, layers):
+    """``lint-imports`` passes: no module imports from a layer above its own."""
+    check = _layers_contract(layers).check(graph, verbose=False)
+    broken = [
+        f"{link['importer']} -> {link['imported']} (l.{', '.join(map(str, link['line_numbers']))})"
+        for dependency in check.metadata.get("invalid_dependencies", [])
+        for route in dependency["routes"]
+        for link in route["chain"]
+    ]
+    assert check.kept, "imports up the stack: " + "; ".join(broken)
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported"),
+    [
+        ("simulator.config.schema", "simulator.app.run"),
+        ("simulator.engine.host", "simulator.results.dataset"),  # e.g. the engine reading the variables table
+        ("simulator.decision.analyse", "simulator.report.markdown"),
+        ("simulator.stats.estimators", "simulator.config.errors"),  # stats is the floor: NumPy only
+    ],
+)
+def test_an_upward_import_breaks_the_contract(graph, layers, importer, imported):
+    """The contract is not vacuous: adding one upward import to the real graph breaks it."""
+    upward = copy.deepcopy(graph)
+    upward.add_import(importer=importer, imported=imported, line_number=1, line_contents=f"import {imported}")
+    assert not _layers_contract(layers).check(upward, verbose=False).kept
+
+
+def test_no_import_cycles(graph):
+    """No module imports, directly or through others, a module that imports it (e.g. ``devices`` <-> ``host``)."""
+    cycles = [
+        f"{module} -> {imported} -> ... -> {module}"
+        for module in sorted(graph.modules)
+        for imported in sorted(graph.find_modules_directly_imported_by(module))
+        if graph.find_shortest_chain(importer=imported, imported=module)
+    ]
+    assert not cycles, "import cycles: " + "; ".join(cycles)
+
+
+def test_only_entry_points_sit_at_the_top_of_the_package():
+    stray = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    assert not stray, f"modules directly in simulator/ (move them into a layer): {stray}"
+
+
+def _long_functions() -> set[tuple[str, str, int]]:
+    found = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    found.add((path.relative_to(ROOT).as_posix(), node.name, length))
+    return found
+
+
+def test_no_function_is_longer_than_the_limit():
+    """Decorators excluded, docstring included: a function that needs more than 80 lines does several jobs."""
+    new = sorted(f"{path}:{name} ({length} lines)" for path, name, length in _long_functions()
+                 if (path, name) not in KNOWN_LONG)
+    assert not new, f"functions longer than {MAX_FUNCTION_LINES} lines: {new}"
