@@ -28,15 +28,15 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from simulator.config.schema import DecisionConfig
-from simulator.decision.metrics import (
-    any_run_late,
+from simulator.decision.metrics import any_run_late
+from simulator.stats.estimators import (
+    difference_and_se,
     mean_and_se,
-    objective_influence,
     objective_value_and_se,
     probability_and_se,
+    z_value,
 )
 
 OBJECTIVE_LABELS = {"mean": "mean cost", "quantile": "P{p} cost (VaR)", "cvar": "CVaR{p} of cost"}
@@ -115,11 +115,6 @@ class Outcomes:
 
     def p_cheaper(self, a: int, b: int) -> tuple[float, float]:
         return probability_and_se(self.cost[a] < self.cost[b])
-
-
-def z_value(confidence: float) -> float:
-    """Two-sided normal quantile ``Phi^-1((1 + confidence) / 2)``."""
-    return float(stats.norm.ppf(0.5 * (1.0 + confidence)))
 
 
 def objective_label(decision: DecisionConfig) -> str:
@@ -237,14 +232,7 @@ def paired_difference(
     cost_b: np.ndarray, cost_a: np.ndarray, decision: DecisionConfig
 ) -> tuple[float, float]:
     """``J(b) - J(a)`` and its pathwise SE ``sd(psi^b - psi^a) / sqrt(n)`` (common random numbers)."""
-    psi = objective_influence(cost_b, decision.objective, decision.level) - objective_influence(
-        cost_a, decision.objective, decision.level
-    )
-    value = (
-        objective_value_and_se(cost_b, decision.objective, decision.level)[0]
-        - objective_value_and_se(cost_a, decision.objective, decision.level)[0]
-    )
-    return float(value), float(np.std(psi, ddof=1) / np.sqrt(psi.size)) if psi.size > 1 else float("nan")
+    return difference_and_se(cost_b, cost_a, decision.objective, decision.level)
 
 
 def precision_reached(rec: Recommendation, target_relative_se: float) -> tuple[bool, str]:

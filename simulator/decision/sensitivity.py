@@ -36,11 +36,9 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from simulator.config.schema import Config, DecisionConfig
-from simulator.decision.metrics import objective_influence
-from simulator.decision.recommend import z_value
+from simulator.stats.estimators import influence_difference, se_of_mean, z_value
 
 
 def parameter_draws(ds: xr.Dataset) -> dict[str, np.ndarray]:
@@ -80,7 +78,7 @@ def first_order_indices(
     result = rbd_fast.analyze(
         problem, x, y, M=harmonics, num_resamples=resamples, conf_level=confidence, seed=seed
     )
-    z = stats.norm.ppf(0.5 + confidence / 2.0)
+    z = z_value(confidence)
     frame = pd.DataFrame(
         {
             "S1": np.asarray(result["S1"], float),
@@ -109,9 +107,7 @@ def prior_quantile(inputs, name: str, q: float) -> float:
 
 def margin_and_influence(cost: np.ndarray, decision: DecisionConfig) -> tuple[float, np.ndarray]:
     """Margin ``J(col 1) - J(col 0)`` of a ``(paths, 2)`` cost array and its per-path influence differences."""
-    psi = objective_influence(cost[:, 1], decision.objective, decision.level) - objective_influence(
-        cost[:, 0], decision.objective, decision.level
-    )
+    psi = influence_difference(cost[:, 1], cost[:, 0], decision.objective, decision.level)
     if decision.objective == "quantile":
         q = np.quantile(cost, decision.level, axis=0)
         return float(q[1] - q[0]), psi
@@ -152,10 +148,10 @@ def tornado(
             value = prior_quantile(inputs, name, q)
             margin, psi = run(pin_prior(inputs, name, value))
             row[f"{end}_value"] = value
-            row[f"raw_{end}_margin"], row[f"raw_{end}_margin_se"] = margin, _se(psi)
-            row[f"{end}_change_se"] = _se(psi - psi_base)
+            row[f"raw_{end}_margin"], row[f"raw_{end}_margin_se"] = margin, se_of_mean(psi)
+            row[f"{end}_change_se"] = se_of_mean(psi - psi_base)
             if reference is None:
-                row[f"{end}_margin"], row[f"{end}_margin_se"] = margin, _se(psi)
+                row[f"{end}_margin"], row[f"{end}_margin_se"] = margin, se_of_mean(psi)
             else:
                 row[f"{end}_margin"] = reference[0] + margin - base
                 row[f"{end}_margin_se"] = float(np.hypot(reference[1], row[f"{end}_change_se"]))
@@ -167,7 +163,7 @@ def tornado(
         pair=list(pair),
         paths=paths,
         base_margin=base if reference is None else reference[0],
-        base_margin_se=_se(psi_base) if reference is None else reference[1],
+        base_margin_se=se_of_mean(psi_base) if reference is None else reference[1],
         raw_base_margin=base,
         low_quantile=settings.low_quantile,
         high_quantile=settings.high_quantile,
@@ -206,10 +202,6 @@ def _flips(row: dict, z: float) -> str:
     if any(m < -z * se for m, se in ends):
         return "yes"
     return "within noise" if any(m < 0 for m, _ in ends) else "no"
-
-
-def _se(values: np.ndarray) -> float:
-    return float(np.std(values, ddof=1) / np.sqrt(values.size)) if values.size > 1 else float("nan")
 
 
 def _money(x: float) -> str:

@@ -24,12 +24,19 @@ import functools
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from simulator.config.schema import DecisionConfig
-from simulator.decision.metrics import objective_influence
 from simulator.decision.recommend import Outcomes
-from simulator.stats.accumulators import sketch_quantile, sketch_tail_mean, value_at_rank
+from simulator.stats.estimators import (
+    cvar_and_se,
+    influence_difference,
+    mean_and_se,
+    probability_se,
+    quantile_and_se,
+    quantile_ci,
+    se_from_variance,
+)
+from simulator.stats.samples import SketchSample
 
 
 def is_streamed(ds: xr.Dataset) -> bool:
@@ -38,61 +45,42 @@ def is_streamed(ds: xr.Dataset) -> bool:
 
 
 def _binomial(p: float, n: int) -> tuple[float, float]:
-    return float(p), float(np.sqrt(p * (1.0 - p) / n))
+    return float(p), probability_se(p, n)
 
 
 class SketchColumn:
     """One strategy's streamed distribution of a variable: exact moments plus its sketch."""
 
     def __init__(self, ds: xr.Dataset, name: str, strategy: str):
-        self.n = int(ds.attrs["paths"])
-        self.mean = float(ds[f"stream_{name}_mean"].sel(strategy=strategy))
-        self.variance = float(ds[f"stream_{name}_variance"].sel(strategy=strategy))
-        self.counts = ds[f"stream_{name}_sketch"].sel(strategy=strategy).values
-        self.values = ds[f"{name}_bucket"].values
+        self.sample = SketchSample(
+            ds[f"stream_{name}_sketch"].sel(strategy=strategy).values,
+            ds[f"{name}_bucket"].values,
+            float(ds[f"stream_{name}_mean"].sel(strategy=strategy)),
+            float(ds[f"stream_{name}_variance"].sel(strategy=strategy)),
+        )
+        self.counts, self.values = self.sample.counts, self.sample.representatives
 
     def mean_and_se(self) -> tuple[float, float]:
-        return self.mean, float(np.sqrt(self.variance / self.n))
-
-    def at_rank(self, rank) -> np.ndarray:
-        return value_at_rank(self.counts, self.values, rank)
-
-    def quantile_and_se(self, p: float) -> tuple[float, float]:
-        """Sketch quantile and half the ~68% order-statistic interval (ranks ``n p +- sqrt(n p (1 - p))``)."""
-        half = np.sqrt(self.n * p * (1.0 - p))
-        lo, hi = self.at_rank([np.floor(self.n * p - half), np.ceil(self.n * p + half)])
-        return sketch_quantile(self.counts, self.values, p), float(0.5 * (hi - lo))
-
-    def quantile_ci(self, p: float, confidence: float) -> tuple[float, float]:
-        """Distribution-free CI: order statistics of 1-based ranks ``F_B^-1(a/2)`` and ``F_B^-1(1 - a/2) + 1``."""
-        tail = 0.5 * (1.0 - confidence)
-        lower = max(int(stats.binom.ppf(tail, self.n, p)), 1)
-        upper = min(int(stats.binom.ppf(1.0 - tail, self.n, p)) + 1, self.n)
-        lo, hi = self.at_rank([lower - 1, upper - 1])
-        return float(lo), float(hi)
-
-    def cvar_and_se(self, level: float) -> tuple[float, float]:
-        value, sd = sketch_tail_mean(self.counts, self.values, level)
-        return value, sd / np.sqrt(self.n)
+        return mean_and_se(self.sample)
 
     def objective(self, objective: str, level: float) -> tuple[float, float]:
         if objective == "mean":
             return self.mean_and_se()
         if objective == "quantile":
-            return self.quantile_and_se(level)
-        return self.cvar_and_se(level)
+            return quantile_and_se(self.sample, level)
+        return cvar_and_se(self.sample, level)
 
     def metrics(self, prefix: str, quantiles, level: float, confidence: float) -> dict[str, float]:
         """The columns of :func:`simulator.decision.metrics.distribution_metrics`, from the stream."""
         out = {}
         out[f"{prefix}_mean"], out[f"{prefix}_mean_se"] = self.mean_and_se()
-        out[f"{prefix}_sd"] = float(np.sqrt(self.variance))
+        out[f"{prefix}_sd"] = float(np.sqrt(self.sample.variance))
         for p in quantiles:
             name = f"{prefix}_p{round(100 * p)}"
-            out[name], out[f"{name}_se"] = self.quantile_and_se(p)
-            out[f"{name}_lo"], out[f"{name}_hi"] = self.quantile_ci(p, confidence)
-        out[f"{prefix}_var"], out[f"{prefix}_var_se"] = self.quantile_and_se(level)
-        out[f"{prefix}_cvar"], out[f"{prefix}_cvar_se"] = self.cvar_and_se(level)
+            out[name], out[f"{name}_se"] = quantile_and_se(self.sample, p)
+            out[f"{name}_lo"], out[f"{name}_hi"] = quantile_ci(self.sample, p, confidence)
+        out[f"{prefix}_var"], out[f"{prefix}_var_se"] = quantile_and_se(self.sample, level)
+        out[f"{prefix}_cvar"], out[f"{prefix}_cvar_se"] = cvar_and_se(self.sample, level)
         return out
 
 
@@ -139,13 +127,11 @@ class StreamedOutcomes:
         """``J(b) - J(a)``; SE from the streamed pathwise differences (mean) or the plug-in SD (see Notes)."""
         if decision.objective == "mean":
             value = float(self.ds["stream_cost_difference_mean"][a, b])
-            return value, float(np.sqrt(self.ds["stream_cost_difference_variance"][a, b] / self.n))
+            return value, float(se_from_variance(self.ds["stream_cost_difference_variance"][a, b], self.n))
         value = self.objective(b, decision)[0] - self.objective(a, decision)[0]
         cost = self.path_level.cost
-        psi = objective_influence(cost[b], decision.objective, decision.level) - objective_influence(
-            cost[a], decision.objective, decision.level
-        )
-        return float(value), float(np.std(psi, ddof=1) / np.sqrt(self.n))
+        psi = influence_difference(cost[b], cost[a], decision.objective, decision.level)
+        return float(value), float(se_from_variance(np.var(psi, ddof=1), self.n))
 
     def p_cheaper(self, a: int, b: int) -> tuple[float, float]:
         return _binomial(float(self.ds["stream_p_cheaper"][a, b]), self.n)

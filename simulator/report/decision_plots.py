@@ -21,7 +21,8 @@ import seaborn as sns  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
-from scipy import stats  # noqa: E402
+
+from simulator.stats.estimators import z_value  # noqa: E402
 
 
 def _money_tick(x: float, _=None) -> str:
@@ -47,17 +48,13 @@ def _axes(ax: Axes | None, size=(8, 5)) -> Axes:
     return ax
 
 
-def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(0.5 * (1.0 + confidence)))
-
-
 def risk_map(
     metrics: pd.DataFrame, *, ax: Axes | None = None, x: str = "cost_mean", y: str = "cost_cvar", **kw
 ) -> Axes:
     """Each strategy at (``x``, ``y``) with ``z``-SE error bars; hollow markers: excluded by a constraint."""
     ax = _axes(ax)
     confidence = metrics.attrs.get("confidence", 0.95)
-    z = _z(confidence)
+    z = z_value(confidence)
     palette = dict(zip(metrics.index, sns.color_palette(n_colors=len(metrics)), strict=True))
     for name, row in metrics.iterrows():
         admissible = bool(row.get("admissible", True))
@@ -130,7 +127,7 @@ def tornado_plot(tornado: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes
     best, runner = tornado.attrs.get("pair", ("best", "runner-up"))
     base = tornado.attrs.get("base_margin", 0.0)
     lo_q, hi_q = tornado.attrs.get("low_quantile", 0.1), tornado.attrs.get("high_quantile", 0.9)
-    z = _z(kw.pop("confidence", 0.95))
+    z = z_value(kw.pop("confidence", 0.95))
     colors = sns.color_palette(n_colors=2)
     positions = np.arange(len(frame))
     for end, color, offset in (("low", colors[0], -0.18), ("high", colors[1], 0.18)):
@@ -172,7 +169,7 @@ def sensitivity_indices_plot(indices: pd.DataFrame, *, ax: Axes | None = None, t
     frame = indices.head(top).iloc[::-1]
     ax = _axes(ax, size=(10, 1.5 + 0.4 * max(len(frame), 1)))
     confidence = kw.pop("confidence", 0.95)
-    z = _z(confidence)
+    z = z_value(confidence)
     ax.barh(frame.index, frame["S1"], xerr=z * frame["S1_se"], color=sns.color_palette()[0], capsize=3, **kw)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set(

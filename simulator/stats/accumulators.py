@@ -17,6 +17,7 @@ The bucket's representative ``2 gamma^i / (gamma + 1)`` is within ``alpha |x|`` 
 the sketch returns for the ``k``-th smallest path (0-based rank) satisfies ``|x_hat - x_(k)| <= alpha |x_(k)|``
 for values inside ``[min_value, max_value]``; values with ``|x| < min_value`` are reported as 0 (absolute error
 below ``min_value``) and larger than ``max_value`` are clamped to the last bucket and counted in ``clamped``. Counts are integers, so merging two sketches (adding counts) is exact.
+Reading quantiles and CVaR back from the counts is :class:`simulator.stats.samples.SketchSample`.
 """
 
 from __future__ import annotations
@@ -129,32 +130,3 @@ class LogSketch:
             raise ValueError("sketches with different accuracy or range cannot be merged")
         return dataclasses.replace(self, counts=self.counts + other.counts, clamped=self.clamped + other.clamped)
 
-
-def value_at_rank(counts: np.ndarray, representatives: np.ndarray, rank: np.ndarray | int) -> np.ndarray:
-    """Sketch estimate of the ``rank``-th smallest value (0-based) of one column's ``counts``."""
-    cumulative = np.cumsum(counts)
-    rank = np.clip(np.asarray(rank), 0, cumulative[-1] - 1)
-    return representatives[np.searchsorted(cumulative, rank, side="right")]
-
-
-def sketch_quantile(counts: np.ndarray, representatives: np.ndarray, p: float) -> float:
-    """``x_(k)`` with ``k = floor(p (n - 1))`` (numpy's ``method="lower"``), within ``alpha |x_(k)|``."""
-    n = int(counts.sum())
-    return float(value_at_rank(counts, representatives, int(np.floor(p * (n - 1)))))
-
-
-def sketch_tail_mean(counts: np.ndarray, representatives: np.ndarray, level: float) -> tuple[float, float]:
-    """CVaR (expected shortfall) and the SD of its influence values, from a sketch.
-
-    ``CVaR_a = q + (1/n) sum_i (x_i - q)^+ / (1 - a)`` with ``q = x_(floor(a (n - 1)))`` and every value replaced by
-    its bucket representative; ``z_i = q + (x_i - q)^+ / (1 - a)`` and ``sd(z)`` as in
-    :func:`simulator.decision.metrics.cvar_and_se`. For nonnegative values the error is at most
-    ``alpha (T + 2 |q|) <= 3 alpha CVaR_a``, ``T = sum_{x_i > q} x_i / (n (1 - a))``: each representative is within
-    ``alpha x_i`` of its value and ``q`` within ``alpha |q|``.
-    """
-    n = counts.sum()
-    q = sketch_quantile(counts, representatives, level)
-    z = q + np.maximum(representatives - q, 0.0) / (1.0 - level)
-    mean = float((counts * z).sum() / n)
-    variance = float((counts * (z - mean) ** 2).sum() / (n - 1)) if n > 1 else float("nan")
-    return mean, float(np.sqrt(variance))

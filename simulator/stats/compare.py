@@ -30,6 +30,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from simulator.stats.estimators import se_of_mean
+
 DOMINANCE_ORDERS = ("pathwise", "first-order", "second-order")
 
 
@@ -45,13 +47,10 @@ def win_probability(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (P, SE), both (S, S); the diagonal is 0.5 with SE 0.
     """
     cost = np.asarray(cost, float)
-    n = cost.shape[1]
-    p, se = np.empty((len(cost), len(cost))), np.full((len(cost), len(cost)), np.nan)
+    p, se = np.empty((len(cost), len(cost))), np.empty((len(cost), len(cost)))
     for a, row in enumerate(cost):  # one row at a time: memory stays (S, n)
         wins = (row < cost) + 0.5 * (row == cost)
-        p[a] = wins.mean(axis=-1)
-        if n > 1:
-            se[a] = wins.std(axis=-1, ddof=1) / np.sqrt(n)
+        p[a], se[a] = wins.mean(axis=-1), se_of_mean(wins, axis=-1)
     return p, se
 
 
@@ -74,9 +73,7 @@ def cheapest_feasible_probability(
     cost = np.asarray(cost, float)
     feasible = _mask(feasible, cost.shape)
     share = _best_share(cost, feasible)
-    n = cost.shape[1]
-    se = share.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.full(cost.shape[0], np.nan)
-    return share.mean(axis=1), se, float(np.mean(~feasible.any(axis=0)))
+    return share.mean(axis=1), se_of_mean(share, axis=1), float(np.mean(~feasible.any(axis=0)))
 
 
 def expected_regret(cost: np.ndarray, feasible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -93,8 +90,7 @@ def expected_regret(cost: np.ndarray, feasible: np.ndarray | None = None) -> tup
     mean, se = np.full(len(cost), np.nan), np.full(len(cost), np.nan)
     for s in np.flatnonzero(count > 0):
         r = regret[s][~np.isnan(regret[s])]
-        mean[s] = r.mean()
-        se[s] = r.std(ddof=1) / np.sqrt(r.size) if r.size > 1 else np.nan
+        mean[s], se[s] = r.mean(), se_of_mean(r)
     return mean, se
 
 

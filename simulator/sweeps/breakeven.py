@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
-from scipy import stats
+
+from simulator.stats.estimators import z_value
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def crossings(ds: xr.Dataset, axis: str, *, confidence: float = 0.95) -> list[Cr
     SE is smaller under common random numbers, so the band is conservative). A switch where either strategy is
     inadmissible on one side is reported as a constraint, with no interpolated value.
     """
-    z = float(stats.norm.ppf(0.5 * (1.0 + confidence)))
+    z = z_value(confidence)
     others = [k for k in ds["best"].dims if k != axis]
     stacked = ds.stack(_slice=others) if others else ds.expand_dims(_slice=[0])
     x = ds[axis].values.astype(float)
@@ -133,7 +134,7 @@ def summary_markdown(ds: xr.Dataset, *, failed: str = "none", plots: list[str] |
     if best:
         names, counts = np.unique(best, return_counts=True)
         ratio = (ds["margin"] / ds["margin_se"]).values.ravel()
-        z = float(stats.norm.ppf(0.5 * (1.0 + confidence)))
+        z = z_value(confidence)
         noisy = int(np.sum(np.isfinite(ratio) & (ratio < z)))
         cells = ", ".join(f"{n} in {c} cells" for n, c in zip(names, counts, strict=True))
         lines += [f"Best admissible strategy: {cells}; within noise (margin < {z:.2f} SE) in {noisy}.", ""]

@@ -24,6 +24,7 @@ import xarray as xr
 
 from simulator.config.schema import SweepConfig
 from simulator.config.sweeps import variant_name
+from simulator.stats.estimators import se_from_variance, se_of_mean
 
 
 def sweep_dataset(ds: xr.Dataset, sweeps: dict[str, SweepConfig]) -> xr.Dataset:
@@ -44,7 +45,7 @@ def best_value(cost: np.ndarray, values: list[float]) -> dict:
     """Best knob value by mean cost, and the values within noise of it. ``cost`` is (values, paths)."""
     means = cost.mean(axis=1)
     diff = cost - cost[int(np.argmin(means))]
-    se = diff.std(axis=1, ddof=1) / np.sqrt(cost.shape[1])
+    se = se_of_mean(diff, axis=1)
     return _best(values, means, diff.mean(axis=1), se)
 
 
@@ -53,8 +54,7 @@ def best_value_streamed(ds: xr.Dataset, labels: list[str], values: list[float]) 
     means = ds["stream_cost_mean"].sel(strategy=labels).values
     best = labels[int(np.argmin(means))]
     pair = dict(strategy=best, versus=labels)
-    n = int(ds.attrs["paths"])
-    se = np.sqrt(ds["stream_cost_difference_variance"].sel(**pair).values / n)
+    se = se_from_variance(ds["stream_cost_difference_variance"].sel(**pair).values, int(ds.attrs["paths"]))
     return _best(values, means, ds["stream_cost_difference_mean"].sel(**pair).values, se)
 
 

@@ -19,16 +19,12 @@ import seaborn as sns  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from simulator.report.decision_plots import MONEY  # noqa: E402
+from simulator.stats.estimators import z_value  # noqa: E402
 from simulator.sweeps.breakeven import crossings  # noqa: E402
 
 MAX_PANELS = 12
-
-
-def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(0.5 * (1.0 + confidence)))
 
 
 def _palette(ds: xr.Dataset) -> dict[str, tuple]:
@@ -72,7 +68,7 @@ def decision_map(
     done = np.atleast_2d(cells["completed"].transpose(*order).values)
     margin = np.atleast_2d(cells["margin"].transpose(*order).values)
     objective = cells["objective"].transpose(*order, "strategy")
-    z = _z(confidence)
+    z = z_value(confidence)
     for (j, i), name in np.ndenumerate(best):
         name = str(name)
         clear = bool(np.isfinite(ratio[j, i]) and ratio[j, i] >= z) or (name and not np.isfinite(ratio[j, i]))
@@ -158,7 +154,7 @@ def break_even_curves(
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     palette = palette or _palette(line)
-    z = _z(confidence)
+    z = z_value(confidence)
     numeric = line[axis].dtype.kind in "fiu"
     x = line[axis].values.astype(float) if numeric else np.arange(line.sizes[axis])
     for name in line["strategy"].values:

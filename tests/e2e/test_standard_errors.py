@@ -15,7 +15,9 @@ import pytest
 from scipy import stats
 
 from simulator.config.schema import DecisionConfig
-from simulator.decision.metrics import (
+from simulator.decision.recommend import paired_difference
+from simulator.stats.compare import cheapest_feasible_probability, expected_regret, win_probability
+from simulator.stats.estimators import (
     cvar_and_se,
     mean_and_se,
     objective_value_and_se,
@@ -23,8 +25,6 @@ from simulator.decision.metrics import (
     quantile_and_se,
     quantile_ci,
 )
-from simulator.decision.recommend import paired_difference
-from simulator.stats.compare import cheapest_feasible_probability, expected_regret, win_probability
 
 ALPHA = 1e-3  # false-alarm rate of one check
 BIAS = 0.05  # finite-n slack of asymptotic SE formulas (relative)

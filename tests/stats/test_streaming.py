@@ -10,16 +10,18 @@ import pytest
 
 from simulator.config.load import load_config
 from simulator.decision.analyse import analyse
-from simulator.decision.metrics import cvar_and_se, risk_metrics
+from simulator.decision.metrics import risk_metrics
 from simulator.decision.recommend import paired_difference
 from simulator.decision.streamed_metrics import streamed_risk_metrics
 from simulator.engine.host import build_inputs, run_stream, simulate
 from simulator.engine.progress import RunProgress
 from simulator.engine.strategies import COST_CATEGORIES
 from simulator.results.dataset import build_dataset
-from simulator.stats.accumulators import LogSketch, Moments, sketch_quantile, sketch_tail_mean
+from simulator.stats.accumulators import LogSketch, Moments
 from simulator.stats.collector import RunStatistics
 from simulator.stats.compare import win_probability
+from simulator.stats.estimators import cvar_and_se
+from simulator.stats.samples import sketch_quantile, sketch_tail_mean
 
 ALPHA = 1e-3
 
