@@ -17,7 +17,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "load_config": "simulator.config.load",
+    "load_config": "simulator.config",
     "simulate": "simulator.engine.host",
     "build_dataset": "simulator.results.dataset",
     "analyse": "simulator.decision.analyse",

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from simulator.config.errors import ConfigError, error_line
-from simulator.config.validate import FILE_NAME, check_overrides
+from simulator.config.overrides import FILE_NAME, check_overrides
 
 USAGE = "usage: python -m simulator rerun RUN_DIR|results.nc|config.yaml [key=value ...]"
 CONFIG_NAME = "rerun"

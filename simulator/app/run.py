@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from simulator.config.errors import ConfigError, SimulationOverflow, error_line
 from simulator.config.load import CONF_DIR, load_config, to_validated
-from simulator.config.validate import check_overrides
+from simulator.config.overrides import check_overrides
 
 from ._interrupts import ReraiseSwallowedInterrupts
 

@@ -12,8 +12,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import schema
 from .errors import ConfigError
+from .overrides import check_overrides
 from .sweeps import expand_sweeps
-from .validate import check, check_known_keys, check_overrides
+from .validate import check, check_known_keys
 
 CONF_DIR = Path(__file__).resolve().parent.parent.parent / "conf"
 schema.register()

@@ -8,16 +8,10 @@ Defaults live in ``conf/priors/default.yaml`` with their sources; an empty spec 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from simulator.config._fields import bounded
 
 DISTRIBUTIONS = ("fixed", "uniform", "normal", "lognormal", "beta")
-
-
-def bounded(default: Any = None, **limits: Any) -> Any:
-    """A dataclass field with range metadata (``ge``, ``gt``, ``le``, ``lt``, ``choices``, ``subset_of``)."""
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=limits)
-    return field(default=default, metadata=limits)
 
 
 @dataclass
@@ -38,8 +32,8 @@ class PriorSpec:
     p90: float | None = None
 
 
-def prior(**domain: Any) -> Any:
-    """Field holding a ``PriorSpec``; ``domain`` bounds the parameter's support."""
+def prior(**domain: float) -> PriorSpec:
+    """Field holding a :class:`PriorSpec`; ``domain`` (``ge``/``gt``/``le``/``lt``) bounds the parameter's support."""
     return field(default_factory=PriorSpec, metadata=domain)
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-from simulator.config.priors import Priors, PriorSpec, bounded, prior
+from simulator.config._fields import bounded
+from simulator.config.priors import Priors, PriorSpec, prior
 
 POOL_KINDS = ("owned", "on_demand", "spot", "marketplace", "academic", "notebook")
 WORK_KINDS = ("light", "heavy", "runs")  # single-GPU light work, multi-GPU steady work, named training runs
@@ -131,8 +132,8 @@ class DecisionConfig:
     max_p_over_budget: float = bounded(1.0, ge=0.0, le=1.0)
     capex_budget_usd: float | None = bounded(None, ge=0.0)  # undiscounted purchases; null: none
     max_p_over_capex_budget: float = bounded(0.05, ge=0.0, le=1.0)
-    max_p_late: float = bounded(1.0, ge=0.0, le=1.0)  # P(some training run misses its deadline)
-    max_mean_delay_days: float | None = bounded(None, ge=0.0)  # mean backlog-weighted delay; null: none
+    max_p_late: float = bounded(0.25, ge=0.0, le=1.0)  # P(some training run misses its deadline)
+    max_mean_delay_days: float | None = bounded(7.0, ge=0.0)  # mean backlog-weighted delay; null: none
     excluded_pool_kinds: list[str] = bounded([], subset_of=POOL_KINDS)  # e.g. data may not leave the premises
     target_relative_se: float = bounded(0.01, gt=0.0, lt=1.0)  # engine.paths=auto: SE / |objective| of the best
     sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)

@@ -25,8 +25,6 @@ PRIOR_PARAMETERS = {
 NORMAL_SUPPORT_SDS = 5.0  # a normal prior must keep mean +- 5 sd inside its domain; draws are clipped to it
 NUMBER_LIMIT = 3.4028234663852886e38  # largest float32: every number the engine reads must be representable
 MIN_STEP_DAYS = 1.0 / 24.0  # one hour: finer steps only multiply the run time (and a tiny step never finishes)
-CONFIG_GROUPS = ("scenario", "engine", "priors", "report", "decision", "strategy")  # groups chosen by file name
-FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")  # a config file's name: no path separators, no dots
 SUMMARY_QUANTILES = (0.05, 0.5, 0.95)  # the summary table's P5 / P50 / P95 columns
 
 
@@ -233,35 +231,4 @@ def _check_capex(cfg: Config) -> None:
                     f"strategies.{name}.pools.{pool_name}.gpus = {pool.gpus}: costs {_usd(pool.gpus * price)} at "
                     f"the median hardware price ({_usd(price)} per GPU), more than "
                     f"strategies.{name}.capex_budget_usd = {_usd(budget)}"
-                )
-
-
-def check_overrides(overrides: list[str]) -> None:
-    """Reject a config-group choice that is not a plain file name (``scenario=../../x``) before Hydra reads files.
-
-    A group choice picks ``conf/GROUP/NAME.yaml`` (``scenarios/NAME.yaml``), and the scenario's name is part of the
-    run directory (``outputs/NAME/<timestamp>``): letters, digits, '_' and '-' only, so no override can read a file
-    outside the config tree or write outside ``outputs/``. Sweeps (``scenario=a,b``) check every name; an override
-    Hydra cannot parse is left to Hydra's own message.
-    """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.core.override_parser.types import ChoiceSweep
-    from hydra.errors import HydraException
-
-    try:
-        parsed = OverridesParser.create().parse_overrides([o for o in overrides if isinstance(o, str)])
-    except HydraException:
-        return
-    for override in parsed:
-        group = override.key_or_group
-        if group not in CONFIG_GROUPS or override.is_delete():
-            continue
-        value = override.value()
-        names = value.list if isinstance(value, ChoiceSweep) else [value]
-        for name in names:
-            if not (isinstance(name, str) and FILE_NAME.fullmatch(name)):
-                where = "scenarios/" if group == "scenario" else f"conf/{group}/"
-                raise ConfigError(
-                    f"{override.input_line}: the {group} name may use letters, digits, '_' and '-' only "
-                    f"(it picks {where}NAME.yaml)"
                 )

@@ -84,3 +84,28 @@ def test_valid_extremes_compose():
         ]
     )
     assert cfg.engine.horizon_months == 120
+
+
+@pytest.mark.parametrize("group", ["engine", "report", "decision"])
+def test_group_defaults_are_the_schema_defaults(group):
+    """``conf/GROUP/default.yaml`` sets every field of its schema, to the dataclass's default: one set of defaults.
+
+    The YAML is where the defaults are documented; the dataclass defaults (used by code that builds a config without
+    Hydra) must not drift from it.
+    """
+    import yaml
+    from omegaconf import OmegaConf
+
+    from simulator.config.load import CONF_DIR
+    from simulator.config.schema import DecisionConfig, EngineConfig, ReportConfig
+
+    schema = {"engine": EngineConfig, "report": ReportConfig, "decision": DecisionConfig}[group]
+    assert yaml.safe_load((CONF_DIR / group / "default.yaml").read_text()) == OmegaConf.to_container(
+        OmegaConf.structured(schema)
+    )
+
+
+def test_debug_tiny_shrinks_any_scenario():
+    cfg = load_config(["scenario=breakeven", "debug=tiny", "engine.seed=3"])
+    assert (cfg.engine.paths, cfg.engine.horizon_months, cfg.engine.seed) == (96, 6, 3)
+    assert not cfg.report.plots and not cfg.report.print_summary

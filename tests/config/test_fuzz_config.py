@@ -39,8 +39,9 @@ from hypothesis import strategies as st
 
 from simulator.config.errors import error_line
 from simulator.config.load import load_config, to_validated
+from simulator.config.overrides import check_overrides
 from simulator.config.schema import Config, PriorSpec
-from simulator.config.validate import PRIOR_PARAMETERS, SUMMARY_QUANTILES, check_overrides
+from simulator.config.validate import PRIOR_PARAMETERS, SUMMARY_QUANTILES
 
 FUZZ_CASES: collections.Counter[str] = collections.Counter()
 EXAMPLES = {  # hypothesis examples per test: 520 in all, plus the command-line cases

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-FAST = ["engine.paths=96", "engine.chunk_size=64", "engine.horizon_months=6", "report.trajectory_paths=50"]
+FAST = ["debug=tiny", "report.plots=true", "report.print_summary=true"]  # conf/debug/tiny.yaml, with every output
 
 
 def run_cli(args, cwd):

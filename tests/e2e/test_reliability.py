@@ -35,13 +35,11 @@ from simulator.config.load import load_config
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = [  # spot (spot + on-demand pools) and onprem (owned): interruptions, failures; two pool slots compile fast
     "scenario=hybrid",
+    "debug=tiny",  # 6 months, no plots, no terminal table (conf/debug/tiny.yaml)
     "~strategies.on_demand",
     "~strategies.hybrid",
     "engine.paths=128",
-    "engine.horizon_months=6",
     "report.trajectory_paths=20",
-    "report.plots=false",
-    "report.print_summary=false",
     "decision.sensitivity.enabled=false",
     "engine.compilation_cache=false",  # the module's own cache ($JAX_COMPILATION_CACHE_DIR), not .jax_cache/
 ]

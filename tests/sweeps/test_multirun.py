@@ -1,7 +1,7 @@
 """Hydra multirun aggregation (simulator.sweeps.multirun, simulator.sweeps.breakeven, simulator.sweeps.plots) and the launchers.
 
-The end-to-end tests run ``python -m simulator -m`` in a subprocess on a tiny engine (256 paths, 3 months, no
-per-job plots, no sensitivity) and check the combined ``sweep.nc`` against each job's own ``summary.csv``.
+The end-to-end tests run ``python -m simulator -m`` in a subprocess on a tiny engine (``debug=tiny``: 96 paths,
+6 months, no per-job plots; no sensitivity) and check the combined ``sweep.nc`` against each job's own ``summary.csv``.
 """
 
 import os
@@ -17,15 +17,7 @@ import yaml
 
 from simulator.sweeps.breakeven import crossings, noise_interval, zero_crossings
 
-TINY = [
-    "scenario=hybrid",
-    "engine.paths=256",
-    "engine.chunk_size=256",
-    "engine.horizon_months=3",
-    "report.plots=false",
-    "report.print_summary=false",
-    "decision.sensitivity.enabled=false",
-]
+TINY = ["scenario=hybrid", "debug=tiny", "decision.sensitivity.enabled=false"]  # conf/debug/tiny.yaml
 PRICE = "priors.market.on_demand_usd_per_gpu_hour.median"
 DEMAND = "priors.workload.base_gpu_hours_per_day.median"
 
@@ -156,9 +148,7 @@ def test_breakeven_scenario_sweep_end_to_end(tmp_path):
             "simulator",
             "-m",
             "scenario=breakeven",
-            "engine.paths=200",
-            "engine.chunk_size=200",
-            "engine.horizon_months=6",
+            "debug=tiny",
             f"hydra.sweep.dir={sweep_dir}",
         ],
         cwd=tmp_path,
