@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from simulator.results.variables import kind_of
+
 FAST = ["debug=tiny", "report.plots=true", "report.print_summary=true"]  # conf/debug/tiny.yaml, with every output
 
 
@@ -78,6 +80,8 @@ def test_results_dataset_contents(cli_run):
             assert name in ds
         for name, var in ds.data_vars.items():
             assert {"units", "long_name", "description"} <= set(var.attrs), name
+            kind = kind_of(name)  # every variable has a row in simulator.results.variables (or is a param_*)
+            assert ("month" in var.dims) == (kind == "trajectory") and kind != "streamed", name
             assert np.isfinite(var.values).all(), name
         for attr in ("seed", "resolved_config", "version_jax", "device", "created_at", "scenario"):
             assert attr in ds.attrs, attr

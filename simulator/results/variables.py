@@ -1,0 +1,98 @@
+"""The one table of output variables: name, dimensions, units, long name, description and kind.
+
+Every variable of ``results.nc`` is labelled from here. The engine computes the outputs (the keys of its
+``finalise`` dict, :mod:`simulator.engine.accounting`, and of its monthly snapshot, declared once as
+:data:`simulator.engine.host.TRAJECTORIES`); this table only says what they are. Adding an output variable means a
+key in the engine and a row here (``tests/e2e/test_cli.py`` checks that every variable of a run has a row).
+
+Kinds:
+
+* ``per-path``: one value per path (and strategy, run, category), kept for the first ``report.path_level_paths``;
+* ``trajectory``: one value per month, kept for the first ``report.trajectory_paths`` paths;
+* ``streamed``: statistics over every path of a long run (``stream_*``), labelled by
+  :meth:`simulator.stats.collector.RunStatistics.data_vars`;
+* ``parameter``: the prior drawn for each path (``param_*``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simulator.engine.host import TRAJECTORIES
+
+PER_PATH, TRAJECTORY, STREAMED, PARAMETER = "per-path", "trajectory", "streamed", "parameter"
+STREAMED_PREFIX, PARAMETER_PREFIX = "stream_", "param_"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One output variable: its dimensions in the Dataset (strategy first where it has one), units and text."""
+
+    dims: tuple[str, ...]
+    units: str
+    long_name: str
+    description: str
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        """The netCDF attributes every variable carries."""
+        return dict(units=self.units, long_name=self.long_name, description=self.description)
+
+
+PATHS, RUNS, CATEGORIES = ("strategy", "path"), ("strategy", "path", "run"), ("strategy", "path", "category")
+MONTHS, SHARED_MONTHS = ("strategy", "trajectory_path", "month"), ("trajectory_path", "month")
+
+VARIABLES: dict[str, Variable] = {
+    "cost": Variable(PATHS, "USD", "present value of total cost",
+                     "Sum over categories of costs discounted to t=0 at engine.discount_rate_per_year, residual "
+                     "value credited"),
+    "delay": Variable(PATHS, "days", "backlog-weighted delay of steady demand",
+                      "(sum_t backlog_t * dt + sum_t Q * academic_t) / sum_t arrivals_t: mean wait of a GPU-hour of "
+                      "steady demand (Little's law), plus the academic queue wait Q (priors.academic.queue_wait_days) "
+                      "of the GPU-hours served on the academic pool"),
+    "cost_by_category": Variable(CATEGORIES, "USD", "present value of cost by category",
+                                 "Discounted cost per category; see the category coordinate's descriptions"),
+    "cash_by_category": Variable(CATEGORIES, "USD", "undiscounted cash by category",
+                                 "Cash spent per category over the horizon, not discounted"),
+    "run_finish_day": Variable(RUNS, "days", "training run finish time",
+                               "Day the run's last GPU-hour of useful work completed; unfinished runs are "
+                               "extrapolated past the horizon at full width (see run_completed)"),
+    "run_lateness_days": Variable(RUNS, "days", "training run lateness", "max(0, run_finish_day - deadline_day)"),
+    "run_completed": Variable(RUNS, "1", "run finished within the horizon",
+                              "1 if the run completed before the horizon, else 0"),
+    "final_backlog": Variable(PATHS, "GPU-hours", "backlog at the horizon",
+                              "Steady demand still waiting at the end of the horizon"),
+    "owned_failures": Variable(PATHS, "1", "owned GPU failures",
+                               "Number of owned-GPU failures over the horizon (all causes that stop a job)"),
+    "spot_interruptions": Variable(PATHS, "1", "spot interruptions",
+                                   "Number of spot reclaims that hit running work (steady demand and training runs)"),
+    "owned_gpus_installed": Variable(PATHS, "GPUs", "owned GPUs installed at the horizon",
+                                     "Owned GPUs delivered by the end of the horizon (initial order and expansions)"),
+    "cumulative_cost": Variable(MONTHS, "USD", "cumulative present value of cost",
+                                "Discounted cost accrued by the end of each month (residual value not yet credited)"),
+    "backlog": Variable(MONTHS, "GPU-hours", "backlog at month end", "Steady demand waiting at the end of each month"),
+    "owned_gpus_up": Variable(MONTHS, "GPUs", "owned GPUs up at month end",
+                              "Installed owned GPUs minus those down for repair"),
+    "price_index": Variable(SHARED_MONTHS, "1", "GPU market price index",
+                            "Shared price index M_t (M_0 = 1); prices are base * M_t ** loading"),
+    "demand_rate": Variable(SHARED_MONTHS, "GPU-hours/day", "steady demand rate",
+                            "Steady GPU-hour demand per day at the end of each month"),
+}
+
+
+def kind_of(name: str) -> str:
+    """The kind of a ``results.nc`` variable: ``per-path``, ``trajectory``, ``streamed`` or ``parameter``."""
+    if name.startswith(STREAMED_PREFIX):
+        return STREAMED
+    if name.startswith(PARAMETER_PREFIX):
+        return PARAMETER
+    if name not in VARIABLES:
+        raise KeyError(f"{name!r} is not an output variable (simulator.results.variables.VARIABLES)")
+    return TRAJECTORY if name in TRAJECTORIES else PER_PATH
+
+
+def parameter_variable(prior: str) -> tuple[str, Variable]:
+    """The Dataset name and label of the per-path draws of the prior ``prior`` (``market.spot_discount``)."""
+    return f"{PARAMETER_PREFIX}{prior.replace('.', '__')}", Variable(
+        ("path",), "see config", f"sampled prior {prior}", f"Value of the prior {prior} drawn for each path"
+    )
