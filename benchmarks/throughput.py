@@ -254,8 +254,9 @@ def main(argv: list[str] | None = None) -> None:
     # The largest size once more, streamed as a run with more paths than report.path_level_paths is: every chunk
     # folded into RunStatistics (moments, pairwise counts, DDSketch histograms) and dropped, one path kept.
     n = sizes[-1]
-    statistics = RunStatistics(n_strategies, len(cfg.runs), len(COST_CATEGORIES), budget_usd=None,
-                               capex_budget_usd=None, relative_accuracy=cfg.report.sketch_relative_accuracy)
+    statistics = RunStatistics(n_strategies, len(cfg.runs), len(COST_CATEGORIES),
+                               capex_column=COST_CATEGORIES.index("capex"), budget_usd=None, capex_budget_usd=None,
+                               relative_accuracy=cfg.report.sketch_relative_accuracy)
     with PeakRSS() as mem:
         t0 = time.perf_counter()
         run_stream(inputs, grid, args.seed, n, chunk_size, keep_paths=1, trajectory_paths=0, statistics=statistics)

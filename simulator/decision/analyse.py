@@ -2,8 +2,10 @@
 
 The entry point calls :func:`analyse` on the results Dataset and the validated config, then hands the
 :class:`Analysis` to :mod:`simulator.report` (summary.md, terminal table) and :mod:`simulator.report.decision_plots`.
-The statistics themselves live in :mod:`simulator.decision.metrics`, :mod:`simulator.stats.compare`, :mod:`simulator.decision.recommend`
-and :mod:`simulator.decision.sensitivity`; this module only wires them to the config.
+The statistics themselves live in :mod:`simulator.decision.metrics` (on the run's
+:class:`~simulator.decision.outcomes.Outcomes`, kept or streamed), :mod:`simulator.stats.compare`,
+:mod:`simulator.decision.recommend` and :mod:`simulator.decision.sensitivity`; this module only wires them to the
+config.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from simulator.config.schema import POOL_KINDS, Config
-from simulator.decision.metrics import risk_metrics
-from simulator.decision.recommend import Outcomes, Recommendation, precision_reached, recommend
+from simulator.config.schema import Config
+from simulator.decision.metrics import risk_metrics, win_matrix
+from simulator.decision.outcomes import PathOutcomes, is_streamed, outcomes_of
+from simulator.decision.recommend import Recommendation, precision_reached, recommend
 from simulator.decision.sensitivity import first_order_indices, headline, parameter_draws, tornado
-from simulator.decision.streamed_metrics import StreamedOutcomes, is_streamed, streamed_risk_metrics
-from simulator.engine import strategies as _strategies
+from simulator.engine.kinds import closed_by_policy
+from simulator.engine.strategies import CATEGORY_INDEX
 from simulator.stats.compare import comparison_frames
 
 log = logging.getLogger("simulator")
@@ -56,21 +59,18 @@ def closed_kinds(cfg: Config) -> set[str]:
     recommendation does not exclude it again (a strategy left without capacity fails the delay constraints), and
     the summary says which pools were closed. ``decision.excluded_pool_kinds`` is the explicit exclusion.
     """
-    closed = getattr(_strategies, "closed_by_policy", None) or getattr(_strategies, "_closed_by_policy", None)
-    data = getattr(cfg, "data", None)
-    if closed is None or data is None:
-        return set()
-    return {kind for kind in POOL_KINDS if closed(kind, data)}
+    used = {kind for kinds in pool_kinds(cfg).values() for kind in kinds}
+    return {kind for kind in used if closed_by_policy(kind, cfg.data)}
 
 
 def precision_rule(cfg: Config) -> Callable[[dict[str, np.ndarray]], bool]:
     """Stopping rule for ``engine.paths=auto``: the recommendation's precision target is met (see
     :func:`simulator.decision.recommend.precision_reached`)."""
     names, kinds = list(cfg.strategies), pool_kinds(cfg)
-    capex_index = getattr(_strategies, "CATEGORY_INDEX", {}).get("capex")
+    capex_index = CATEGORY_INDEX["capex"]
 
     def enough(outputs: dict[str, np.ndarray]) -> bool:
-        rec = recommend(Outcomes.from_engine(outputs, names, kinds, capex_index), cfg.decision)
+        rec = recommend(PathOutcomes.from_engine(outputs, names, kinds, capex_index), cfg.decision)
         met, text = precision_reached(rec, cfg.decision.target_relative_se)
         log.info(
             "engine.paths=auto: %s paths: %s%s", f"{len(outputs['cost']):,}", text, "" if met else ", more"
@@ -84,11 +84,11 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
     """Every decision output of a run. ``sensitivity`` overrides ``decision.sensitivity.enabled``."""
     decision = cfg.decision
     kinds, closed = pool_kinds(cfg), closed_kinds(cfg)
-    streamed = is_streamed(ds)
-    outcomes = Outcomes.from_dataset(ds, kinds)  # path-level: every path, or the first ones of a streamed run
-    rec = recommend(StreamedOutcomes(ds, kinds) if streamed else outcomes, decision)
-    metrics = (streamed_risk_metrics if streamed else risk_metrics)(
-        ds,
+    outcomes = outcomes_of(ds, kinds)  # every path: exact, or streamed
+    kept = outcomes.path_level  # path by path: every path, or the first ones of a streamed run
+    rec = recommend(outcomes, decision)
+    metrics = risk_metrics(
+        outcomes,
         quantiles=tuple(cfg.report.quantiles),
         level=decision.level,
         confidence=decision.confidence,
@@ -97,13 +97,13 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
     columns = ["rank", "objective", "objective_se", "admissible", "excluded_because", "failed", "borderline"]
     attrs = dict(metrics.attrs)  # level, confidence, paths, ...: pandas' join does not carry attrs
     metrics = metrics.join(rec.ranking[columns])  # strategies in the order of the scenario; "rank" sorts them
-    admissible = np.array([rec.ranking.loc[s, "admissible"] for s in outcomes.strategies])
-    comparisons = comparison_frames(outcomes.cost, list(outcomes.strategies), admissible)
-    if streamed:  # the win matrix over all paths; the other comparisons use the path-level paths
-        n = int(ds.attrs["paths"])
-        names = list(outcomes.strategies)
-        win = pd.DataFrame(ds["stream_p_cheaper"].values, index=pd.Index(names, name="strategy"), columns=names)
-        comparisons["win"], comparisons["win_se"] = win, np.sqrt(win * (1 - win) / n)
+    names = list(outcomes.strategies)
+    admissible = np.array([rec.ranking.loc[s, "admissible"] for s in names])
+    comparisons = comparison_frames(kept.cost, names, admissible)
+    if is_streamed(ds):  # the win matrix over all paths; the other comparisons use the kept paths
+        label = pd.Index(names, name="strategy")
+        win, win_se = win_matrix(outcomes)
+        comparisons["win"], comparisons["win_se"] = (pd.DataFrame(w, index=label, columns=names) for w in (win, win_se))
     metrics = metrics.join(comparisons["per_strategy"])
     metrics.attrs.update(attrs)
     metrics["closed_by_data_policy"] = [
@@ -149,7 +149,7 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
         text,
         met,
         precision,
-        int(ds.attrs.get("paths", ds.sizes["path"])),
+        outcomes.n,
         cfg.engine.paths == "auto",
     )
 

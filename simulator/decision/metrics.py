@@ -1,106 +1,127 @@
-"""Summary statistics per strategy, each with its Monte Carlo standard error.
+"""Risk metrics per strategy, each with its Monte Carlo standard error, written once for kept and streamed runs.
 
-The estimators and their formulas are in :mod:`simulator.stats.estimators`; this module assembles them into tables.
+Every function reads an :class:`~simulator.decision.outcomes.Outcomes` through its accessors, so a run that kept
+every path and a streamed run give the same table (the streamed order statistics within the sketch's bound). The
+estimators and their formulas are in :mod:`simulator.stats.estimators`.
+
+Notes
+-----
+For strategy ``k`` over ``n`` paths:
+
+* mean, quantiles (order-statistic SE and distribution-free CI), VaR and CVaR of cost and delay: see
+  :mod:`simulator.stats.estimators`;
+* ``P(late) = (1/n) sum_i 1[some run of path i is late]``; ``P(over budget) = (1/n) sum_i 1[cost_i > budget]``;
+  ``P(on budget and on time) = (1/n) sum_i 1[cost_i <= budget and no run late]``; each with the binomial SE
+  ``sqrt(p (1 - p) / n)``; without a budget every path is on budget (the joint probability is then P(on time));
+* objective ``J``: mean cost, the ``level``-quantile (VaR) or ``CVaR_level``;
+* margin ``m = J(b) - J(a)`` of two strategies on the same paths, with the pathwise SE: for the mean,
+  ``sqrt(var(cost_b - cost_a) / n)`` from the difference moments; for a quantile or CVaR,
+  ``sqrt(var(psi^b - psi^a) / n)`` from the per-path influence values ``psi``;
+* ``P(a cheaper than b) = (1/n) sum_i (1[c_ai < c_bi] + 1/2 1[c_ai = c_bi])``, binomial SE.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
+from simulator.config.schema import DecisionConfig
+from simulator.decision.outcomes import Outcomes
 from simulator.stats.estimators import (
     cvar_and_se,
     mean_and_se,
-    probability_and_se,
+    objective_value_and_se,
+    probability_se,
     quantile_and_se,
     quantile_ci,
+    se_from_variance,
 )
+from simulator.stats.samples import OrderedSample, as_sample
 
-
-def strategy_summary(ds: xr.Dataset, quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
-    """One row per strategy: cost mean/SE/sd and quantiles, delay mean and P95, P(a run is late), all with SEs."""
-    rows = []
-    for strategy in ds["strategy"].values:
-        cost = ds["cost"].sel(strategy=strategy).values
-        delay = ds["delay"].sel(strategy=strategy).values
-        row = {"strategy": strategy}
-        row["cost_mean"], row["cost_mean_se"] = mean_and_se(cost)
-        row["cost_sd"] = float(np.std(cost, ddof=1)) if cost.size > 1 else float("nan")
-        for p in quantiles:
-            row[f"cost_p{round(100 * p)}"], row[f"cost_p{round(100 * p)}_se"] = quantile_and_se(cost, p)
-        row["delay_mean"], row["delay_mean_se"] = mean_and_se(delay)
-        row["delay_p95"], row["delay_p95_se"] = quantile_and_se(delay, 0.95)
-        if ds.sizes.get("run", 0):
-            late = (ds["run_lateness_days"].sel(strategy=strategy) > 0).any("run").values
-        else:
-            late = np.zeros(cost.shape, bool)
-        row["p_late"], row["p_late_se"] = probability_and_se(late)
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("strategy")
+NO_ESTIMATE = (float("nan"), float("nan"))
 
 
 def distribution_metrics(
-    x: np.ndarray, prefix: str, *, quantiles: tuple[float, ...], level: float, confidence: float
+    x: np.ndarray | OrderedSample, prefix: str, *, quantiles: tuple[float, ...], level: float, confidence: float
 ) -> dict[str, float]:
     """Mean (SE), sd, quantiles (SE and CI), VaR (SE) and CVaR (SE) of one variable, keys ``{prefix}_...``."""
-    x = np.asarray(x, float)
+    sample = as_sample(x)
     out: dict[str, float] = {}
-    out[f"{prefix}_mean"], out[f"{prefix}_mean_se"] = mean_and_se(x)
-    out[f"{prefix}_sd"] = float(np.std(x, ddof=1)) if x.size > 1 else float("nan")
+    out[f"{prefix}_mean"], out[f"{prefix}_mean_se"] = mean_and_se(sample)
+    out[f"{prefix}_sd"] = float(np.sqrt(sample.variance))
     for p in quantiles:
         name = f"{prefix}_p{round(100 * p)}"
-        out[name], out[f"{name}_se"] = quantile_and_se(x, p)
-        out[f"{name}_lo"], out[f"{name}_hi"] = quantile_ci(x, p, confidence)
-    out[f"{prefix}_var"], out[f"{prefix}_var_se"] = quantile_and_se(x, level)
-    out[f"{prefix}_cvar"], out[f"{prefix}_cvar_se"] = cvar_and_se(x, level)
+        out[name], out[f"{name}_se"] = quantile_and_se(sample, p)
+        out[f"{name}_lo"], out[f"{name}_hi"] = quantile_ci(sample, p, confidence)
+    out[f"{prefix}_var"], out[f"{prefix}_var_se"] = quantile_and_se(sample, level)
+    out[f"{prefix}_cvar"], out[f"{prefix}_cvar_se"] = cvar_and_se(sample, level)
     return out
 
 
-def any_run_late(ds: xr.Dataset) -> xr.DataArray:
-    """(strategy, path) boolean: some named training run of the path finished after its deadline."""
-    if ds.sizes.get("run", 0):
-        return (ds["run_lateness_days"] > 0).any("run")
-    return xr.zeros_like(ds["cost"], dtype=bool)
+def probability(outcomes: Outcomes, event: str, k: int, threshold: float | None = None) -> tuple[float, float]:
+    """``P(event)`` for strategy ``k`` and its binomial SE (events: :data:`simulator.decision.outcomes.EVENTS`)."""
+    p, n = outcomes.fraction(event, k, threshold)
+    return p, probability_se(p, n)
+
+
+def delay_mean(outcomes: Outcomes, k: int) -> tuple[float, float]:
+    """Mean delay of strategy ``k`` (days) and its SE."""
+    return mean_and_se(outcomes.distribution("delay", k))
+
+
+def objective(outcomes: Outcomes, k: int, decision: DecisionConfig) -> tuple[float, float]:
+    """``J`` of strategy ``k``'s cost and its SE (``decision.objective`` at ``decision.level``)."""
+    return objective_value_and_se(outcomes.distribution("cost", k), decision.objective, decision.level)
+
+
+def margin(outcomes: Outcomes, b: int, a: int, decision: DecisionConfig) -> tuple[float, float]:
+    """``J(b) - J(a)`` and its pathwise SE on the common random numbers (see module Notes)."""
+    if decision.objective == "mean":
+        mean, variance = outcomes.difference_moments(b, a)
+        return mean, float(se_from_variance(variance, outcomes.n))
+    value = objective(outcomes, b, decision)[0] - objective(outcomes, a, decision)[0]
+    psi = outcomes.influence_difference(b, a, decision.objective, decision.level)
+    variance = np.var(psi, ddof=1) if psi.size > 1 else float("nan")
+    return float(value), float(se_from_variance(variance, outcomes.n))
+
+
+def p_cheaper(outcomes: Outcomes, a: int, b: int) -> tuple[float, float]:
+    """``P(cost_a < cost_b)`` (ties one half) and its binomial SE."""
+    p, n = outcomes.p_cheaper(a, b)
+    return p, probability_se(p, n)
+
+
+def win_matrix(outcomes: Outcomes) -> tuple[np.ndarray, np.ndarray]:
+    """``P[a, b] = P(cost_a < cost_b)`` over all paths of ``outcomes`` and its binomial SEs."""
+    s = len(outcomes.strategies)
+    pairs = np.array([[p_cheaper(outcomes, a, b) for b in range(s)] for a in range(s)]).reshape(s, s, 2)
+    return pairs[..., 0], pairs[..., 1]
 
 
 def risk_metrics(
-    ds: xr.Dataset,
+    outcomes: Outcomes,
     *,
     quantiles: tuple[float, ...] = (0.05, 0.5, 0.95),
     level: float = 0.95,
     confidence: float = 0.95,
     budget_usd: float | None = None,
 ) -> pd.DataFrame:
-    """One row per strategy: cost and delay metrics with SEs and CIs, P(late), P(cost > budget), P(on budget and time).
-
-    Notes
-    -----
-    ``P(late) = (1/n) sum_i 1[some run of path i is late]``; ``P(over budget) = (1/n) sum_i 1[cost_i > budget]``;
-    ``P(on budget and on time) = (1/n) sum_i 1[cost_i <= budget and no run late]``; each with the binomial SE.
-    Without a budget every path is on budget (the joint probability is then P(on time)).
-    """
-    late = any_run_late(ds)
+    """One row per strategy: cost and delay metrics with SEs and CIs, P(late), P(cost > budget), P(on budget and
+    time) (see module Notes). ``attrs``: the settings and :meth:`~simulator.decision.outcomes.Outcomes.describe`."""
+    settings = dict(quantiles=quantiles, level=level, confidence=confidence)
     rows = []
-    for strategy in ds["strategy"].values:
-        cost = ds["cost"].sel(strategy=strategy).values
+    for k, strategy in enumerate(outcomes.strategies):
         row: dict = {"strategy": strategy}
-        row |= distribution_metrics(cost, "cost", quantiles=quantiles, level=level, confidence=confidence)
-        row |= distribution_metrics(
-            ds["delay"].sel(strategy=strategy).values,
-            "delay",
-            quantiles=quantiles,
-            level=level,
-            confidence=confidence,
-        )
-        on_time = ~late.sel(strategy=strategy).values
-        on_budget = cost <= budget_usd if budget_usd is not None else np.ones(cost.shape, bool)
-        row["p_late"], row["p_late_se"] = probability_and_se(~on_time)
+        row |= distribution_metrics(outcomes.distribution("cost", k), "cost", **settings)
+        row |= distribution_metrics(outcomes.distribution("delay", k), "delay", **settings)
+        row["p_late"], row["p_late_se"] = probability(outcomes, "late", k)
         row["p_over_budget"], row["p_over_budget_se"] = (
-            probability_and_se(~on_budget) if budget_usd is not None else (float("nan"), float("nan"))
+            NO_ESTIMATE if budget_usd is None else probability(outcomes, "over_budget", k, budget_usd)
         )
-        row["p_on_budget_and_time"], row["p_on_budget_and_time_se"] = probability_and_se(on_budget & on_time)
+        row["p_on_budget_and_time"], row["p_on_budget_and_time_se"] = probability(
+            outcomes, "on_budget_and_time", k, budget_usd
+        )
         rows.append(row)
     frame = pd.DataFrame(rows).set_index("strategy")
-    frame.attrs.update(level=level, confidence=confidence, budget_usd=budget_usd, paths=ds.sizes["path"])
+    frame.attrs.update(level=level, confidence=confidence, budget_usd=budget_usd, **outcomes.describe())
     return frame

@@ -1,24 +1,24 @@
 """The recommendation: constraints, a ranking under the stated risk preference, and the margin between the top two.
 
-Pure functions of per-path outcomes (:class:`Outcomes`, built from the results Dataset or from raw engine outputs)
-and a :class:`~simulator.config.schema.DecisionConfig`. A strategy is *admissible* when it meets every constraint; the
+Pure functions of a run's :class:`~simulator.decision.outcomes.Outcomes` (kept or streamed) and a
+:class:`~simulator.config.schema.DecisionConfig`. A strategy is *admissible* when it meets every constraint; the
 admissible strategies are ranked by the objective of their present-value cost (lower is better), then the others.
 
 Notes
 -----
-Constraints, each estimated with its SE (a strategy is admissible when every point estimate is within its limit;
-a constraint closer to its limit than ``z`` SEs is flagged *borderline*):
+Constraints, each estimated with its SE (:mod:`simulator.decision.metrics`; a strategy is admissible when every point
+estimate is within its limit; a constraint *within noise* of its limit, ``|estimate - limit| <= z SE``, is flagged
+*borderline*):
 
 * data policy: no pool of a kind in ``excluded_pool_kinds`` (or in ``closed_kinds``, an argument);
 * ``P(late) = (1/n) sum_i 1[some run late on path i] <= max_p_late``;
 * ``mean delay <= max_mean_delay_days``;
 * ``P(cost > budget_usd) <= max_p_over_budget``; ``P(capex > capex_budget_usd) <= max_p_over_capex_budget``.
 
-Objective ``J`` of a strategy: mean cost, the ``level``-quantile (VaR) or ``CVaR_level``, with per-path influence
-values ``psi_i`` (:func:`simulator.decision.metrics.objective_influence`). The margin between the best admissible strategy
-``A`` and the runner-up ``B`` is ``m = J_B - J_A >= 0``; its standard error is computed pathwise,
-``SE(m) = sd(psi^B - psi^A) / sqrt(n)``, on the common random numbers. The ranking is *within noise* when
-``m < z SE(m)``, ``z = Phi^-1((1 + confidence) / 2)``.
+Objective ``J`` of a strategy: mean cost, the ``level``-quantile (VaR) or ``CVaR_level``. The margin between the best
+admissible strategy ``A`` and the runner-up ``B`` is ``m = J_B - J_A >= 0`` with its pathwise SE
+(:func:`simulator.decision.metrics.margin`). The ranking is *within noise* when ``m <= z SE(m)``,
+``z = Phi^-1((1 + confidence) / 2)`` (:func:`simulator.stats.estimators.within_noise`).
 """
 
 from __future__ import annotations
@@ -27,94 +27,13 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from simulator.config.schema import DecisionConfig
-from simulator.decision.metrics import any_run_late
-from simulator.stats.estimators import (
-    difference_and_se,
-    mean_and_se,
-    objective_value_and_se,
-    probability_and_se,
-    z_value,
-)
+from simulator.decision import metrics
+from simulator.decision.outcomes import Outcomes
+from simulator.stats.estimators import within_noise, z_value
 
 OBJECTIVE_LABELS = {"mean": "mean cost", "quantile": "P{p} cost (VaR)", "cvar": "CVaR{p} of cost"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Outcomes:
-    """Per-path outcomes of every strategy, arrays of shape ``(strategies, paths)``."""
-
-    strategies: tuple[str, ...]
-    cost: np.ndarray  # present value, USD
-    delay: np.ndarray  # days
-    late: np.ndarray  # bool: some named run finished after its deadline
-    capex: np.ndarray  # undiscounted purchases, USD
-    pool_kinds: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
-
-    @classmethod
-    def from_dataset(cls, ds: xr.Dataset, pool_kinds: dict[str, tuple[str, ...]] | None = None) -> Outcomes:
-        capex = (
-            ds["cash_by_category"].sel(category="capex").values
-            if "capex" in ds["category"].values
-            else np.zeros(ds["cost"].shape)
-        )
-        return cls(
-            tuple(str(s) for s in ds["strategy"].values),
-            ds["cost"].values,
-            ds["delay"].values,
-            any_run_late(ds).values,
-            capex,
-            dict(pool_kinds or {}),
-        )
-
-    @classmethod
-    def from_engine(
-        cls,
-        outputs: dict[str, np.ndarray],
-        strategies: list[str],
-        pool_kinds=None,
-        capex_index: int | None = None,
-    ) -> Outcomes:
-        """From raw engine outputs, laid out ``(path, strategy, ...)``."""
-        lateness = outputs["run_lateness_days"]
-        late = (lateness > 0).any(axis=-1) if lateness.shape[-1] else np.zeros(outputs["cost"].shape, bool)
-        capex = (
-            outputs["cash_by_category"][..., capex_index] if capex_index is not None else 0 * outputs["cost"]
-        )
-        return cls(
-            tuple(strategies),
-            outputs["cost"].T,
-            outputs["delay"].T,
-            late.T,
-            np.asarray(capex).T,
-            dict(pool_kinds or {}),
-        )
-
-    # The statistics the recommendation needs, each ``(estimate, SE)``; StreamedOutcomes computes the same ones
-    # from a run's streamed statistics (simulator.decision.streamed_metrics).
-    def p_late(self, k: int) -> tuple[float, float]:
-        return probability_and_se(self.late[k])
-
-    def delay_mean(self, k: int) -> tuple[float, float]:
-        return mean_and_se(self.delay[k])
-
-    def p_over_budget(self, k: int, budget: float) -> tuple[float, float]:
-        return probability_and_se(self.cost[k] > budget)
-
-    def p_over_capex(self, k: int, budget: float) -> tuple[float, float]:
-        return probability_and_se(self.capex[k] > budget)
-
-    def objective(self, k: int, decision: DecisionConfig) -> tuple[float, float]:
-        return objective_value_and_se(self.cost[k], decision.objective, decision.level)
-
-    def margin(self, b: int, a: int, decision: DecisionConfig) -> tuple[float, float]:
-        """``J(b) - J(a)`` and its pathwise SE (see :func:`paired_difference`)."""
-        return paired_difference(self.cost[b], self.cost[a], decision)
-
-    def p_cheaper(self, a: int, b: int) -> tuple[float, float]:
-        return probability_and_se(self.cost[a] < self.cost[b])
 
 
 def objective_label(decision: DecisionConfig) -> str:
@@ -123,7 +42,6 @@ def objective_label(decision: DecisionConfig) -> str:
 
 def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=frozenset()) -> pd.DataFrame:
     """Per strategy: each constraint's estimate and SE, whether it holds, and the reasons a strategy is excluded."""
-    z = z_value(decision.confidence)
     excluded = set(decision.excluded_pool_kinds) | set(closed_kinds)
     rows = []
     for k, name in enumerate(outcomes.strategies):
@@ -133,7 +51,7 @@ def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=froze
             if value > bound:
                 reasons.append(f"{label} {fmt(value)} > {fmt(bound)}")
                 failed.append(label)
-            if abs(value - bound) < z * se:
+            if within_noise(value - bound, se, decision.confidence):
                 borderline.append(label)
 
         row = {"strategy": name}
@@ -141,13 +59,15 @@ def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=froze
         if banned:
             reasons.append(f"data policy excludes {', '.join(banned)}")
             failed.append("data policy")
-        row["p_late"], row["p_late_se"] = outcomes.p_late(k)
+        row["p_late"], row["p_late_se"] = metrics.probability(outcomes, "late", k)
         limit("P(late)", row["p_late"], row["p_late_se"], decision.max_p_late, "{:.3f}".format)
-        row["delay_mean"], row["delay_mean_se"] = outcomes.delay_mean(k)
+        row["delay_mean"], row["delay_mean_se"] = metrics.delay_mean(outcomes, k)
         if decision.max_mean_delay_days is not None:
             limit("mean delay", row["delay_mean"], row["delay_mean_se"], decision.max_mean_delay_days, _days)
         if decision.budget_usd is not None:
-            row["p_over_budget"], row["p_over_budget_se"] = outcomes.p_over_budget(k, decision.budget_usd)
+            row["p_over_budget"], row["p_over_budget_se"] = metrics.probability(
+                outcomes, "over_budget", k, decision.budget_usd
+            )
             limit(
                 "P(over budget)",
                 row["p_over_budget"],
@@ -156,7 +76,9 @@ def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=froze
                 _p,
             )
         if decision.capex_budget_usd is not None:
-            row["p_over_capex"], row["p_over_capex_se"] = outcomes.p_over_capex(k, decision.capex_budget_usd)
+            row["p_over_capex"], row["p_over_capex_se"] = metrics.probability(
+                outcomes, "over_capex_budget", k, decision.capex_budget_usd
+            )
             limit(
                 "P(capex over)",
                 row["p_over_capex"],
@@ -194,15 +116,18 @@ class Recommendation:
     p_best_cheaper: float  # P(best cheaper than runner-up), pathwise
     p_best_cheaper_se: float
 
+    confidence: float = 0.95
+
     @property
     def within_noise(self) -> bool:
-        return bool(self.runner_up is not None and self.margin < self.z * self.margin_se)
+        """The top two cannot be told apart: ``margin <= z SE(margin)`` at the decision's confidence."""
+        return bool(self.runner_up is not None and within_noise(self.margin, self.margin_se, self.confidence))
 
 
 def recommend(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=frozenset()) -> Recommendation:
     """Rank the strategies and compare the top two admissible ones (see module Notes)."""
     table = constraints(outcomes, decision, closed_kinds)
-    values = [outcomes.objective(k, decision) for k in range(len(outcomes.strategies))]
+    values = [metrics.objective(outcomes, k, decision) for k in range(len(outcomes.strategies))]
     table.insert(0, "objective", [v for v, _ in values])
     table.insert(1, "objective_se", [se for _, se in values])
     order = table.sort_values(["admissible", "objective"], ascending=[False, True])
@@ -213,8 +138,8 @@ def recommend(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=frozens
     margin = margin_se = p_cheaper = p_cheaper_se = float("nan")
     if runner is not None:
         a, b = outcomes.strategies.index(best), outcomes.strategies.index(runner)
-        margin, margin_se = outcomes.margin(b, a, decision)
-        p_cheaper, p_cheaper_se = outcomes.p_cheaper(a, b)
+        margin, margin_se = metrics.margin(outcomes, b, a, decision)
+        p_cheaper, p_cheaper_se = metrics.p_cheaper(outcomes, a, b)
     return Recommendation(
         order,
         objective_label(decision),
@@ -225,14 +150,8 @@ def recommend(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=frozens
         z_value(decision.confidence),
         p_cheaper,
         p_cheaper_se,
+        decision.confidence,
     )
-
-
-def paired_difference(
-    cost_b: np.ndarray, cost_a: np.ndarray, decision: DecisionConfig
-) -> tuple[float, float]:
-    """``J(b) - J(a)`` and its pathwise SE ``sd(psi^b - psi^a) / sqrt(n)`` (common random numbers)."""
-    return difference_and_se(cost_b, cost_a, decision.objective, decision.level)
 
 
 def precision_reached(rec: Recommendation, target_relative_se: float) -> tuple[bool, str]:

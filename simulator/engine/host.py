@@ -217,7 +217,7 @@ def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None
     else:
         streamed = cfg.engine.paths > cfg.report.path_level_paths
         statistics = RunStatistics(
-            len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES),
+            len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES), capex_column=COST_CATEGORIES.index("capex"),
             budget_usd=cfg.decision.budget_usd, capex_budget_usd=cfg.decision.capex_budget_usd,
             relative_accuracy=cfg.report.sketch_relative_accuracy,
         ) if streamed else None

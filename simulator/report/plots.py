@@ -15,6 +15,8 @@ import xarray as xr  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from simulator.decision.outcomes import is_streamed  # noqa: E402
+
 MILLIONS = FuncFormatter(lambda x, _: f"${x / 1e6:,.1f}M")
 
 
@@ -57,8 +59,8 @@ def cost_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
 
 def _paths_label(ds: xr.Dataset) -> str:
     """``"N paths"``, or ``"first K of N paths"`` for a streamed run."""
-    total = int(ds.attrs.get("paths", ds.sizes["path"]))
-    return f"{total:,} paths" if total == ds.sizes["path"] else f"first {ds.sizes['path']:,} of {total:,} paths"
+    kept = ds.sizes["path"]
+    return f"first {kept:,} of {int(ds.attrs['paths']):,} paths" if is_streamed(ds) else f"{kept:,} paths"
 
 
 def delay_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:

@@ -21,18 +21,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.engine.strategies import CATEGORY_INDEX
 from simulator.stats.accumulators import LogSketch, Moments
+from simulator.stats.estimators import some_run_late
 
 
 class RunStatistics:
-    """Running statistics of a run's engine outputs (laid out ``(path, strategy, ...)``)."""
+    """Running statistics of a run's engine outputs (laid out ``(path, strategy, ...)``).
+
+    Parameters
+    ----------
+    strategies, runs, categories : sizes of the strategy, named-run and cost-category axes.
+    capex_column : index of the capex category along the category axis of ``cash_by_category`` (the caller knows
+        the engine's category order; this module does not import the engine).
+    budget_usd, capex_budget_usd : what ``P(cost > budget)`` and ``P(capex > capex budget)`` count against (None:
+        no budget, nothing is over it).
+    relative_accuracy : the sketches' relative accuracy ``alpha``.
+    """
 
     INPUTS = ("cost_by_category", "cash_by_category", "delay", "run_lateness_days")  # engine outputs it reads
 
-    def __init__(self, strategies: int, runs: int, categories: int, *, budget_usd: float | None,
-                 capex_budget_usd: float | None, relative_accuracy: float):
+    def __init__(self, strategies: int, runs: int, categories: int, *, capex_column: int,
+                 budget_usd: float | None, capex_budget_usd: float | None, relative_accuracy: float):
         s = strategies
+        self.capex_column = capex_column
         self.budget = np.inf if budget_usd is None else float(budget_usd)
         self.capex_budget = np.inf if capex_budget_usd is None else float(capex_budget_usd)
         self.moments = {
@@ -70,8 +81,8 @@ class RunStatistics:
         }
         for name, x in values.items():
             self.moments[name] = self.moments[name].merge(Moments.of(x))
-        late = (chunk["run_lateness_days"] > 0).any(axis=-1)
-        capex = chunk["cash_by_category"][..., CATEGORY_INDEX["capex"]]
+        late = some_run_late(chunk["run_lateness_days"])
+        capex = chunk["cash_by_category"][..., self.capex_column]
         over = cost > self.budget
         self.counts["cheaper"] += (difference > 0).sum(axis=0) + 0.5 * (difference == 0).sum(axis=0)
         self.counts["late"] += late.sum(axis=0)

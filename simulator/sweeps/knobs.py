@@ -24,6 +24,7 @@ import xarray as xr
 
 from simulator.config.schema import SweepConfig
 from simulator.config.sweeps import variant_name
+from simulator.decision.outcomes import is_streamed
 from simulator.stats.estimators import se_from_variance, se_of_mean
 
 
@@ -71,7 +72,7 @@ def describe(ds: xr.Dataset, sweeps: dict[str, SweepConfig]) -> list[str]:
     lines = []
     for name, sweep in sweeps.items():
         labels = [variant_name(sweep.strategy, sweep.knob, v) for v in sweep.values]
-        result = (best_value_streamed(ds, labels, list(sweep.values)) if "stream_cost_mean" in ds
+        result = (best_value_streamed(ds, labels, list(sweep.values)) if is_streamed(ds)
                   else best_value(ds[f"sweep_{name}_cost"].values, list(sweep.values)))
         low, high = min(result["within_noise"]), max(result["within_noise"])
         lines.append(f"sweep {name}: {sweep.strategy} is cheapest at {sweep.knob} = {result['best']:g} "

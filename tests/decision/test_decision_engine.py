@@ -10,7 +10,8 @@ import pytest
 
 from simulator.config.load import load_config
 from simulator.decision.analyse import analyse, precision_rule, write_tables
-from simulator.decision.recommend import Outcomes, precision_reached, recommend
+from simulator.decision.outcomes import PathOutcomes
+from simulator.decision.recommend import precision_reached, recommend
 from simulator.decision.sensitivity import pin_prior, prior_quantile, tornado
 from simulator.engine.host import build_inputs, run_paths, run_until, simulate
 from simulator.results.dataset import build_dataset
@@ -68,7 +69,7 @@ def test_auto_paths_stops_at_the_cap(small):
     inputs, grid = build_inputs(cfg)
     fixed, _, _ = run_paths(inputs, grid, cfg.engine.seed, 150, 64, 16)
     np.testing.assert_array_equal(sim.outputs["cost"], fixed["cost"])
-    rec = recommend(Outcomes.from_engine(sim.outputs, list(cfg.strategies)), cfg.decision)
+    rec = recommend(PathOutcomes.from_engine(sim.outputs, list(cfg.strategies)), cfg.decision)
     assert not precision_reached(rec, 1e-6)[0]
     with pytest.raises(ValueError, match="stopping rule"):
         simulate(cfg)

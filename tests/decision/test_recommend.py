@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from simulator.config.schema import DecisionConfig
-from simulator.decision.recommend import Outcomes, precision_reached, recommend
+from simulator.decision.outcomes import PathOutcomes
+from simulator.decision.recommend import precision_reached, recommend
 
 N = 4000
 RNG = np.random.default_rng(0)
@@ -19,10 +20,10 @@ def outcome(mean_cost, *, p_late=0.0, delay=0.0, capex=0.0, spread=0.2, kinds=("
     return dict(cost=cost, delay=np.full(N, delay), late=late, capex=np.full(N, capex), kinds=kinds)
 
 
-def outcomes(**strategies) -> Outcomes:
+def outcomes(**strategies) -> PathOutcomes:
     names = tuple(strategies)
     get = lambda key: np.vstack([strategies[s][key] for s in names])  # noqa: E731
-    return Outcomes(
+    return PathOutcomes(
         names,
         get("cost"),
         get("delay"),

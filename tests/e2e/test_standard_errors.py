@@ -15,10 +15,10 @@ import pytest
 from scipy import stats
 
 from simulator.config.schema import DecisionConfig
-from simulator.decision.recommend import paired_difference
 from simulator.stats.compare import cheapest_feasible_probability, expected_regret, win_probability
 from simulator.stats.estimators import (
     cvar_and_se,
+    difference_and_se,
     mean_and_se,
     objective_value_and_se,
     probability_and_se,
@@ -114,7 +114,7 @@ def correlated_pair(rng, n=N, shift=0.03):
 @pytest.mark.parametrize("objective", ["mean", "quantile", "cvar"])
 def test_paired_margin_se_by_replication(objective):
     decision = DecisionConfig(objective=objective, level=0.9)
-    est, se = replicate(lambda ab: paired_difference(ab[1], ab[0], decision), correlated_pair)
+    est, se = replicate(lambda ab: difference_and_se(ab[1], ab[0], decision.objective, decision.level), correlated_pair)
     assert_se_matches(est, se, bias=0.10)
     # the pathwise SE is far below the SE of the difference of two independent estimates (negative control)
     rng = np.random.default_rng(5)
@@ -206,7 +206,7 @@ def test_engine_standard_errors_over_seeds():
                 *mean_and_se(cost),
                 *cvar_and_se(cost, 0.8),
                 *probability_and_se(late),
-                *paired_difference(out["cost"][:, spot], cost, decision),
+                *difference_and_se(out["cost"][:, spot], cost, decision.objective, decision.level),
             ]
         )
     rows = np.array(rows)

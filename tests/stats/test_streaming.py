@@ -11,8 +11,7 @@ import pytest
 from simulator.config.load import load_config
 from simulator.decision.analyse import analyse
 from simulator.decision.metrics import risk_metrics
-from simulator.decision.recommend import paired_difference
-from simulator.decision.streamed_metrics import streamed_risk_metrics
+from simulator.decision.outcomes import PathOutcomes, StreamedOutcomes
 from simulator.engine.host import build_inputs, run_stream, simulate
 from simulator.engine.progress import RunProgress
 from simulator.engine.strategies import COST_CATEGORIES
@@ -20,7 +19,7 @@ from simulator.results.dataset import build_dataset
 from simulator.stats.accumulators import LogSketch, Moments
 from simulator.stats.collector import RunStatistics
 from simulator.stats.compare import win_probability
-from simulator.stats.estimators import cvar_and_se
+from simulator.stats.estimators import cvar_and_se, difference_and_se
 from simulator.stats.samples import sketch_quantile, sketch_tail_mean
 
 ALPHA = 1e-3
@@ -113,7 +112,8 @@ def test_streamed_dataset_keeps_the_first_paths_and_counts_all(kept_and_streamed
 def test_streamed_metrics_match_the_path_level_ones(kept_and_streamed):
     (cfg, full), (_, streamed) = kept_and_streamed
     settings = dict(quantiles=(0.05, 0.5, 0.95), level=0.95, confidence=0.95, budget_usd=cfg.decision.budget_usd)
-    exact, sketched = risk_metrics(full, **settings), streamed_risk_metrics(streamed, **settings)
+    exact = risk_metrics(PathOutcomes.from_dataset(full), **settings)
+    sketched = risk_metrics(StreamedOutcomes(streamed), **settings)
     assert list(sketched.columns) == list(exact.columns)
     for column in ("cost_mean", "cost_mean_se", "cost_sd", "delay_mean", "p_late", "p_over_budget",
                    "p_on_budget_and_time", "p_on_budget_and_time_se"):
@@ -140,7 +140,7 @@ def test_streamed_recommendation_matches_the_path_level_one(kept_and_streamed, o
         assert abs(sketched.recommendation.margin - rec.margin) <= bound
         # plug-in SE: the pathwise influence SD of the 320 kept paths over sqrt(all 1,280), computed independently
         kept = streamed["cost"].sel(strategy=[rec.runner_up, rec.best]).values
-        _, kept_se = paired_difference(kept[0], kept[1], cfg.decision)
+        _, kept_se = difference_and_se(kept[0], kept[1], cfg.decision.objective, cfg.decision.level)
         assert sketched.recommendation.margin_se == pytest.approx(kept_se * np.sqrt(320 / 1280), rel=1e-9)
     # streamed counts split ties in half, the path-level count is strict: they differ by half the tied paths
     costs = full["cost"].sel(strategy=[rec.best, rec.runner_up]).values
@@ -154,8 +154,8 @@ def test_host_memory_stays_flat_as_paths_grow():
     inputs, grid = build_inputs(cfg)
 
     def peak(paths: int) -> int:
-        stats = RunStatistics(len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES), budget_usd=None,
-                              capex_budget_usd=None, relative_accuracy=ALPHA)
+        stats = RunStatistics(len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES),
+                              capex_column=COST_CATEGORIES.index("capex"), budget_usd=None, capex_budget_usd=None, relative_accuracy=ALPHA)
         run_stream(inputs, grid, 0, 128, 128, keep_paths=64, statistics=stats)  # compile outside the trace
         tracemalloc.start()
         run_stream(inputs, grid, 0, paths, 128, keep_paths=64, trajectory_paths=64, statistics=stats)
