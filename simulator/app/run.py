@@ -42,6 +42,7 @@ def _prevalidate(argv: list[str]) -> None:
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def run_job(cfg: DictConfig) -> float:
     """Run one configured simulation and write its outputs; returns the mean cost of the first strategy."""
+    from simulator.app.tornado_rerun import EngineRerun
     from simulator.decision.analyse import analyse, precision_rule, write_tables
     from simulator.engine.host import enable_compilation_cache, simulate
     from simulator.report.decision_plots import save_decision_plots
@@ -50,7 +51,6 @@ def run_job(cfg: DictConfig) -> float:
     from simulator.results.dataset import build_dataset
     from simulator.results.io import write_atomic
     from simulator.sweeps.knobs import describe, sweep_dataset
-    from simulator.sweeps.multirun import write_verdict
 
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     try:
@@ -82,7 +82,7 @@ def run_job(cfg: DictConfig) -> float:
     except SimulationOverflow as exc:  # NaN or inf outputs: one line, no results written
         return _job_error(exc)
     ds = sweep_dataset(ds, config.sweeps)
-    analysis = analyse(ds, config)
+    analysis = analyse(ds, config, rerun=EngineRerun(config))
     text = decision_markdown(analysis, scenario=scenario, description=config.description, seconds=sim.seconds)
     sweep_lines = describe(ds, config.sweeps)
     if sweep_lines:
@@ -90,7 +90,6 @@ def run_job(cfg: DictConfig) -> float:
         log.info("\n".join(sweep_lines))
     (out_dir / "config_resolved.yaml").write_text(resolved)
     write_tables(analysis, out_dir)
-    write_verdict(analysis.recommendation, out_dir)  # what a multirun's decision map needs (simulator.app.combine)
     if config.report.plots:
         save_all(ds, out_dir)
         save_decision_plots(analysis, out_dir)

@@ -21,9 +21,9 @@ import xarray as xr
 
 from simulator.config.schema import Config
 from simulator.decision.metrics import risk_metrics, win_matrix
-from simulator.decision.outcomes import PathOutcomes, is_streamed, outcomes_of
+from simulator.decision.outcomes import Outcomes, PathOutcomes, is_streamed, outcomes_of
 from simulator.decision.recommend import Recommendation, precision_reached, recommend
-from simulator.decision.sensitivity import first_order_indices, headline, parameter_draws, tornado
+from simulator.decision.sensitivity import Rerun, first_order_indices, headline, parameter_draws, tornado
 from simulator.engine.kinds import closed_by_policy
 from simulator.engine.strategies import CATEGORY_INDEX
 from simulator.stats.compare import comparison_frames
@@ -80,65 +80,26 @@ def precision_rule(cfg: Config) -> Callable[[dict[str, np.ndarray]], bool]:
     return enough
 
 
-def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> Analysis:
-    """Every decision output of a run. ``sensitivity`` overrides ``decision.sensitivity.enabled``."""
+def analyse(
+    ds: xr.Dataset, cfg: Config, *, rerun: Rerun | None = None, sensitivity: bool | None = None
+) -> Analysis:
+    """Every decision output of a run. ``sensitivity`` overrides ``decision.sensitivity.enabled``.
+
+    ``rerun`` re-runs the top two strategies with priors pinned, for the tornado (the caller builds it from the
+    engine: :class:`simulator.app.tornado_rerun.EngineRerun`); without it the sensitivity section has the
+    first-order indices only.
+    """
     decision = cfg.decision
-    kinds, closed = pool_kinds(cfg), closed_kinds(cfg)
-    outcomes = outcomes_of(ds, kinds)  # every path: exact, or streamed
-    kept = outcomes.path_level  # path by path: every path, or the first ones of a streamed run
+    outcomes = outcomes_of(ds, pool_kinds(cfg))  # every path: exact, or streamed
     rec = recommend(outcomes, decision)
-    metrics = risk_metrics(
-        outcomes,
-        quantiles=tuple(cfg.report.quantiles),
-        level=decision.level,
-        confidence=decision.confidence,
-        budget_usd=decision.budget_usd,
-    )
-    columns = ["rank", "objective", "objective_se", "admissible", "excluded_because", "failed", "borderline"]
-    attrs = dict(metrics.attrs)  # level, confidence, paths, ...: pandas' join does not carry attrs
-    metrics = metrics.join(rec.ranking[columns])  # strategies in the order of the scenario; "rank" sorts them
-    names = list(outcomes.strategies)
-    admissible = np.array([rec.ranking.loc[s, "admissible"] for s in names])
-    comparisons = comparison_frames(kept.cost, names, admissible)
-    if is_streamed(ds):  # the win matrix over all paths; the other comparisons use the kept paths
-        label = pd.Index(names, name="strategy")
-        win, win_se = win_matrix(outcomes)
-        comparisons["win"], comparisons["win_se"] = (pd.DataFrame(w, index=label, columns=names) for w in (win, win_se))
-    metrics = metrics.join(comparisons["per_strategy"])
-    metrics.attrs.update(attrs)
-    metrics["closed_by_data_policy"] = [
-        ", ".join(sorted(closed & set(kinds.get(s, ())))) for s in metrics.index
-    ]
-    indices = tornado_frame = None
-    order = list(rec.ranking.index)
+    comparisons = _comparisons(ds, outcomes, rec)
+    metrics = _metrics_table(outcomes, rec, comparisons, cfg)
     enabled = decision.sensitivity.enabled if sensitivity is None else sensitivity
-    text = "Sensitivity analysis is off (decision.sensitivity.enabled=false)."
-    if enabled and rec.best is None:
-        text = "No strategy meets the constraints, so there is no choice to attribute (sensitivity skipped)."
-    elif enabled and len(order) >= 2:
-        pair = (order[0], order[1])
-        difference = ds["cost"].sel(strategy=pair[1]).values - ds["cost"].sel(strategy=pair[0]).values
-        settings = decision.sensitivity
-        indices = first_order_indices(
-            parameter_draws(ds),
-            difference,
-            harmonics=settings.harmonics,
-            resamples=settings.resamples,
-            confidence=decision.confidence,
-            seed=cfg.engine.seed,
-        )
-        indices.attrs["pair"] = list(pair)
-        candidates = list(indices.index[: settings.tornado_priors])
-        if candidates:
-            log.info(
-                "tornado: %s vs %s, %d priors x 2 runs of %d paths",
-                *pair,
-                len(candidates),
-                settings.tornado_paths,
-            )
-            same_pair = (rec.best, rec.runner_up) == pair
-            tornado_frame = tornado(cfg, pair, candidates, (rec.margin, rec.margin_se) if same_pair else None)
-        text = headline(indices, tornado_frame, pair)
+    if not enabled:
+        indices = tornado_frame = None
+        text = "Sensitivity analysis is off (decision.sensitivity.enabled=false)."
+    else:
+        indices, tornado_frame, text = _sensitivity(ds, cfg, rec, rerun)
     met, precision = precision_reached(rec, decision.target_relative_se)
     return Analysis(
         metrics,
@@ -154,21 +115,99 @@ def analyse(ds: xr.Dataset, cfg: Config, *, sensitivity: bool | None = None) -> 
     )
 
 
+def _comparisons(ds: xr.Dataset, outcomes: Outcomes, rec: Recommendation) -> dict[str, pd.DataFrame]:
+    """Paired comparisons (:func:`simulator.stats.compare.comparison_frames`) on the kept paths; for a streamed run
+    the win matrix over all paths."""
+    names = list(outcomes.strategies)
+    admissible = np.array([rec.ranking.loc[s, "admissible"] for s in names])
+    comparisons = comparison_frames(outcomes.path_level.cost, names, admissible)
+    if is_streamed(ds):
+        label = pd.Index(names, name="strategy")
+        win, win_se = win_matrix(outcomes)
+        comparisons["win"], comparisons["win_se"] = (pd.DataFrame(w, index=label, columns=names) for w in (win, win_se))
+    return comparisons
+
+
+def _metrics_table(
+    outcomes: Outcomes, rec: Recommendation, comparisons: dict[str, pd.DataFrame], cfg: Config
+) -> pd.DataFrame:
+    """Risk metrics joined with the ranking, the constraints, the per-strategy comparisons and the pools the data
+    policy closed."""
+    decision = cfg.decision
+    metrics = risk_metrics(
+        outcomes,
+        quantiles=tuple(cfg.report.quantiles),
+        level=decision.level,
+        confidence=decision.confidence,
+        budget_usd=decision.budget_usd,
+    )
+    columns = ["rank", "objective", "objective_se", "admissible", "excluded_because", "failed", "borderline"]
+    attrs = dict(metrics.attrs)  # level, confidence, paths, ...: pandas' join does not carry attrs
+    metrics = metrics.join(rec.ranking[columns])  # strategies in the order of the scenario; "rank" sorts them
+    metrics = metrics.join(comparisons["per_strategy"])
+    metrics.attrs.update(attrs)
+    closed = closed_kinds(cfg)
+    metrics["closed_by_data_policy"] = [
+        ", ".join(sorted(closed & set(outcomes.pool_kinds.get(s, ())))) for s in metrics.index
+    ]
+    return metrics
+
+
+def _sensitivity(
+    ds: xr.Dataset, cfg: Config, rec: Recommendation, rerun: Rerun | None
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, str]:
+    """First-order indices of the top-two cost difference, the tornado (with ``rerun``) and the headline."""
+    decision, settings = cfg.decision, cfg.decision.sensitivity
+    order = list(rec.ranking.index)
+    if rec.best is None:
+        return None, None, "No strategy meets the constraints, so there is no choice to attribute (sensitivity skipped)."
+    if len(order) < 2:
+        return None, None, "Only one strategy, so there is no choice to attribute (sensitivity skipped)."
+    pair = (order[0], order[1])
+    difference = ds["cost"].sel(strategy=pair[1]).values - ds["cost"].sel(strategy=pair[0]).values
+    indices = first_order_indices(
+        parameter_draws(ds),
+        difference,
+        harmonics=settings.harmonics,
+        resamples=settings.resamples,
+        confidence=decision.confidence,
+        seed=cfg.engine.seed,
+    )
+    indices.attrs["pair"] = list(pair)
+    candidates = list(indices.index[: settings.tornado_priors])
+    tornado_frame = None
+    if candidates and rerun is not None:
+        log.info("tornado: %s vs %s, %d priors x 2 runs of %d paths", *pair, len(candidates), rerun.paths)
+        reference = (rec.margin, rec.margin_se) if (rec.best, rec.runner_up) == pair else None
+        tornado_frame = tornado(rerun, pair, candidates, decision, reference)
+    return indices, tornado_frame, headline(indices, tornado_frame, pair)
+
+
+VERDICT_COLUMNS = ("best", "runner_up", "margin", "margin_se", "z")  # recommendation.csv, read by simulator.sweeps
+
+
 def write_tables(analysis: Analysis, directory: Path) -> list[Path]:
     """CSV files of the analysis: ``summary.csv`` (metrics and ranking), ``pairwise_win.csv`` (with SEs),
-    ``dominance.csv``, ``sensitivity_indices.csv`` and ``tornado.csv``."""
+    ``dominance.csv``, ``sensitivity_indices.csv``, ``tornado.csv`` and ``recommendation.csv``.
+
+    ``recommendation.csv`` is one row: best, runner-up, margin ``J(runner-up) - J(best)``, its pathwise SE and ``z``;
+    a multirun's decision map (:mod:`simulator.sweeps.multirun`) shades cells by ``margin / margin_se``, which
+    ``summary.csv`` alone cannot give (its SEs are per strategy, not paired).
+    """
     directory = Path(directory)
+    rec = analysis.recommendation
     frames = {
         "summary": analysis.metrics,
         "pairwise_win": analysis.comparisons["win"].join(analysis.comparisons["win_se"].add_suffix("_se")),
         "dominance": analysis.comparisons["dominance"],
         "sensitivity_indices": analysis.indices,
         "tornado": analysis.tornado,
+        "recommendation": pd.DataFrame([{k: getattr(rec, k) for k in VERDICT_COLUMNS}]),
     }
     written = []
     for name, frame in frames.items():
         if frame is not None:
             path = directory / f"{name}.csv"
-            frame.to_csv(path, index=name != "dominance")
+            frame.to_csv(path, index=name not in ("dominance", "recommendation"))
             written.append(path)
     return written

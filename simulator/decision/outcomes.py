@@ -113,6 +113,12 @@ class PathOutcomes:
         return cls(tuple(strategies), outputs["cost"].T, outputs["delay"].T,
                    some_run_late(outputs["run_lateness_days"]).T, np.asarray(capex).T, dict(pool_kinds or {}))
 
+    @classmethod
+    def from_cost(cls, strategies: tuple[str, ...], cost: np.ndarray) -> PathOutcomes:
+        """Outcomes that carry cost only ``(strategies, paths)``: no delay, no run late, no capex."""
+        cost = np.asarray(cost, float)
+        return cls(tuple(strategies), cost, np.zeros_like(cost), np.zeros(cost.shape, bool), np.zeros_like(cost))
+
     @property
     def n(self) -> int:
         return int(self.cost.shape[1])

@@ -7,7 +7,8 @@ Two complementary views of the same question, "what would change the recommendat
   estimated from the run's own draws (given data), with SALib's RBD-FAST/EASI estimator.
 * **Tornado**, a few extra engine runs: each of the most influential priors is pinned at its low and then its high
   quantile, and the top two strategies are re-run on the same paths and seed (common random numbers). The bar is
-  the margin ``J(runner-up) - J(best)`` at each end; a bar that crosses zero flips the ranking.
+  the margin ``J(runner-up) - J(best)`` at each end; a bar that crosses zero flips the ranking. The re-runs are a
+  :class:`Rerun` passed in by the caller: this module never runs the engine.
 
 Notes
 -----
@@ -21,7 +22,7 @@ half-size resamples (``z sd_{n/2}``); the standard error reported here rescales 
 the rest is interactions plus aleatory variance.
 
 Tornado: prior ``j`` pinned at ``F_j^-1(q)`` (``q`` = low or high quantile) by clipping its draws to that value, so
-the engine does not recompile; the margin ``m_j(q)`` and its pathwise SE as in :mod:`simulator.decision.recommend`; the change
+the engine does not recompile; the margin ``m_j(q)`` and its pathwise SE as in :func:`simulator.decision.metrics.margin`; the change
 ``m_j(q) - m_base`` has SE ``sd(psi_j(q) - psi_base) / sqrt(n)``, pathwise across the two runs (same paths). The
 bar shown is ``M + m_j(q) - m_base``, ``M`` the main run's margin (a control variate: the few tornado paths only
 measure the change), with SE ``sqrt(SE(M)^2 + SE(change)^2)``.
@@ -29,16 +30,17 @@ measure the change), with SE ``sqrt(SE(M)^2 + SE(change)^2)``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
+from typing import Protocol
 
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from simulator.config.schema import Config, DecisionConfig
-from simulator.stats.estimators import influence_difference, se_of_mean, z_value
+from simulator.config.schema import DecisionConfig
+from simulator.decision.metrics import margin
+from simulator.decision.outcomes import PathOutcomes
+from simulator.stats.estimators import se_of_mean, z_value
 
 
 def parameter_draws(ds: xr.Dataset) -> dict[str, np.ndarray]:
@@ -89,33 +91,35 @@ def first_order_indices(
     return frame.sort_values("S1", ascending=False)
 
 
-def pin_prior(inputs, name: str, value: float):
-    """Engine inputs with prior ``name`` pinned at ``value`` on every path (its clip range set to the value; no
-    recompile, and every other prior and every path keep their random numbers)."""
-    prior = inputs.priors[name]
-    v = jnp.asarray(value, prior.low.dtype)
-    return dataclasses.replace(
-        inputs, priors={**inputs.priors, name: dataclasses.replace(prior, low=v, high=v)}
-    )
+class Rerun(Protocol):
+    """Re-runs two strategies on the same paths and seed (common random numbers) with some priors pinned; built by
+    the caller from the engine (:class:`simulator.app.tornado_rerun.EngineRerun`), so the analysis never runs it."""
+
+    paths: int
+
+    def prior_quantile(self, name: str, q: float) -> float:
+        """The ``q``-quantile of prior ``name``."""
+        ...
+
+    def __call__(self, pair: tuple[str, str], pinned: Mapping[str, float]) -> np.ndarray:
+        """Costs ``(2, paths)`` of ``pair`` with each prior of ``pinned`` at its value."""
+        ...
 
 
-def prior_quantile(inputs, name: str, q: float) -> float:
-    """The ``q``-quantile of prior ``name`` (its inverse CDF, clipped to its domain)."""
-    prior = inputs.priors[name]
-    return float(prior.ppf(jnp.asarray(q, prior.low.dtype)))
-
-
-def margin_and_influence(cost: np.ndarray, decision: DecisionConfig) -> tuple[float, np.ndarray]:
-    """Margin ``J(col 1) - J(col 0)`` of a ``(paths, 2)`` cost array and its per-path influence differences."""
-    psi = influence_difference(cost[:, 1], cost[:, 0], decision.objective, decision.level)
-    if decision.objective == "quantile":
-        q = np.quantile(cost, decision.level, axis=0)
-        return float(q[1] - q[0]), psi
-    return float(np.mean(psi)), psi
+def _pair_margin(rerun: Rerun, pair: tuple[str, str], pinned: Mapping[str, float],
+                 decision: DecisionConfig) -> tuple[float, float, np.ndarray]:
+    """Margin ``J(pair[1]) - J(pair[0])``, its pathwise SE and the per-path influence differences of one re-run."""
+    outcomes = PathOutcomes.from_cost(pair, rerun(pair, pinned))
+    value, se = margin(outcomes, 1, 0, decision)
+    return value, se, outcomes.influence_difference(1, 0, decision.objective, decision.level)
 
 
 def tornado(
-    cfg: Config, pair: tuple[str, str], priors: list[str], reference: tuple[float, float] | None = None
+    rerun: Rerun,
+    pair: tuple[str, str],
+    priors: list[str],
+    decision: DecisionConfig,
+    reference: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     """Re-run ``pair = (best, runner_up)`` with each prior at its low and high quantile (common random numbers).
 
@@ -126,34 +130,21 @@ def tornado(
     ``reference + (m_j(q) - m_base)``, the precise main-run margin moved by the change measured on common random
     numbers (a control variate), with SE ``sqrt(SE_ref^2 + SE_change^2)``; ``raw_*`` columns keep ``m_j(q)``.
     """
-    from simulator.engine.host import build_inputs, run_paths
-
-    settings, decision = cfg.decision.sensitivity, cfg.decision
-    # the pair in the scenario's order: the compiled engine depends on the order of pool kinds, not on the ranking
-    ordered = [name for name in cfg.strategies if name in pair]
-    subset = dataclasses.replace(cfg, strategies={name: cfg.strategies[name] for name in ordered})
-    inputs, grid = build_inputs(subset)
-    paths = settings.tornado_paths
-    columns = [ordered.index(pair[0]), ordered.index(pair[1])]
-
-    def run(engine_inputs) -> tuple[float, np.ndarray]:
-        outputs, _, _ = run_paths(engine_inputs, grid, cfg.engine.seed, paths, cfg.engine.chunk_size, 0)
-        return margin_and_influence(outputs["cost"][:, columns], decision)
-
-    base, psi_base = run(inputs)
+    settings = decision.sensitivity
+    base, base_se, psi_base = _pair_margin(rerun, pair, {}, decision)
     rows = []
     for name in priors:
         row = {"prior": name, "raw_base_margin": base}
         for end, q in (("low", settings.low_quantile), ("high", settings.high_quantile)):
-            value = prior_quantile(inputs, name, q)
-            margin, psi = run(pin_prior(inputs, name, value))
+            value = rerun.prior_quantile(name, q)
+            pinned, pinned_se, psi = _pair_margin(rerun, pair, {name: value}, decision)
             row[f"{end}_value"] = value
-            row[f"raw_{end}_margin"], row[f"raw_{end}_margin_se"] = margin, se_of_mean(psi)
-            row[f"{end}_change_se"] = se_of_mean(psi - psi_base)
+            row[f"raw_{end}_margin"], row[f"raw_{end}_margin_se"] = pinned, pinned_se
+            row[f"{end}_change_se"] = float(se_of_mean(psi - psi_base))
             if reference is None:
-                row[f"{end}_margin"], row[f"{end}_margin_se"] = margin, se_of_mean(psi)
+                row[f"{end}_margin"], row[f"{end}_margin_se"] = pinned, pinned_se
             else:
-                row[f"{end}_margin"] = reference[0] + margin - base
+                row[f"{end}_margin"] = reference[0] + pinned - base
                 row[f"{end}_margin_se"] = float(np.hypot(reference[1], row[f"{end}_change_se"]))
         row["swing"] = abs(row["high_margin"] - row["low_margin"])
         row["flips"] = _flips(row, z_value(decision.confidence))
@@ -161,9 +152,9 @@ def tornado(
     frame = pd.DataFrame(rows).set_index("prior") if rows else pd.DataFrame(columns=["swing"])
     frame.attrs.update(
         pair=list(pair),
-        paths=paths,
+        paths=rerun.paths,
         base_margin=base if reference is None else reference[0],
-        base_margin_se=se_of_mean(psi_base) if reference is None else reference[1],
+        base_margin_se=base_se if reference is None else reference[1],
         raw_base_margin=base,
         low_quantile=settings.low_quantile,
         high_quantile=settings.high_quantile,

@@ -6,8 +6,8 @@
 swept keys) and ``summary.csv`` (per-strategy statistics written by :func:`simulator.decision.analyse.write_tables`), never
 the path-level data of ``results.nc``, and builds a Dataset with one dimension per swept key (numeric coordinates where
 every value is a number) plus ``strategy``. Each grid cell also gets the verdict of its job: the best admissible
-strategy, the runner-up and the margin between them with its standard error (pathwise, from ``recommendation.csv``
-when the job wrote it; otherwise the conservative unpaired ``sqrt(SE_a**2 + SE_b**2)``). A job that failed (bad input:
+strategy, the runner-up and the margin between them with its standard error (pathwise, from ``recommendation.csv``,
+written by :func:`simulator.decision.analyse.write_tables`, when the job wrote it; otherwise the conservative unpaired ``sqrt(SE_a**2 + SE_b**2)``). A job that failed (bad input:
 it wrote ``error.txt`` instead of results) is reported and left out; its cell holds NaN. Then
 :mod:`simulator.sweeps.plots` draws the decision map and break-even curves and :mod:`simulator.sweeps.breakeven` writes
 ``sweep_summary.md``.
@@ -42,18 +42,6 @@ class Job:
     summary: pd.DataFrame | None
     recommendation: pd.Series | None
     error: str | None
-
-
-def write_verdict(recommendation, directory: Path) -> Path:
-    """``recommendation.csv`` of one job: best, runner-up, margin ``J(runner-up) - J(best)`` and its pathwise SE.
-
-    ``recommendation`` is a :class:`simulator.decision.recommend.Recommendation`; the decision map shades cells by
-    ``margin / margin_se``, which ``summary.csv`` alone cannot give (its SEs are per strategy, not paired).
-    """
-    path = Path(directory) / "recommendation.csv"
-    row = {k: getattr(recommendation, k) for k in ("best", "runner_up", "margin", "margin_se", "z")}
-    pd.DataFrame([row]).to_csv(path, index=False)
-    return path
 
 
 def _parse(lines: list[str]) -> list:

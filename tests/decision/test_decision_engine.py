@@ -6,13 +6,15 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from simulator.app.tornado_rerun import EngineRerun, pin_prior, prior_quantile
 from simulator.config.load import load_config
 from simulator.decision.analyse import analyse, precision_rule, write_tables
 from simulator.decision.outcomes import PathOutcomes
 from simulator.decision.recommend import precision_reached, recommend
-from simulator.decision.sensitivity import pin_prior, prior_quantile, tornado
+from simulator.decision.sensitivity import tornado
 from simulator.engine.host import build_inputs, run_paths, run_until, simulate
 from simulator.results.dataset import build_dataset
 
@@ -96,7 +98,7 @@ def test_tornado_runs_the_pair_on_common_random_numbers(small):
             small.decision, sensitivity=dataclasses.replace(small.decision.sensitivity, tornado_paths=64)
         ),
     )
-    frame = tornado(cfg, ("hybrid", "spot"), ["market.spot_discount"])
+    frame = tornado(EngineRerun(cfg), ("hybrid", "spot"), ["market.spot_discount"], cfg.decision)
     inputs, grid = build_inputs(cfg)
     full, _, _ = run_paths(inputs, grid, cfg.engine.seed, 64, 64, 0)
     names = list(cfg.strategies)
@@ -107,7 +109,7 @@ def test_tornado_runs_the_pair_on_common_random_numbers(small):
     assert row["high_margin"] < row["low_margin"]
     assert row["swing"] > 3 * max(row["low_change_se"], row["high_change_se"])
     # with the main run's margin as reference, the bars are that margin moved by the measured changes
-    shifted = tornado(cfg, ("hybrid", "spot"), ["market.spot_discount"], reference=(1e5, 1e4)).loc[
+    shifted = tornado(EngineRerun(cfg), ("hybrid", "spot"), ["market.spot_discount"], cfg.decision, (1e5, 1e4)).loc[
         "market.spot_discount"
     ]
     for end in ("low", "high"):
@@ -132,7 +134,7 @@ def test_analysis_of_a_small_run_is_complete(small, tmp_path):
     )
     sim = simulate(cfg)
     ds = build_dataset(sim, seed=0, resolved_config="", scenario="hybrid", run_deadlines=[180.0])
-    analysis = analyse(ds, cfg)
+    analysis = analyse(ds, cfg, rerun=EngineRerun(cfg))
     assert analysis.recommendation.best in cfg.strategies
     assert len(analysis.tornado) == 2 and len(analysis.indices) > 2
     metrics = analysis.metrics
@@ -158,9 +160,14 @@ def test_analysis_of_a_small_run_is_complete(small, tmp_path):
     }
     assert {
         "summary.csv",
+        "recommendation.csv",
         "pairwise_win.csv",
         "tornado.csv",
         "risk_map.png",
         "win_probability.png",
         "tornado.png",
     } <= names
+    verdict = pd.read_csv(tmp_path / "recommendation.csv")
+    assert list(verdict.columns) == ["best", "runner_up", "margin", "margin_se", "z"] and len(verdict) == 1
+    assert verdict.loc[0, "best"] == analysis.recommendation.best
+    assert verdict.loc[0, "margin"] == pytest.approx(analysis.recommendation.margin)
