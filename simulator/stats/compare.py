@@ -32,8 +32,6 @@ import pandas as pd
 
 from simulator.stats.estimators import se_of_mean
 
-DOMINANCE_ORDERS = ("pathwise", "first-order", "second-order")
-
 
 def win_probability(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Matrix ``P[a, b] = P(cost_a < cost_b)`` over paths (ties count one half) and its standard errors.
