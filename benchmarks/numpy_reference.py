@@ -20,11 +20,10 @@ import dataclasses
 import numpy as np
 
 from simulator.config.schema import Config
+from simulator.engine import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY
 from simulator.engine.priors import Prior, prior_table
 from simulator.engine.strategies import COST_CATEGORIES
 
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
 SUPPORTED_KINDS = ("owned", "on_demand", "spot")
 CATEGORY = {name: i for i, name in enumerate(COST_CATEGORIES)}
 PROVIDER = {"owned": 0, "on_demand": 1, "spot": 1}  # spot and on-demand are the same cloud provider
@@ -91,7 +90,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     n_r = len(runs)
     steps_per_month = max(1, round(DAYS_PER_MONTH / cfg.engine.step_days))
     dt = DAYS_PER_MONTH / steps_per_month
-    hours, dt_y = 24.0 * dt, dt / DAYS_PER_YEAR
+    hours, dt_y = HOURS_PER_DAY * dt, dt / DAYS_PER_YEAR
     horizon = cfg.engine.horizon_months * DAYS_PER_MONTH
     rate = cfg.engine.discount_rate_per_year
     n_cat = len(COST_CATEGORIES)
@@ -129,7 +128,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     ordered = [sum(p.gpus for p in ps if p.kind == "owned") for ps in pools]
     pending = [np.clip(np.minimum(o, np.floor(b / np.maximum(price0, 1e-30))), 0.0, None)
                for o, b in zip(ordered, budget, strict=True)]
-    pending_day = [7.0 * th["owned.lead_time_weeks"] for _ in strategies]
+    pending_day = [DAYS_PER_WEEK * th["owned.lead_time_weeks"] for _ in strategies]
     pending_price = [price0.copy() for _ in strategies]
     committed = [pending[i] * price0 for i in range(n_s)]
     installed = [np.zeros(n) for _ in strategies]
@@ -199,7 +198,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                     share = min(max((t + dt - begin) / dt, 0.0), 1.0)
                     rem = remaining[s][r]
                     active = (share > 0.0) & (rem > 0.0)
-                    slack = run.deadline_day - t - rem / (24.0 * width * eff)
+                    slack = run.deadline_day - t - rem / (HOURS_PER_DAY * width * eff)
                     now_switched = switched[s][r] | (strategies[s].deadline_aware & active & (slack < dt))
                     wall_hours = width * hours * share
                     taken = np.zeros(n, bool)
@@ -304,7 +303,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                 can = np.floor((budget[s] - committed[s]) / np.maximum(price, 1e-30))
                 gpus = np.where(order, np.clip(np.minimum(exp.gpus, can), 0.0, None), 0.0)
                 placed = gpus > 0.0
-                lead_days = 7.0 * _sample_prior(lead_prior, rng, n)
+                lead_days = DAYS_PER_WEEK * _sample_prior(lead_prior, rng, n)
                 pending[s] = np.where(placed, gpus, pending[s])
                 pending_day[s] = np.where(placed, now + lead_days, pending_day[s])
                 pending_price[s] = np.where(placed, price, pending_price[s])
@@ -322,7 +321,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
         cash[s, CATEGORY["residual"]] += residual
         for r, run in enumerate(runs):
             done = remaining[s][r] <= 0.0
-            full_rate = run.gpus * 24.0 * efficiency[s]
+            full_rate = run.gpus * HOURS_PER_DAY * efficiency[s]
             finish_day[s, r] = np.where(done, finish[s][r], horizon + remaining[s][r] / full_rate)
     deadlines = np.asarray([run.deadline_day for run in runs]).reshape(1, -1, 1)
     out = dict(

@@ -1,1 +1,5 @@
 """The Monte Carlo engine: pure JAX (kinds, priors, processes, strategies, pools, routing, accounting, step, scan) and one host layer (chunks, devices, progress)."""
+
+from simulator.engine._constants import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY
+
+__all__ = ["DAYS_PER_MONTH", "DAYS_PER_WEEK", "DAYS_PER_YEAR", "HOURS_PER_DAY"]

@@ -23,36 +23,13 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from simulator.engine._constants import DAYS_PER_MONTH, DAYS_PER_YEAR, HOURS_PER_DAY, RESALE_RETENTION_FLOOR
+from simulator.engine._xla import ordered_sum
+from simulator.engine.kinds import ACADEMIC, KINDS, NOTEBOOK, any_of, is_public_cloud
 from simulator.engine.pools import PoolTerms
 from simulator.engine.processes import market, spot
 from simulator.engine.routing import Usage
-from simulator.engine.strategies import (
-    ACADEMIC,
-    CATEGORY_INDEX,
-    COST_CATEGORIES,
-    MARKETPLACE,
-    NOTEBOOK,
-    ON_DEMAND,
-    OWNED,
-    SPOT,
-    StrategyTable,
-)
-
-DAYS_PER_YEAR = 365.25
-DAYS_PER_MONTH = DAYS_PER_YEAR / 12.0
-
-
-def ordered_sum(x: jax.Array, axis: int = 1) -> jax.Array:
-    """Sum over ``axis`` in a fixed left-to-right order.
-
-    ``jnp.sum`` lets XLA pick a reduction order that depends on the batch shape; a fixed order keeps every path's
-    result bit-identical whatever the chunk size. (Sums with a single non-zero term are exact either way.)
-    """
-    parts = [jnp.take(x, i, axis=axis) for i in range(x.shape[axis])]
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
-    return total
+from simulator.engine.strategies import CATEGORY_INDEX, COST_CATEGORIES, StrategyTable
 
 
 def sum_by_kind(values: list[jax.Array] | jax.Array, kind: jax.Array, code: int) -> jax.Array:
@@ -69,6 +46,18 @@ def sum_by_kind(values: list[jax.Array] | jax.Array, kind: jax.Array, code: int)
 _by_kind = sum_by_kind
 
 
+def usage_spend(spend: list[jax.Array], kind: jax.Array) -> dict[str, jax.Array]:
+    """Usage spend (wall GPU-hours x price, per slot) summed by the cost category of each slot's kind, (S, N)."""
+    out: dict[str, jax.Array] = {}
+    for code, row in enumerate(KINDS.values()):
+        paid = sum_by_kind(spend, kind, code)
+        out[row.cost_category] = out[row.cost_category] + paid if row.cost_category in out else paid
+    unknown = set(out) - set(COST_CATEGORIES)
+    if unknown:
+        raise ValueError(f"kinds book spend to unknown cost categories {sorted(unknown)}; add them to COST_CATEGORIES")
+    return out
+
+
 def step_costs(st: StrategyTable, theta: dict[str, jax.Array], terms: PoolTerms, usage: Usage,
                installed: jax.Array, up: jax.Array, capex: jax.Array, notebook_units: jax.Array, hours: float,
                dt: float, partnership: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -77,27 +66,24 @@ def step_costs(st: StrategyTable, theta: dict[str, jax.Array], terms: PoolTerms,
     hosting = lambda name: jnp.where(st.colo, theta[f"colo.{name}"], theta[f"onprem.{name}"])  # noqa: E731
     energy = theta["owned.kw_per_gpu"] * hosting("pue") * theta["market.electricity_usd_per_kwh"]
     idle = theta["owned.idle_power_fraction"]
-    seats = _by_kind(st.gpus, st.kind, NOTEBOOK)
+    seats = sum_by_kind(st.gpus, st.kind, NOTEBOOK)
     allowance = seats * theta["notebook.included_units"]
-    units = notebook_units + _by_kind(usage.wall, st.kind, NOTEBOOK) * theta["notebook.units_per_gpu_hour"]
+    units = notebook_units + sum_by_kind(usage.wall, st.kind, NOTEBOOK) * theta["notebook.units_per_gpu_hour"]
     overage = jnp.maximum(0.0, units - allowance) - jnp.maximum(0.0, notebook_units - allowance)
     has_academic = jnp.any(st.kind == ACADEMIC, axis=1) & partnership
     owned_here = installed > 0.0
     staff_fte = jnp.maximum(hosting("min_fte"), hosting("fte_per_100_gpus") * installed / 100.0)
-    cloud = _by_kind(spend, st.kind, ON_DEMAND) + _by_kind(spend, st.kind, SPOT)
-    uses_cloud = jnp.any((st.kind == ON_DEMAND) | (st.kind == SPOT), axis=1)
+    cloud_codes = tuple(c for c, name in enumerate(KINDS) if is_public_cloud(name))
+    cloud = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in cloud_codes])
+    uses_cloud = jnp.any(any_of(st.kind, cloud_codes), axis=1)
     data_usd = [wall / 1000.0 * theta["workload.data_tb_per_1000_gpu_hours"] * terms.data_usd_per_tb[:, p]
                 for p, wall in enumerate(usage.wall)]
-    by_category = {
-        "on_demand": _by_kind(spend, st.kind, ON_DEMAND),
-        "spot": _by_kind(spend, st.kind, SPOT),
-        "marketplace": _by_kind(spend, st.kind, MARKETPLACE),
+    other = {  # costs beyond usage spend, by category
         "notebook": seats * theta["notebook.monthly_fee_usd"] * dt / DAYS_PER_MONTH
         + overage * theta["notebook.usd_per_unit"],
-        "academic": _by_kind(spend, st.kind, ACADEMIC)
-        + jnp.where(has_academic, theta["academic.partnership_usd_per_year"] * dt / DAYS_PER_YEAR, 0.0),
+        "academic": jnp.where(has_academic, theta["academic.partnership_usd_per_year"] * dt / DAYS_PER_YEAR, 0.0),
         "capex": capex,
-        "power": _by_kind(spend, st.kind, OWNED) + idle * up * hours * energy,
+        "power": idle * up * hours * energy,
         "facility": installed * theta["owned.kw_per_gpu"] * hosting("facility_usd_per_kw_month") * dt / DAYS_PER_MONTH
         + jnp.where(owned_here, hosting("fixed_usd_per_month") * dt / DAYS_PER_MONTH, 0.0),
         "staff": jnp.where(owned_here, staff_fte * theta["owned.staff_usd_per_fte_year"] * dt / DAYS_PER_YEAR, 0.0),
@@ -105,15 +91,23 @@ def step_costs(st: StrategyTable, theta: dict[str, jax.Array], terms: PoolTerms,
         "migration": usage.migration_usd,
         "compliance": st.compliance_markup * cloud
         + jnp.where(uses_cloud, st.compliance_usd_per_year * dt / DAYS_PER_YEAR, 0.0),
-        "residual": jnp.zeros_like(installed),
     }
-    return jnp.stack([by_category[name] for name in COST_CATEGORIES], axis=1), units
+    rental = usage_spend(spend, st.kind)
+    by_category = [_plus(rental.get(name), other.get(name), installed) for name in COST_CATEGORIES]
+    return jnp.stack(by_category, axis=1), units
+
+
+def _plus(a: jax.Array | None, b: jax.Array | None, like: jax.Array) -> jax.Array:
+    """``a + b`` where either may be missing (zeros if both are)."""
+    if a is None and b is None:
+        return jnp.zeros_like(like)
+    return b if a is None else a if b is None else a + b
 
 
 def finalise(inputs, theta: dict[str, jax.Array], horizon: float, state, monthly: dict[str, jax.Array]):
     """Resale credit at the horizon, run finish times and lateness, delay; the engine's per-path outputs."""
     st, fl = inputs.strategies, state.fleet
-    rho = jnp.maximum(theta["owned.resale_retention_per_year"], 1e-6)
+    rho = jnp.maximum(theta["owned.resale_retention_per_year"], RESALE_RETENTION_FLOOR)
     price_now = market.loaded_price(theta["market.hardware_usd_per_gpu"], state.log_index,
                                     theta["market.loading_hardware"])
     residual = -price_now * rho ** (horizon / DAYS_PER_YEAR) * fl.resale_weight
@@ -124,7 +118,7 @@ def finalise(inputs, theta: dict[str, jax.Array], horizon: float, state, monthly
     # Unfinished runs: extrapolate at full width without interruptions (an optimistic finish, flagged).
     runs = state.runs
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, theta["workload.checkpoint_cost_hours"])
-    full_rate = inputs.run_gpus[None, :, None] * 24.0 * efficiency[:, None, :]  # (S, R, N)
+    full_rate = inputs.run_gpus[None, :, None] * HOURS_PER_DAY * efficiency[:, None, :]  # (S, R, N)
     completed = runs.remaining <= 0.0
     finish = jnp.where(completed, runs.finish_day, horizon + runs.remaining / full_rate)
     lateness = jnp.maximum(0.0, finish - inputs.run_deadline_day[None, :, None])

@@ -13,26 +13,22 @@ marketplace    quota                   r P_od(0) M^beta_mp (1 - d_int)  host fai
 academic       min(cap, centre GPUs)   usage price (~0)                 none; queue wait, walltime resubmission
 notebook       seats (1 GPU each)      units beyond the included ones   early terminations, 24-h session cap
 =============  ======================  ===============================  ========================================
+
+Each kind's terms are one small function in :data:`KIND_TERMS` (its row of the table above); kinds as such
+(provider, reliability, data policy, cost category) are rows of :data:`simulator.engine.kinds.KINDS`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from simulator.engine.kinds import EMPTY, KINDS, any_of, codes_where, kind_code, providers_charging
 from simulator.engine.processes import academic, market
-from simulator.engine.strategies import (
-    ACADEMIC,
-    EMPTY,
-    MARKETPLACE,
-    NOTEBOOK,
-    ON_DEMAND,
-    OWNED,
-    SPOT,
-    StrategyTable,
-)
+from simulator.engine.strategies import StrategyTable
 
 
 class PoolTerms(NamedTuple):
@@ -46,47 +42,30 @@ class PoolTerms(NamedTuple):
     data_usd_per_tb: jax.Array  # egress and bandwidth per TB moved with work run away from the data's home
 
 
-INTERRUPTIBLE_KINDS = (SPOT, MARKETPLACE, NOTEBOOK)  # kinds with an interruption hazard
+TERM_DEFAULTS = dict(capacity=0.0, price=0.0, hazard=0.0, instance_gpus=1.0, run_efficiency=1.0, queue_days=0.0)
+"""The value of a kind-specific term for a kind that does not set it."""
 
 
-def rows_with(layout: tuple[tuple[int, ...], ...] | None, n_rows: int, codes: tuple[int, ...],
-              slot: int | None = None) -> tuple[int, ...]:
-    """Strategies (rows) whose slot ``slot`` (any slot if None) is of a kind in ``codes``, from the static layout.
+class StepDrivers(NamedTuple):
+    """The shared drivers of a step that pools read; (N,) per path, ``owned_up`` (S, N)."""
 
-    ``layout`` holds every slot's kind code, known at trace time; ``None`` means unknown, and every row qualifies.
-    The engine uses it to skip work that is provably zero (a Poisson draw at a hazard that is zero by kind, failures
-    of a strategy that owns no GPUs), which changes no result.
-    """
-    if layout is None:
-        return tuple(range(n_rows))
-    return tuple(s for s, kinds in enumerate(layout)
-                 if any(k in codes for k in (kinds if slot is None else kinds[slot:slot + 1])))
+    log_index: jax.Array
+    owned_up: jax.Array
+    spot_available: jax.Array
+    academic_gpus: jax.Array
 
 
-def on_rows(rows: tuple[int, ...], n_rows: int, fn, *arrays: jax.Array) -> jax.Array | None:
-    """``fn(*arrays)`` evaluated on the rows ``rows`` only (leading axis), zeros elsewhere; None if no row.
+KindTerms = Callable[[StrategyTable, dict, StepDrivers], dict[str, jax.Array]]
 
-    Rows are taken with slices and put back with masks (elementwise selects): XLA:CPU emits concatenations and pads
-    as scalar code, several times slower than the vectorised elementwise loops.
-    """
-    if not rows:
-        return None
-    if len(rows) == n_rows:
-        return fn(*arrays)
-    contiguous = rows == tuple(range(rows[0], rows[-1] + 1))
-    take = (lambda a: a[rows[0]:rows[-1] + 1]) if contiguous else (lambda a: jnp.stack([a[s] for s in rows]))
-    picked = fn(*(take(a) for a in arrays))
-    row = jnp.arange(n_rows).reshape((n_rows,) + (1,) * (picked.ndim - 1))
-    out = jnp.where(row == rows[0], picked[0], 0.0)
-    for i, s in enumerate(rows[1:], start=1):
-        out = jnp.where(row == s, picked[i], out)
-    return out.astype(picked.dtype)
+
+def interruptible_codes() -> tuple[int, ...]:
+    """Codes of the kinds with an interruption hazard."""
+    return codes_where(interruptible=True)
 
 
 def by_kind(kind: jax.Array, default, **values) -> jax.Array:
-    """Per-slot value chosen by kind code: ``by_kind(kind, 0.0, owned=a, spot=b, ...)``."""
-    codes = dict(owned=OWNED, on_demand=ON_DEMAND, spot=SPOT, marketplace=MARKETPLACE, academic=ACADEMIC,
-                 notebook=NOTEBOOK)
+    """Per-slot value chosen by kind name: ``by_kind(kind, 0.0, owned=a, spot=b, ...)``; 0 in empty slots."""
+    codes = kind_code()
     out = jnp.asarray(default)
     for name, value in values.items():
         out = jnp.where(kind == codes[name], value, out)
@@ -94,51 +73,78 @@ def by_kind(kind: jax.Array, default, **values) -> jax.Array:
 
 
 def by_provider(provider: jax.Array, egress_usd_per_tb: jax.Array, bandwidth_usd_per_tb: jax.Array) -> jax.Array:
-    """USD per TB charged for data leaving a provider: cloud egress, marketplace bandwidth, else 0."""
-    return jnp.where(provider == 1, egress_usd_per_tb, jnp.where(provider == 2, bandwidth_usd_per_tb, 0.0))
+    """USD per TB charged for data leaving a provider: its kinds' data charge (cloud egress, marketplace
+    bandwidth), else 0."""
+    out = jnp.asarray(0.0)
+    for charge, usd_per_tb in (("egress", egress_usd_per_tb), ("bandwidth", bandwidth_usd_per_tb)):
+        for provider_id in providers_charging(charge):
+            out = jnp.where(provider == provider_id, usd_per_tb, out)
+    return out
 
 
-def pool_terms(st: StrategyTable, theta: dict[str, jax.Array], log_index: jax.Array, owned_up: jax.Array,
-               spot_available: jax.Array, academic_gpus: jax.Array) -> PoolTerms:
-    """Per-slot terms for one step (see the table in the module docstring).
-
-    Shapes: ``st`` carries a path axis (``kind`` is (S, P, 1)); ``theta`` values and shared drivers are (N,);
-    ``owned_up`` is (S, N). Every returned array is (S, P, N).
-    """
-    slot = lambda x: x[:, None]  # noqa: E731  (S, N) -> (S, 1, N)
-    od_base = theta["market.on_demand_usd_per_gpu_hour"]
-    od_price = market.loaded_price(od_base, log_index, theta["market.loading_on_demand"])
-    spot_price = market.loaded_price((1.0 - theta["market.spot_discount"]) * od_base, log_index,
-                                     theta["market.loading_spot"])
-    mp_price = market.loaded_price(theta["marketplace.price_ratio"] * od_base, log_index,
-                                   theta["market.loading_marketplace"])
-    mp_price = mp_price * jnp.where(st.interruptible, 1.0 - theta["marketplace.interruptible_discount"], 1.0)
+def _owned(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
     pue = jnp.where(st.colo, theta["colo.pue"], theta["onprem.pue"])
     busy_power = theta["owned.kw_per_gpu"] * pue * theta["market.electricity_usd_per_kwh"] \
         * (1.0 - theta["owned.idle_power_fraction"])
-    kind = st.kind
-    restart = theta["workload.restart_hours"]
-    mp_hazard = theta["marketplace.host_failure_per_hour"] \
+    return dict(capacity=d.owned_up[:, None], price=busy_power[:, None])
+
+
+def _on_demand(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
+    return dict(capacity=st.gpus, price=market.loaded_price(theta["market.on_demand_usd_per_gpu_hour"], d.log_index,
+                                                            theta["market.loading_on_demand"]))
+
+
+def _spot(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
+    base = (1.0 - theta["market.spot_discount"]) * theta["market.on_demand_usd_per_gpu_hour"]
+    return dict(capacity=jnp.where(d.spot_available, st.gpus, 0.0),
+                price=market.loaded_price(base, d.log_index, theta["market.loading_spot"]),
+                hazard=theta["spot.reclaim_per_instance_hour"], instance_gpus=theta["spot.gpus_per_instance"])
+
+
+def _marketplace(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
+    price = market.loaded_price(theta["marketplace.price_ratio"] * theta["market.on_demand_usd_per_gpu_hour"],
+                                d.log_index, theta["market.loading_marketplace"])
+    hazard = theta["marketplace.host_failure_per_hour"] \
         + jnp.where(st.interruptible, theta["marketplace.outbid_per_hour"], 0.0)
+    return dict(capacity=st.gpus, hazard=hazard, instance_gpus=theta["marketplace.gpus_per_host"],
+                price=price * jnp.where(st.interruptible, 1.0 - theta["marketplace.interruptible_discount"], 1.0))
+
+
+def _academic(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
+    efficiency = academic.resubmission_efficiency(theta["academic.walltime_hours"], theta["academic.queue_wait_days"],
+                                                  theta["workload.restart_hours"])
+    return dict(capacity=jnp.minimum(st.gpus, d.academic_gpus), price=theta["academic.usd_per_gpu_hour"],
+                run_efficiency=efficiency, queue_days=theta["academic.queue_wait_days"])
+
+
+def _notebook(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
+    session = theta["notebook.session_hours"]
+    return dict(capacity=st.gpus, hazard=theta["notebook.termination_per_hour"],
+                run_efficiency=session / (session + theta["workload.restart_hours"]))
+
+
+KIND_TERMS: dict[str, KindTerms] = dict(owned=_owned, on_demand=_on_demand, spot=_spot, marketplace=_marketplace,
+                                        academic=_academic, notebook=_notebook)
+"""Each kind's terms, ``f(strategies, theta, drivers) -> {term: value}``: terms it leaves out take
+:data:`TERM_DEFAULTS`. Values broadcast to (S, P, N)."""
+
+
+def pool_terms(st: StrategyTable, theta: dict, drivers: StepDrivers) -> PoolTerms:
+    """Per-slot terms for one step (see the table in the module docstring).
+
+    Shapes: ``st`` carries a path axis (``kind`` is (S, P, 1)); ``theta`` values and shared drivers are (N,);
+    ``drivers.owned_up`` is (S, N). Every returned array is (S, P, N).
+    """
+    kind = st.kind
+    by_name = {name: KIND_TERMS[name](st, theta, drivers) for name in KINDS}
+    chosen = {term: by_kind(kind, default, **{name: t[term] for name, t in by_name.items() if term in t})
+              for term, default in TERM_DEFAULTS.items()}
     egress, bandwidth = theta["market.egress_usd_per_tb"], theta["marketplace.bandwidth_usd_per_tb"]
+    slot = lambda x: x[:, None]  # noqa: E731  (S, N) -> (S, 1, N)
     provider = st.provider
     away = (provider != slot(st.home_provider)) & (kind != EMPTY)
     # data out of its home to the pool, and results back: egress charged by each side's provider
     away_usd_per_tb = slot(by_provider(st.home_provider, egress, bandwidth)) + by_provider(provider, egress, bandwidth)
-    return PoolTerms(
-        capacity=by_kind(kind, 0.0, owned=slot(owned_up), on_demand=st.gpus,
-                         spot=jnp.where(spot_available, st.gpus, 0.0), marketplace=st.gpus,
-                         academic=jnp.minimum(st.gpus, academic_gpus), notebook=st.gpus),
-        price=by_kind(kind, 0.0, owned=slot(busy_power), on_demand=od_price, spot=spot_price, marketplace=mp_price,
-                      academic=theta["academic.usd_per_gpu_hour"]),
-        hazard=by_kind(kind, 0.0, spot=theta["spot.reclaim_per_instance_hour"], marketplace=mp_hazard,
-                       notebook=theta["notebook.termination_per_hour"]),
-        instance_gpus=by_kind(kind, 1.0, spot=theta["spot.gpus_per_instance"],
-                              marketplace=theta["marketplace.gpus_per_host"]),
-        run_efficiency=by_kind(kind, 1.0, academic=academic.resubmission_efficiency(
-            theta["academic.walltime_hours"], theta["academic.queue_wait_days"], restart),
-            notebook=theta["notebook.session_hours"] / (theta["notebook.session_hours"] + restart)),
-        queue_days=by_kind(kind, 0.0, academic=theta["academic.queue_wait_days"]),
-        reliable=jnp.broadcast_to((kind == OWNED) | (kind == ON_DEMAND), away.shape[:2] + log_index.shape),
-        data_usd_per_tb=jnp.where(away, away_usd_per_tb, 0.0),
-    )
+    reliable = any_of(kind, codes_where(reliable=True))
+    return PoolTerms(**chosen, reliable=jnp.broadcast_to(reliable, away.shape[:2] + drivers.log_index.shape),
+                     data_usd_per_tb=jnp.where(away, away_usd_per_tb, 0.0))

@@ -3,7 +3,7 @@
 Notes
 -----
 *Runs.* An active run of width ``w`` takes ``w`` GPUs, all on the first pool (in priority order) that serves runs and
-has ``w`` GPUs free (a notebook only hosts one-GPU runs). On that pool, in ``h`` wall hours per GPU, ``N`` interruptions
+has ``w`` GPUs free (up to the kind's ``max_job_gpus``: a notebook only hosts one-GPU runs). On that pool, in ``h`` wall hours per GPU, ``N`` interruptions
 each lose ``(tau + C)/2 + R`` hours on all ``w`` GPUs (:mod:`simulator.engine.processes.spot`); owned GPUs lose work to the
 fleet's failures that hit the run's GPUs. Useful GPU-hours are ``max(0, w h - N w loss) * tau/(tau + C) * e_pool``
 (``e_pool`` for walltime or session resubmission).
@@ -28,11 +28,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from simulator.engine.pools import INTERRUPTIBLE_KINDS, PoolTerms, by_provider, on_rows, rows_with
+from simulator.engine._constants import DIVISOR_FLOOR, HOURS_PER_DAY
+from simulator.engine._xla import Layout, materialise, on_rows, rows_with
+from simulator.engine.kinds import KINDS, OWNED
+from simulator.engine.pools import PoolTerms, by_provider, interruptible_codes
 from simulator.engine.processes.sampling import poisson_from_uniform
-from simulator.engine.strategies import NOTEBOOK, OWNED
-
-Layout = tuple[tuple[int, ...], ...] | None  # static kind code of every slot (S, P); None: unknown
 
 
 class RunState(NamedTuple):
@@ -43,28 +43,13 @@ class RunState(NamedTuple):
 
 
 class Usage(NamedTuple):
-    """What routing used in a step. Per-slot quantities are lists of (S, N) arrays, one per slot: XLA:CPU compiles
-    slicing and stacking of a slot axis into slow scalar loops, and per-slot arrays need neither."""
+    """What routing used in a step; per-slot quantities are lists of (S, N) arrays, one per slot (see ``_xla``)."""
 
     free: list[jax.Array]  # P x (S, N) GPUs still free this step
     wall: list[jax.Array]  # P x (S, N) wall GPU-hours used
     interruptions: jax.Array  # (S,)
     migration_usd: jax.Array  # (S,)
     queue_gpu_hour_days: jax.Array  # (S,)
-
-
-def materialise(tree, always: jax.Array):
-    """``tree`` unchanged, computed once into buffers: a fusion boundary for XLA.
-
-    XLA fuses cheap elementwise producers into every consumer, so a routing result read by a dozen cost
-    categories would be recomputed a dozen times per element. A conditional is never fused, so passing the values
-    through one (``always`` is true at run time, but not a constant the compiler could fold; the other branch is
-    never taken) materialises them once. ``jax.lax.optimization_barrier`` would say this more plainly, but XLA:CPU
-    drops it before fusion.
-    """
-    never = lambda t: jax.tree_util.tree_map(lambda x: jnp.sqrt(x) if jnp.issubdtype(x.dtype, jnp.floating)  # noqa: E731
-                                             else x, t)
-    return jax.lax.cond(always, lambda t: t, never, tree)
 
 
 def _interruptions(rows: tuple[int, ...], hazard: jax.Array, rate: jax.Array, u: jax.Array) -> jax.Array | None:
@@ -93,19 +78,22 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
     remaining, finish, switched, last = runs
     free, wall_used, interruptions, migration, queue = usage
     free, wall_used = list(free), list(wall_used)
-    hours = 24.0 * dt
+    hours = HOURS_PER_DAY * dt
     n_slots = kind.shape[1]
-    interruptible_rows = rows_with(layout, kind.shape[0], INTERRUPTIBLE_KINDS)
+    interruptible_rows = rows_with(layout, kind.shape[0], interruptible_codes())
+    narrow = [(c, k.max_job_gpus) for c, k in enumerate(KINDS.values()) if k.max_job_gpus < float("inf")]
     for r in range(run_gpus.shape[0]):
         width = run_gpus[r]
         begin = jnp.maximum(t_start, run_start[r])  # a run may start mid-step
         share = jnp.clip((t_start + dt - begin) / dt, 0.0, 1.0)
         active = (share > 0.0) & (remaining[:, r] > 0.0)
-        slack = run_deadline[r] - t_start - remaining[:, r] / (24.0 * width * efficiency)
+        slack = run_deadline[r] - t_start - remaining[:, r] / (HOURS_PER_DAY * width * efficiency)
         now_switched = switched[:, r] | (deadline_aware & active & (slack < dt))
         always = jnp.isfinite(t_start)
         active, now_switched = materialise((active, now_switched), always)
-        allowed = serves_runs & (terms.reliable | ~now_switched[:, None]) & ((kind != NOTEBOOK) | (width <= 1.0))
+        allowed = serves_runs & (terms.reliable | ~now_switched[:, None])
+        for code, max_gpus in narrow:  # kinds that host runs up to a width only
+            allowed = allowed & ((kind != code) | (width <= max_gpus))
         chosen, seen = [], jnp.zeros_like(active)
         for p in range(n_slots):  # the first slot with room, per slot as (S, N) arrays (no stacking)
             fits = (free[p] >= width) & allowed[:, p]
@@ -129,7 +117,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
         done = jnp.minimum(remaining[:, r], useful)
         finished_now = running & (done >= remaining[:, r])
         # share of the step's wall time used: all of it unless the run finished part-way (unproductive time is paid)
-        fraction = jnp.where(finished_now, done / jnp.maximum(useful, 1e-30), jnp.where(running, 1.0, 0.0))
+        fraction = jnp.where(finished_now, done / jnp.maximum(useful, DIVISOR_FLOOR), jnp.where(running, 1.0, 0.0))
         fraction, done, finished_now, events = materialise((fraction, done, finished_now, events), always)
         finish = finish.at[:, r].set(jnp.where(finished_now, begin + fraction * share * dt, finish[:, r]))
         remaining = remaining.at[:, r].add(-done)
@@ -152,13 +140,13 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
     """Serve a backlog (S,) through the slots that ``serves`` it, in priority order."""
     free, wall_used, interruptions, migration, queue = usage
     free, wall_used = list(free), list(wall_used)
-    hours = 24.0 * dt
+    hours = HOURS_PER_DAY * dt
     for p in range(kind.shape[1]):
         wall = jnp.where(serves[:, p], jnp.minimum(free[p] * hours, backlog / efficiency), 0.0)
         owned = kind[:, p] == OWNED
         owned_events = jnp.where(owned, failed_share * wall / hours, 0.0)
         slot_terms = PoolTerms(*(x[:, p] for x in terms))
-        rows = rows_with(layout, kind.shape[0], INTERRUPTIBLE_KINDS, slot=p)
+        rows = rows_with(layout, kind.shape[0], interruptible_codes(), slot=p)
         hazard = jnp.broadcast_to(slot_terms.hazard, wall.shape)
         interrupted = _interruptions(rows, hazard, slot_terms.hazard * wall / slot_terms.instance_gpus,
                                      u_slots[:, p])

@@ -29,20 +29,21 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtri
 
-from simulator.engine.accounting import (
+from simulator.engine._constants import (
     DAYS_PER_MONTH,
+    DAYS_PER_WEEK,
     DAYS_PER_YEAR,
-    finalise,
-    ordered_sum,
-    step_costs,
-    sum_by_kind,
+    HOURS_PER_DAY,
+    UP_HOURS_FLOOR,
 )
-from simulator.engine.pools import by_kind, on_rows, pool_terms, rows_with
-from simulator.engine.priors import Prior, stable_id, uniforms
-from simulator.engine.priors import _interpolate_table as interpolate_table
+from simulator.engine._xla import materialise, on_rows, ordered_sum, rows_with
+from simulator.engine.accounting import finalise, step_costs, sum_by_kind
+from simulator.engine.kinds import OWNED
+from simulator.engine.pools import StepDrivers, by_kind, pool_terms
+from simulator.engine.priors import Prior, sample_parameters, stable_id, uniforms
 from simulator.engine.processes import academic, failures, fleet, market, spot, workload
-from simulator.engine.routing import RunState, Usage, materialise, route_backlog, route_runs
-from simulator.engine.strategies import COST_CATEGORIES, OWNED, StrategyTable
+from simulator.engine.routing import RunState, Usage, route_backlog, route_runs
+from simulator.engine.strategies import COST_CATEGORIES, StrategyTable
 
 PARAMETER_STREAM = stable_id("stream/parameters")
 STEP_STREAM = stable_id("stream/steps")
@@ -137,7 +138,7 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     layout = inputs.slot_kinds or None
     u = step_uniforms(keys["step"], step_index, U_RUNS + inputs.run_gpus.shape[0], dtype)
     t_start = step_index.astype(dtype) * dt
-    hours = 24.0 * dt
+    hours = HOURS_PER_DAY * dt
 
     # Shared drivers.
     arrivals = jnp.exp(state.log_demand) * dt
@@ -164,14 +165,12 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     up = up_start - failed
     failed_share = failed / jnp.maximum(up_start, 1.0)
 
-    terms = pool_terms(st, theta, state.log_index, up, state.spot_available, academic_gpus)
+    terms = pool_terms(st, theta, StepDrivers(state.log_index, up, state.spot_available, academic_gpus))
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, theta["workload.checkpoint_cost_hours"])
     loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours,
                                                   theta["workload.checkpoint_cost_hours"],
                                                   theta["workload.restart_hours"])
-    always = jnp.isfinite(t_start)
-    # (efficiency and loss_hours stay inline: materialised, they made some results depend on the chunk size in the
-    # last bit, presumably through shape-dependent code generation of their consumers)
+    always = jnp.isfinite(t_start)  # efficiency and loss_hours stay inline (see _xla)
     terms, up, failed_share = materialise((terms, up, failed_share), always)
     n_slots = st.kind.shape[1]
     usage = Usage(free=[terms.capacity[:, p] for p in range(n_slots)],
@@ -220,14 +219,14 @@ def _month_end(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, ke
                state: State, m: jax.Array) -> State:
     """Expansion orders on sustained utilisation (capped by the capex budget); reset monthly counters."""
     st, fl = inputs.strategies, state.fleet
-    utilisation = fl.busy_month / jnp.maximum(fl.up_month, 1e-9)
+    utilisation = fl.busy_month / jnp.maximum(fl.up_month, UP_HOURS_FLOOR)
     months_above, order = fleet.expansion_due(utilisation, fl.months_above, st.expansion_threshold,
                                               st.expansion_months, fl.pending, st.expansion_gpus)
     price = market.loaded_price(theta["market.hardware_usd_per_gpu"], state.log_index,
                                 theta["market.loading_hardware"])
     gpus = jnp.where(order, fleet.affordable(st.expansion_gpus, price, st.capex_budget_usd - fl.committed_usd), 0.0)
     u_lead = step_uniforms(keys["expansion"], m, 1, state.light.dtype)[0]
-    lead_days = 7.0 * inputs.priors["owned.lead_time_weeks"].ppf(u_lead)
+    lead_days = DAYS_PER_WEEK * inputs.priors["owned.lead_time_weeks"].ppf(u_lead)
     now = (m + 1).astype(state.light.dtype) * grid.steps_per_month * grid.dt_days
     placed = gpus > 0.0
     fl = fl._replace(pending=jnp.where(placed, gpus, fl.pending),
@@ -253,7 +252,7 @@ def _initial_state(inputs: EngineInputs, theta: dict[str, jax.Array], u_spot: ja
         log_index=jnp.zeros((n_paths,), dtype),
         spot_available=u_spot >= theta["spot.unavailable_fraction"],
         fleet=Fleet(installed=zeros, down=zeros, pending=ordered,
-                    pending_day=jnp.broadcast_to(7.0 * theta["owned.lead_time_weeks"], zeros.shape),
+                    pending_day=jnp.broadcast_to(DAYS_PER_WEEK * theta["owned.lead_time_weeks"], zeros.shape),
                     pending_price=jnp.broadcast_to(price, zeros.shape), committed_usd=ordered * price,
                     resale_weight=zeros, busy_month=zeros, up_month=zeros, months_above=zeros),
         light=zeros, heavy=zeros,
@@ -264,35 +263,6 @@ def _initial_state(inputs: EngineInputs, theta: dict[str, jax.Array], u_spot: ja
         notebook_units=zeros, pv=categories, cash=categories, waited=zeros,
         demand_gpu_hours=jnp.zeros((n_paths,), dtype), failures=zeros, interruptions=zeros,
     )
-
-
-def sample_parameters(table: dict[str, Prior], parameter_keys: jax.Array, dtype) -> dict[str, jax.Array]:
-    """Every path's parameters, (N,) each: bit for bit ``vmap(priors.sample_path_parameters)``, in one batch.
-
-    Each prior's uniform still comes from ``fold_in(path_key, stable_id(name))``, but all of them in one vectorised
-    draw and one ``ndtri`` over (K, N) instead of K separate programs, which cuts the engine's compile time (13.8 to
-    12.1 s of CPU on 2 cores for scenario=hybrid). The inverse CDFs are :meth:`Prior.ppf`'s, given the normal score.
-    """
-    names = list(table)
-    ids = jnp.asarray([stable_id(name) for name in names], jnp.uint32)
-    draw = lambda key: jax.vmap(lambda i: uniforms(jax.random.fold_in(key, i), (), dtype))(ids)  # noqa: E731
-    u = jax.vmap(draw, out_axes=1)(parameter_keys)  # (K, N)
-    z = ndtri(u)
-    out = {}
-    for j, name in enumerate(names):
-        p, uj, zj = table[name], u[j], z[j]
-        if p.dist == "fixed":
-            x = jnp.broadcast_to(p.a, uj.shape).astype(uj.dtype)
-        elif p.dist == "uniform":
-            x = p.a + (p.b - p.a) * uj
-        elif p.dist == "normal":
-            x = p.a + p.b * zj
-        elif p.dist == "lognormal":
-            x = jnp.exp(p.a + p.b * zj)
-        else:
-            x = interpolate_table(p.table, zj)
-        out[name] = jnp.clip(x, p.low, p.high).astype(dtype)
-    return out
 
 
 def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Array, grid: Grid) -> dict:

@@ -21,17 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulator.config.schema import POOL_KINDS, DataPolicy, StrategyConfig
+from simulator.config.schema import DataPolicy, StrategyConfig
+from simulator.engine.kinds import EMPTY, OWNED, closed_by_policy, code, is_public_cloud, provider_of_code
 
-EMPTY = -1  # kind code of an unused slot
-KIND_CODE = {kind: code for code, kind in enumerate(POOL_KINDS)}
-OWNED, ON_DEMAND, SPOT, MARKETPLACE, ACADEMIC, NOTEBOOK = (KIND_CODE[k] for k in POOL_KINDS)
-CLOUD_KINDS = (ON_DEMAND, SPOT)
-# Providers (for egress and migration): spot and on-demand are the same cloud provider.
-PROVIDER = {OWNED: 0, ON_DEMAND: 1, SPOT: 1, MARKETPLACE: 2, ACADEMIC: 3, NOTEBOOK: 4}
+CLOUD_KINDS = ("on_demand", "spot")
 
-COST_CATEGORIES = ("on_demand", "spot", "marketplace", "notebook", "academic", "capex", "power", "facility",
-                   "staff", "data", "migration", "compliance", "residual")
 CATEGORY_DESCRIPTIONS = {
     "on_demand": "on-demand rental (wall GPU-hours x on-demand price)",
     "spot": "spot rental (wall GPU-hours x spot price, lost work included)",
@@ -47,6 +41,9 @@ CATEGORY_DESCRIPTIONS = {
     "compliance": "sensitive data on public cloud under policy 'compliance': markup and yearly fee",
     "residual": "resale value of owned GPUs at the horizon (a credit, negative)",
 }
+"""Cost categories in Dataset order, each with its description; a kind's usage spend is booked to its row's
+``cost_category`` (:mod:`simulator.engine.kinds`), the other categories in :func:`accounting.step_costs`."""
+COST_CATEGORIES = tuple(CATEGORY_DESCRIPTIONS)
 CATEGORY_INDEX = {name: i for i, name in enumerate(COST_CATEGORIES)}
 
 
@@ -80,7 +77,7 @@ class StrategyTable:
     @property
     def provider(self) -> jax.Array:
         """Provider id per slot, like ``kind`` (-1 for empty slots)."""
-        table = jnp.asarray([PROVIDER[k] for k in range(len(POOL_KINDS))])
+        table = jnp.asarray(provider_of_code())
         return jnp.where(self.kind == EMPTY, -1, table[jnp.maximum(self.kind, 0)])
 
     def with_path_axis(self) -> StrategyTable:
@@ -90,12 +87,6 @@ class StrategyTable:
         paths first, XLA's row-major layout would vectorise over the few pools and strategies instead.
         """
         return jax.tree_util.tree_map(lambda x: x[..., None], self)
-
-
-def _closed_by_policy(kind: str, data: DataPolicy) -> bool:
-    if not data.sensitive:
-        return False
-    return kind in ("marketplace", "notebook") or (kind in ("on_demand", "spot") and data.policy == "exclude")
 
 
 def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | None = None,
@@ -110,14 +101,14 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
     colo, home, markup, fee = np.zeros(n, bool), np.zeros(n, np.int32), np.zeros(n), np.zeros(n)
     for i, strategy in enumerate(strategies.values()):
         for j, pool in enumerate(strategy.pools.values()):
-            kind[i, j] = KIND_CODE[pool.kind]
-            gpus[i, j] = 0.0 if _closed_by_policy(pool.kind, data) else pool.gpus
+            kind[i, j] = code(pool.kind)
+            gpus[i, j] = 0.0 if closed_by_policy(pool.kind, data) else pool.gpus
             for work in serves:
                 serves[work][i, j] = work in pool.serves
             interruptible[i, j] = pool.interruptible
             colo[i] |= pool.kind == "owned" and pool.hosting == "colo"
-        home[i] = PROVIDER[kind[i, 0]]
-        uses_cloud = any(p.kind in ("on_demand", "spot") for p in strategy.pools.values())
+        home[i] = provider_of_code()[kind[i, 0]]
+        uses_cloud = any(is_public_cloud(p.kind) for p in strategy.pools.values())
         if data.sensitive and data.policy == "compliance" and uses_cloud:
             markup[i], fee[i] = data.compliance_markup, data.compliance_usd_per_year
     knobs = list(strategies.values())

@@ -10,8 +10,8 @@ import pytest
 from conftest import fixed, pinned, run_config, strategy
 from scipy import stats
 
+from simulator.engine import DAYS_PER_MONTH, DAYS_PER_YEAR
 from simulator.engine.processes import poisson_from_uniform
-from simulator.engine.scan import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 PATHS = 4000
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-DAYS_PER_YEAR = 365.25
+from simulator.engine._constants import DAYS_PER_YEAR, HOURS_PER_DAY
 
 
 def cycle_index(t_day: jax.Array, first_allocation_day: jax.Array) -> jax.Array:
@@ -44,4 +44,4 @@ def available_gpus(t_day: jax.Array, theta: dict[str, jax.Array], partnership: j
 def resubmission_efficiency(walltime_hours: jax.Array, queue_wait_days: jax.Array,
                             restart_hours: jax.Array) -> jax.Array:
     """Useful fraction of a long run that is killed at the walltime and queues again: ``W / (W + 24 Q + R)``."""
-    return walltime_hours / (walltime_hours + 24.0 * queue_wait_days + restart_hours)
+    return walltime_hours / (walltime_hours + HOURS_PER_DAY * queue_wait_days + restart_hours)

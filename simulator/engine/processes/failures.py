@@ -18,6 +18,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from simulator.engine._constants import HOURS_PER_DAY
+
 from .sampling import poisson_from_uniform
 
 
@@ -32,6 +34,6 @@ def failure_step(
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Return ``(failures, repaired, down_next)`` for one step."""
     up = installed - down
-    failures = jnp.minimum(up, poisson_from_uniform(u_fail, failure_per_gpu_hour * 24.0 * dt_days * up))
+    failures = jnp.minimum(up, poisson_from_uniform(u_fail, failure_per_gpu_hour * HOURS_PER_DAY * dt_days * up))
     repaired = jnp.minimum(down, poisson_from_uniform(u_repair, down * dt_days / repair_days))
     return failures, repaired, down + failures - repaired

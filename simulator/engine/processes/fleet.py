@@ -26,20 +26,22 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from simulator.engine._constants import DAYS_PER_YEAR, DIVISOR_FLOOR, RESALE_RETENTION_FLOOR
+
 RESALE_EXPONENT_LIMIT = 60.0
 
 
 def affordable(requested: jax.Array, price: jax.Array, budget_left: jax.Array) -> jax.Array:
     """GPUs an order can buy: ``min(requested, floor(budget_left / price))``."""
-    can = jnp.floor(budget_left / jnp.maximum(price, 1e-30))
+    can = jnp.floor(budget_left / jnp.maximum(price, DIVISOR_FLOOR))
     return jnp.clip(jnp.minimum(requested, can), 0.0, None)
 
 
 def resale_weight(gpus: jax.Array, delivery_day: jax.Array, retention_per_year: jax.Array) -> jax.Array:
     """Cohort term ``n rho^{-d/365.25}`` of the resale weight (retention floored to avoid 0^-x; the factor capped
     at ``e^RESALE_EXPONENT_LIMIT``, see the module notes)."""
-    rho = jnp.maximum(retention_per_year, 1e-6)
-    return gpus * jnp.exp(jnp.minimum(-delivery_day / 365.25 * jnp.log(rho), RESALE_EXPONENT_LIMIT))
+    rho = jnp.maximum(retention_per_year, RESALE_RETENTION_FLOOR)
+    return gpus * jnp.exp(jnp.minimum(-delivery_day / DAYS_PER_YEAR * jnp.log(rho), RESALE_EXPONENT_LIMIT))
 
 
 def expansion_due(utilisation: jax.Array, months_above: jax.Array, threshold: jax.Array,

@@ -27,6 +27,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from simulator.engine._constants import PROBABILITY_FLOOR
+
 from .sampling import poisson_from_uniform
 
 
@@ -36,7 +38,7 @@ def transition_probabilities(
     """``(p_lose, p_regain)`` per step for the availability chain."""
     p_regain = -jnp.expm1(-dt_days / unavailable_spell_days)
     p_regain = jnp.where(unavailable_fraction >= 1.0, 0.0, p_regain)
-    odds = unavailable_fraction / jnp.maximum(1.0 - unavailable_fraction, 1e-12)
+    odds = unavailable_fraction / jnp.maximum(1.0 - unavailable_fraction, PROBABILITY_FLOOR)
     p_lose = jnp.where(unavailable_fraction >= 1.0, 1.0, jnp.minimum(1.0, p_regain * odds))
     return p_lose, p_regain
 

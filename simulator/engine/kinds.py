@@ -1,0 +1,138 @@
+"""Pool kinds as data: one row per kind, from which every kind list of the engine is derived.
+
+A kind's code is its position in :data:`KINDS` (the config's ``POOL_KINDS`` order for the built-in kinds; a kind
+registered later gets the next code). What a kind *offers* in a step (capacity, price, hazard...) is its terms
+function in :data:`simulator.engine.pools.KIND_TERMS`; what it *is* is its row here:
+
+=============  ==========  =============  ========  ============  ==============  ===========  =============
+kind           provider    interruptible  reliable  data charge   sensitive data  cost         max job GPUs
+=============  ==========  =============  ========  ============  ==============  ===========  =============
+owned          premises    no             yes       none          open            power        any
+on_demand      cloud       no             yes       egress        public cloud    on_demand    any
+spot           cloud       yes            no        egress        public cloud    spot         any
+marketplace    marketplace yes            no        bandwidth     closed          marketplace  any
+academic       academic    no             no        none          open            academic     any
+notebook       notebook    yes            no        none          closed          notebook     1
+=============  ==========  =============  ========  ============  ==============  ===========  =============
+
+*Provider*: kinds of one provider share where data lives: moving work or a checkpoint between two providers pays
+the data charge of the provider it leaves (cloud egress or marketplace bandwidth, per TB). *Reliable*: a run whose
+deadline slack is gone may still use it. *Sensitive data* (the scenario's data policy): ``open`` pools stay open,
+``closed`` pools get no capacity, ``public cloud`` pools are closed under ``policy: exclude`` and pay the compliance
+markup and fee under ``policy: compliance``. *Cost*: the category that the pool's usage spend (wall GPU-hours x
+price) is booked to. *Max job GPUs*: the widest training run the kind may host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+
+from simulator.config.schema import DataPolicy
+
+EMPTY = -1  # kind code of an unused slot
+SensitiveData = Literal["open", "public_cloud", "closed"]
+DataCharge = Literal["none", "egress", "bandwidth"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One pool kind (see the table in the module docstring)."""
+
+    name: str
+    provider: str
+    interruptible: bool
+    reliable: bool
+    data_charge: DataCharge
+    sensitive_data: SensitiveData
+    cost_category: str
+    max_job_gpus: float = math.inf
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("owned", "premises", interruptible=False, reliable=True, data_charge="none", sensitive_data="open",
+         cost_category="power"),
+    Kind("on_demand", "cloud", interruptible=False, reliable=True, data_charge="egress",
+         sensitive_data="public_cloud", cost_category="on_demand"),
+    Kind("spot", "cloud", interruptible=True, reliable=False, data_charge="egress", sensitive_data="public_cloud",
+         cost_category="spot"),
+    Kind("marketplace", "marketplace", interruptible=True, reliable=False, data_charge="bandwidth",
+         sensitive_data="closed", cost_category="marketplace"),
+    Kind("academic", "academic", interruptible=False, reliable=False, data_charge="none", sensitive_data="open",
+         cost_category="academic"),
+    Kind("notebook", "notebook", interruptible=True, reliable=False, data_charge="none", sensitive_data="closed",
+         cost_category="notebook", max_job_gpus=1.0),
+)}
+"""Every pool kind by name, in code order. Register a new kind with :func:`register` (or, in a test,
+``monkeypatch.setitem(KINDS, name, row)``); every derived list below reads this table when called."""
+
+
+def register(kind: Kind) -> int:
+    """Add a kind (its code is the next free one) and return its code; its terms go in ``pools.KIND_TERMS``."""
+    if kind.name in KINDS:
+        raise ValueError(f"pool kind {kind.name!r} is already registered")
+    KINDS[kind.name] = kind
+    return code(kind.name)
+
+
+def code(name: str) -> int:
+    """The kind code of ``name`` (its position in :data:`KINDS`)."""
+    return list(KINDS).index(name)
+
+
+def kind_code() -> dict[str, int]:
+    """Kind code by name."""
+    return {name: i for i, name in enumerate(KINDS)}
+
+
+def codes_where(**properties) -> tuple[int, ...]:
+    """Codes of the kinds whose row has every given property, e.g. ``codes_where(interruptible=True)``."""
+    return tuple(i for i, k in enumerate(KINDS.values())
+                 if all(getattr(k, name) == value for name, value in properties.items()))
+
+
+def provider_ids() -> dict[str, int]:
+    """Provider id by provider name, in order of first appearance in :data:`KINDS` (premises 0, cloud 1, ...)."""
+    return {p: i for i, p in enumerate(dict.fromkeys(k.provider for k in KINDS.values()))}
+
+
+def provider_of_code() -> tuple[int, ...]:
+    """Provider id of every kind code."""
+    ids = provider_ids()
+    return tuple(ids[k.provider] for k in KINDS.values())
+
+
+def providers_charging(charge: DataCharge) -> tuple[int, ...]:
+    """Ids of the providers whose kinds charge ``charge`` for data leaving them."""
+    ids = provider_ids()
+    return tuple(dict.fromkeys(ids[k.provider] for k in KINDS.values() if k.data_charge == charge))
+
+
+def closed_by_policy(kind: str, data: DataPolicy) -> bool:
+    """Whether the data policy closes pools of ``kind`` (they then run with no capacity)."""
+    if not data.sensitive:
+        return False
+    rule = KINDS[kind].sensitive_data
+    return rule == "closed" or (rule == "public_cloud" and data.policy == "exclude")
+
+
+def is_public_cloud(kind: str) -> bool:
+    """Whether a sensitive-data ``compliance`` policy charges its markup and fee on pools of ``kind``."""
+    return KINDS[kind].sensitive_data == "public_cloud"
+
+
+def any_of(kind: jax.Array, codes: tuple[int, ...]) -> jax.Array:
+    """Elementwise: is ``kind`` one of ``codes`` (False for none)."""
+    out = jnp.zeros(jnp.shape(kind), bool)
+    for c in codes:
+        out = out | (kind == c)
+    return out
+
+
+OWNED = code("owned")  # the built-in kinds with behaviour of their own (fleet, seats, partnership)
+ACADEMIC = code("academic")
+NOTEBOOK = code("notebook")
