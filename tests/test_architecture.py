@@ -14,15 +14,17 @@ from pathlib import Path
 
 import grimp
 import pytest
+from importlinter.configuration import configure
+from importlinter.contracts.forbidden import ForbiddenContract
 from importlinter.contracts.layers import LayersContract
 
+configure()  # import-linter's settings (timer, graph builder), as lint-imports sets them
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "simulator"
 MAX_FUNCTION_LINES = 80
 # Functions still longer than MAX_FUNCTION_LINES, each with the work that splits it; the list only shrinks.
 KNOWN_LONG = {
     ("simulator/engine/scan.py", "_step"),  # issue 11: drivers, fleet, routing and accrual (engine owner)
-    ("simulator/report/markdown.py", "decision_markdown"),  # issue 11: one function per section
 }
 
 
@@ -32,10 +34,13 @@ def _contracts() -> list[dict]:
     return options["contracts"]
 
 
-def _layers_contract(contract: dict) -> LayersContract:
-    """The ``layers`` contract exactly as ``lint-imports`` reads it from ``pyproject.toml``."""
-    options = {key: value for key, value in contract.items() if key not in ("name", "type")}
-    return LayersContract(contract["name"], {"root_packages": ["simulator"]}, options)
+def _contract(contract: dict) -> LayersContract | ForbiddenContract:
+    """A contract exactly as ``lint-imports`` reads it from ``pyproject.toml``."""
+    kind = {"layers": LayersContract, "forbidden": ForbiddenContract}[contract["type"]]
+    options = {key: str(value) if isinstance(value, bool) else value
+               for key, value in contract.items() if key not in ("name", "type")}
+    return kind(contract["name"], {"root_packages": ["simulator"]}, options)
+
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +63,7 @@ def test_layers_are_the_documented_stack(layers):
 
 def test_imports_point_down_the_stack(graph, layers):
     """``lint-imports`` passes: no module imports from a layer above its own."""
-    check = _layers_contract(layers).check(graph, verbose=False)
+    check = _contract(layers).check(graph, verbose=False)
     broken = [
         f"{link['importer']} -> {link['imported']} (l.{', '.join(map(str, link['line_numbers']))})"
         for dependency in check.metadata.get("invalid_dependencies", [])
@@ -81,7 +86,22 @@ def test_an_upward_import_breaks_the_contract(graph, layers, importer, imported)
     """The contract is not vacuous: adding one upward import to the real graph breaks it."""
     upward = copy.deepcopy(graph)
     upward.add_import(importer=importer, imported=imported, line_number=1, line_contents=f"import {imported}")
-    assert not _layers_contract(layers).check(upward, verbose=False).kept
+    assert not _contract(layers).check(upward, verbose=False).kept
+
+
+@pytest.mark.parametrize("contract", [c for c in _contracts() if c["type"] == "forbidden"], ids=lambda c: c["name"])
+def test_forbidden_imports(graph, contract):
+    """E.g. the analysis never imports the engine's runner: a re-run is a function that app/ passes in."""
+    check = _contract(contract).check(graph, verbose=False)
+    assert check.kept, check.metadata
+
+
+def test_the_analysis_importing_the_engine_runner_breaks_the_contract(graph):
+    (contract,) = [c for c in _contracts() if c["type"] == "forbidden"]
+    direct = copy.deepcopy(graph)
+    direct.add_import(importer="simulator.decision.sensitivity", imported="simulator.engine.host", line_number=1,
+                      line_contents="from simulator.engine.host import run_paths")
+    assert not _contract(contract).check(direct, verbose=False).kept
 
 
 def test_no_import_cycles(graph):

@@ -7,6 +7,7 @@ ends; ``python -m simulator combine SWEEP_DIR`` does the same again later (after
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from simulator.results.io import write_atomic
-from simulator.sweeps.breakeven import summary_markdown
+from simulator.sweeps.breakeven import sweep_summary_markdown
 from simulator.sweeps.multirun import SWEEP_FILE, Job, combine, read_jobs, swept_keys
 from simulator.sweeps.plots import save_sweep_plots
 
@@ -46,7 +47,7 @@ def aggregate(
     written = (
         save_sweep_plots(ds, sweep_dir, confidence=confidence) if plots and len(failed) < len(jobs) else []
     )
-    text = summary_markdown(ds, failed=ds.attrs["failed_jobs"], plots=[p.name for p in written])
+    text = sweep_summary_markdown(ds, failed=ds.attrs["failed_jobs"], plots=[p.name for p in written])
     (sweep_dir / "sweep_summary.md").write_text(text)
     return ds, jobs
 
@@ -82,6 +83,7 @@ class AggregateSweep(Callback):
 def main(argv: list[str]) -> None:
     """``python -m simulator combine SWEEP_DIR``: combine (again) a sweep's finished jobs."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    os.environ.setdefault("MPLBACKEND", "Agg")  # PNGs only; the user's own choice wins
     if len(argv) != 1:
         sys.exit(USAGE)
     aggregate(Path(argv[0]))

@@ -46,11 +46,12 @@ def run_job(cfg: DictConfig) -> float:
     from simulator.decision.analyse import analyse, precision_rule, write_tables
     from simulator.engine.host import enable_compilation_cache, simulate
     from simulator.report.decision_plots import save_decision_plots
-    from simulator.report.markdown import decision_markdown, print_terminal
+    from simulator.report.markdown import decision_markdown
     from simulator.report.plots import save_all
+    from simulator.report.terminal import print_terminal
     from simulator.results.dataset import build_dataset
     from simulator.results.io import write_atomic
-    from simulator.sweeps.knobs import describe, sweep_dataset
+    from simulator.sweeps.knobs import describe_knob_sweeps, sweep_dataset
 
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     try:
@@ -84,7 +85,7 @@ def run_job(cfg: DictConfig) -> float:
     ds = sweep_dataset(ds, config.sweeps)
     analysis = analyse(ds, config, rerun=EngineRerun(config))
     text = decision_markdown(analysis, scenario=scenario, description=config.description, seconds=sim.seconds)
-    sweep_lines = describe(ds, config.sweeps)
+    sweep_lines = describe_knob_sweeps(ds, config.sweeps, confidence=config.decision.confidence)
     if sweep_lines:
         text += "\n## In-engine sweeps\n\n" + "\n".join(f"- {line}" for line in sweep_lines) + "\n"
         log.info("\n".join(sweep_lines))
@@ -115,6 +116,8 @@ def _job_error(exc: Exception) -> float:
 
 
 def main() -> None:
+    """``python -m simulator [key=value ...]``: one run (or a multirun with ``-m``); PNGs only, no windows."""
+    os.environ.setdefault("MPLBACKEND", "Agg")  # the user's own choice wins; nothing in the package sets one
     hook = sys.unraisablehook = ReraiseSwallowedInterrupts(sys.unraisablehook)
     try:
         _prevalidate(sys.argv[1:])

@@ -79,6 +79,8 @@ def root_key(seed: int) -> jax.Array:
     return jax.random.key(seed)
 
 
+# The outputs of the engine's monthly snapshot (simulator.engine.scan), kept for report.trajectory_paths paths only;
+# declared once here for the engine layer, and read by simulator.results.variables (their kind, "trajectory").
 TRAJECTORIES = ("cumulative_cost", "backlog", "owned_gpus_up", "price_index", "demand_rate")
 
 

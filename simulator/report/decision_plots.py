@@ -3,7 +3,7 @@
 One function per plot, ``f(frame(s), *, ax=None, **kw) -> Axes``, drawn from the frames of
 :class:`simulator.decision.analyse.Analysis`; :data:`DECISION_PLOTS` maps each PNG name to its function and the frames it
 takes, and :func:`save_decision_plots` writes them next to the distribution plots of :mod:`simulator.report.plots`.
-Error bars are ``z`` standard errors (``z = 1.96`` at 95% confidence).
+Error bars are ``z`` standard errors at ``decision.confidence`` (``z = 1.96`` at 95%).
 """
 
 from __future__ import annotations
@@ -11,27 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.ticker import PercentFormatter
 
-matplotlib.use("Agg")  # no display needed; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from simulator.report.figures import MONEY, new_axes, save_figures
+from simulator.report.format import value_label
+from simulator.stats.estimators import z_value
 
-from simulator.stats.estimators import z_value  # noqa: E402
-
-
-def _money_tick(x: float, _=None) -> str:
-    sign = "\u2212" if x < 0 else ""
-    x = abs(x)
-    return "$0" if x == 0 else f"{sign}${x / 1e6:,.1f}M" if x >= 1e5 else f"{sign}${x / 1e3:,.0f}k"
-
-
-MONEY = FuncFormatter(_money_tick)
 LABELS = {
     "cost_mean": "expected cost (PV, USD)",
     "cost_cvar": "CVaR of cost: mean of the worst tail (PV, USD)",
@@ -42,17 +32,11 @@ LABELS = {
 }
 
 
-def _axes(ax: Axes | None, size=(8, 5)) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=size, layout="constrained")
-    return ax
-
-
 def risk_map(
     metrics: pd.DataFrame, *, ax: Axes | None = None, x: str = "cost_mean", y: str = "cost_cvar", **kw
 ) -> Axes:
     """Each strategy at (``x``, ``y``) with ``z``-SE error bars; hollow markers: excluded by a constraint."""
-    ax = _axes(ax)
+    ax = new_axes(ax)
     confidence = metrics.attrs.get("confidence", 0.95)
     z = z_value(confidence)
     palette = dict(zip(metrics.index, sns.color_palette(n_colors=len(metrics)), strict=True))
@@ -93,7 +77,7 @@ def risk_map(
 def win_probability_heatmap(win: pd.DataFrame, win_se: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes:
     """Pairwise ``P(row cheaper than column)`` over paths (common random numbers), annotated with its SE."""
     n = len(win)
-    ax = _axes(ax, size=(1.6 * n + 3, 1.2 * n + 2))
+    ax = new_axes(ax, size=(1.6 * n + 3, 1.2 * n + 2))
     text = (win.map(lambda p: f"{p:.2f}") + "\n± " + win_se.map(lambda s: f"{s:.3f}")).to_numpy(dtype=object)
     np.fill_diagonal(text, "")
     sns.heatmap(
@@ -123,7 +107,7 @@ def tornado_plot(tornado: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes
     flips.
     """
     frame = tornado.iloc[::-1]  # largest swing on top
-    ax = _axes(ax, size=(9, 1.0 + 0.6 * max(len(frame), 1)))
+    ax = new_axes(ax, size=(9, 1.0 + 0.6 * max(len(frame), 1)))
     best, runner = tornado.attrs.get("pair", ("best", "runner-up"))
     base = tornado.attrs.get("base_margin", 0.0)
     lo_q, hi_q = tornado.attrs.get("low_quantile", 0.1), tornado.attrs.get("high_quantile", 0.9)
@@ -144,7 +128,7 @@ def tornado_plot(tornado: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes
         )
     ax.axvline(base, color="black", lw=1)
     ax.axvline(0.0, color="crimson", lw=1.5, ls="--")
-    labels = [f"{name}\n{_short(r['low_value'])} → {_short(r['high_value'])}" for name, r in frame.iterrows()]
+    labels = [f"{name}\n{value_label(r['low_value'])} → {value_label(r['high_value'])}" for name, r in frame.iterrows()]
     ax.set_yticks(positions, labels, fontsize=9)
     ax.xaxis.set_major_formatter(MONEY)
     ax.legend(
@@ -167,7 +151,7 @@ def tornado_plot(tornado: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes
 def sensitivity_indices_plot(indices: pd.DataFrame, *, ax: Axes | None = None, top: int = 12, **kw) -> Axes:
     """First-order indices of the top-two cost difference with ``z``-SE error bars (largest ``top``)."""
     frame = indices.head(top).iloc[::-1]
-    ax = _axes(ax, size=(10, 1.5 + 0.4 * max(len(frame), 1)))
+    ax = new_axes(ax, size=(10, 1.5 + 0.4 * max(len(frame), 1)))
     confidence = kw.pop("confidence", 0.95)
     z = z_value(confidence)
     ax.barh(frame.index, frame["S1"], xerr=z * frame["S1_se"], color=sns.color_palette()[0], capsize=3, **kw)
@@ -181,31 +165,24 @@ def sensitivity_indices_plot(indices: pd.DataFrame, *, ax: Axes | None = None, t
     return ax
 
 
-def _short(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 1e4 else f"{x:,.0f}"
+def _confidence(analysis) -> float:
+    return float(analysis.metrics.attrs.get("confidence", 0.95))
 
 
-DECISION_PLOTS: dict[str, Callable] = {
+DECISION_PLOTS: dict[str, Callable] = {  # PNG name -> draw(analysis), None when there is nothing to draw
     "risk_map": lambda a: risk_map(a.metrics),
     "risk_map_lateness": lambda a: risk_map(a.metrics, y="p_late"),
     "win_probability": lambda a: win_probability_heatmap(a.comparisons["win"], a.comparisons["win_se"]),
-    "tornado": lambda a: tornado_plot(a.tornado) if a.tornado is not None and len(a.tornado) else None,
+    "tornado": lambda a: (
+        tornado_plot(a.tornado, confidence=_confidence(a)) if a.tornado is not None and len(a.tornado) else None
+    ),
     "sensitivity_indices": lambda a: (
-        sensitivity_indices_plot(a.indices) if a.indices is not None and len(a.indices) else None
+        sensitivity_indices_plot(a.indices, confidence=_confidence(a))
+        if a.indices is not None and len(a.indices) else None
     ),
 }
 
 
 def save_decision_plots(analysis, directory: Path) -> list[Path]:
     """Draw every plot of :data:`DECISION_PLOTS` that has data and save it as ``directory/NAME.png``."""
-    sns.set_theme(style="whitegrid", context="notebook")
-    written = []
-    for name, draw in DECISION_PLOTS.items():
-        ax = draw(analysis)
-        if ax is None:
-            continue
-        path = Path(directory) / f"{name}.png"
-        ax.figure.savefig(path, dpi=120)
-        plt.close(ax.figure)
-        written.append(path)
-    return written
+    return save_figures(((name, lambda draw=draw: draw(analysis)) for name, draw in DECISION_PLOTS.items()), directory)

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import xarray as xr
+from matplotlib.axes import Axes
 
-matplotlib.use("Agg")  # no display needed; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from simulator.decision.outcomes import is_streamed
+from simulator.report.figures import MONEY, new_axes, save_figures
 
-from simulator.decision.outcomes import is_streamed  # noqa: E402
-
-MILLIONS = FuncFormatter(lambda x, _: f"${x / 1e6:,.1f}M")
-
-
-def _axes(ax: Axes | None, size=(8, 4.5)) -> Axes:
-    if ax is None:
-        _, ax = plt.subplots(figsize=size, layout="constrained")
-    return ax
+SIZE = (8, 4.5)  # inches
 
 
 def _long(ds: xr.Dataset, variable: str) -> pd.DataFrame:
@@ -32,7 +22,7 @@ def _long(ds: xr.Dataset, variable: str) -> pd.DataFrame:
 
 def cost_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
     """Distribution of present-value cost per strategy (violins with quartiles; P5-P95 clipped view)."""
-    ax = _axes(ax)
+    ax = new_axes(ax, SIZE)
     frame = _long(ds, "cost")
     sns.violinplot(
         data=frame,
@@ -48,7 +38,7 @@ def cost_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
     )
     lo, hi = np.quantile(frame["cost"], [0.005, 0.99])
     ax.set_xlim(min(lo, 0.0), hi)
-    ax.xaxis.set_major_formatter(MILLIONS)
+    ax.xaxis.set_major_formatter(MONEY)
     ax.set(
         xlabel="present value of cost (USD), 99th percentile view",
         ylabel="",
@@ -65,7 +55,7 @@ def _paths_label(ds: xr.Dataset) -> str:
 
 def delay_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
     """Empirical CDF of the backlog-weighted delay per strategy (log-scaled days, zero delays at the left)."""
-    ax = _axes(ax)
+    ax = new_axes(ax, SIZE)
     frame = _long(ds, "delay")
     frame["delay"] = frame["delay"].clip(lower=1e-3)
     sns.ecdfplot(data=frame, x="delay", hue="strategy", log_scale=True, ax=ax, **kw)
@@ -81,7 +71,7 @@ def cost_fan_chart(
     ds: xr.Dataset, *, ax: Axes | None = None, band: tuple[float, float] = (0.05, 0.95)
 ) -> Axes:
     """Cumulative present-value cost over time: median line and ``band`` quantile ribbon per strategy."""
-    ax = _axes(ax)
+    ax = new_axes(ax, SIZE)
     palette = sns.color_palette(n_colors=ds.sizes["strategy"])
     months = ds["month"].values
     for color, strategy in zip(palette, ds["strategy"].values, strict=True):
@@ -89,7 +79,7 @@ def cost_fan_chart(
         lo, mid, hi = np.quantile(cumulative, [band[0], 0.5, band[1]], axis=0)
         ax.fill_between(months, lo, hi, color=color, alpha=0.2, linewidth=0)
         sns.lineplot(x=months, y=mid, color=color, label=str(strategy), ax=ax)
-    ax.yaxis.set_major_formatter(MILLIONS)
+    ax.yaxis.set_major_formatter(MONEY)
     ax.set(
         xlabel="month",
         ylabel="cumulative cost (PV, USD)",
@@ -108,12 +98,4 @@ PLOTS = {
 
 def save_all(ds: xr.Dataset, directory: Path) -> list[Path]:
     """Draw every plot of :data:`PLOTS` and save it as ``directory/NAME.png``."""
-    sns.set_theme(style="whitegrid", context="notebook")
-    written = []
-    for name, plot in PLOTS.items():
-        ax = plot(ds)
-        path = Path(directory) / f"{name}.png"
-        ax.figure.savefig(path, dpi=120)
-        plt.close(ax.figure)
-        written.append(path)
-    return written
+    return save_figures(((name, lambda plot=plot: plot(ds)) for name, plot in PLOTS.items()), directory)

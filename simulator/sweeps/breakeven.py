@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from simulator.report.format import value_label
 from simulator.stats.estimators import z_value
 
 
@@ -100,26 +101,22 @@ def crossings(ds: xr.Dataset, axis: str, *, confidence: float = 0.95) -> list[Cr
     return out
 
 
-def _num(v) -> str:
-    return f"{v:,.4g}" if isinstance(v, float | int | np.floating | np.integer) else str(v)
-
-
-def describe(c: Crossing) -> str:
+def describe_crossing(c: Crossing) -> str:
     """One sentence, e.g. ``base=384: on_demand -> hybrid at price = 3.1 (within noise 2.9-3.4)``."""
-    where = ", ".join(f"{k}={_num(v)}" for k, v in c.at.items())
+    where = ", ".join(f"{k}={value_label(v)}" for k, v in c.at.items())
     head = f"{where}: " if where else ""
     if c.reason == "constraint":
         return (
-            f"{head}{c.before} -> {c.after} between {c.axis} = {_num(c.bracket[0])} and {_num(c.bracket[1])} "
+            f"{head}{c.before} -> {c.after} between {c.axis} = {value_label(c.bracket[0])} and {value_label(c.bracket[1])} "
             f"(a constraint, not the objective: one of them is inadmissible on one side)"
         )
     return (
-        f"{head}{c.before} -> {c.after} at {c.axis} = {_num(c.x)} "
-        f"(within noise {_num(c.low)} to {_num(c.high)})"
+        f"{head}{c.before} -> {c.after} at {c.axis} = {value_label(c.x)} "
+        f"(within noise {value_label(c.low)} to {value_label(c.high)})"
     )
 
 
-def summary_markdown(ds: xr.Dataset, *, failed: str = "none", plots: list[str] | None = None) -> str:
+def sweep_summary_markdown(ds: xr.Dataset, *, failed: str = "none", plots: list[str] | None = None) -> str:
     """``sweep_summary.md``: the grid, the best strategy per cell count, and every break-even point."""
     keys = list(ds["job"].dims)
     confidence = float(ds.attrs.get("confidence", 0.95))
@@ -147,7 +144,7 @@ def summary_markdown(ds: xr.Dataset, *, failed: str = "none", plots: list[str] |
             lines.append(f"- `{axis}`: not numeric or a single value, no interpolation")
             continue
         for c in crossings(ds, axis, confidence=confidence):
-            lines.append(f"- {describe(c)}")
+            lines.append(f"- {describe_crossing(c)}")
             found = True
     if not found:
         lines.append("- the best strategy does not change along any swept axis")

@@ -91,7 +91,7 @@ def coordinate(values: list) -> np.ndarray:
     return np.asarray([str(v) for v in values], dtype=object)
 
 
-def verdict(summary: pd.DataFrame, recommendation: pd.Series | None) -> dict[str, Any]:
+def cell_verdict(summary: pd.DataFrame, recommendation: pd.Series | None) -> dict[str, Any]:
     """Best admissible strategy, runner-up, margin ``J(runner-up) - J(best)`` and its SE for one job.
 
     Notes
@@ -124,7 +124,7 @@ def combine(jobs: list[Job], keys: list[str] | None = None) -> xr.Dataset:
         at = {k: coords[k][i] for k in keys}
         cell = dict(at, job=job.num, completed=job.summary is not None, error=job.error or "")
         if job.summary is not None:
-            cell.update(verdict(job.summary, job.recommendation))
+            cell.update(cell_verdict(job.summary, job.recommendation))
             rows += [dict(at, strategy=s, **row) for s, row in job.summary.to_dict("index").items()]
         cells.append(cell)
     cell_frame = pd.DataFrame(cells)

@@ -10,19 +10,18 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
 
-matplotlib.use("Agg")  # no display needed; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import seaborn as sns  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.patches import Patch, Rectangle  # noqa: E402
-
-from simulator.report.decision_plots import MONEY  # noqa: E402
-from simulator.stats.estimators import z_value  # noqa: E402
-from simulator.sweeps.breakeven import crossings  # noqa: E402
+from simulator.report.figures import MONEY, save_figures
+from simulator.report.format import value_label
+from simulator.stats.estimators import z_value
+from simulator.sweeps.breakeven import crossings
 
 MAX_PANELS = 12
 
@@ -30,10 +29,6 @@ MAX_PANELS = 12
 def _palette(ds: xr.Dataset) -> dict[str, tuple]:
     names = [str(s) for s in ds["strategy"].values]
     return dict(zip(names, sns.color_palette(n_colors=len(names)), strict=True))
-
-
-def _tick(v) -> str:
-    return f"{v:,.4g}" if isinstance(v, float | int | np.floating | np.integer) else str(v)
 
 
 def _slices(ds: xr.Dataset, keep: list[str]) -> list[dict]:
@@ -44,7 +39,7 @@ def _slices(ds: xr.Dataset, keep: list[str]) -> list[dict]:
 
 
 def _title(ds: xr.Dataset, where: dict) -> str:
-    return ", ".join(f"{k} = {_tick(ds[k].values[i])}" for k, i in where.items())
+    return ", ".join(f"{k} = {value_label(ds[k].values[i])}" for k, i in where.items())
 
 
 def decision_map(
@@ -106,10 +101,10 @@ def decision_map(
         _zero_contour(cells, ax, xdim, ydim)
     ax.set_xlim(-0.5, best.shape[1] - 0.5)
     ax.set_ylim(-0.5, best.shape[0] - 0.5)
-    ax.set_xticks(range(best.shape[1]), [_tick(v) for v in cells[xdim].values])
+    ax.set_xticks(range(best.shape[1]), [value_label(v) for v in cells[xdim].values])
     ax.set_xlabel(xdim)
     if ydim:
-        ax.set_yticks(range(best.shape[0]), [_tick(v) for v in cells[ydim].values])
+        ax.set_yticks(range(best.shape[0]), [value_label(v) for v in cells[ydim].values])
         ax.set_ylabel(ydim)
     else:
         ax.set_yticks([])
@@ -173,7 +168,7 @@ def break_even_curves(
                 ax.axvspan(c.low, c.high, color="grey", alpha=0.12, lw=0)
                 ax.axvline(c.x, color="black", ls="--", lw=1)
                 ax.annotate(
-                    f"{c.after}\nfrom {_tick(c.x)}",
+                    f"{c.after}\nfrom {value_label(c.x)}",
                     (c.x, 0.98),
                     xycoords=("data", "axes fraction"),
                     ha="left",
@@ -182,10 +177,10 @@ def break_even_curves(
                 )
         if x.min() > 0 and x.max() / x.min() >= 8:
             ax.set_xscale("log")
-            ax.set_xticks(x, [_tick(v) for v in x])
+            ax.set_xticks(x, [value_label(v) for v in x])
             ax.minorticks_off()
     else:
-        ax.set_xticks(x, [_tick(v) for v in line[axis].values])
+        ax.set_xticks(x, [value_label(v) for v in line[axis].values])
     ax.yaxis.set_major_formatter(MONEY)
     ax.set_xlabel(axis)
     ax.set_ylabel("objective (hollow: fails a constraint)")
@@ -195,8 +190,19 @@ def break_even_curves(
 def save_sweep_plots(ds: xr.Dataset, directory: Path, *, confidence: float = 0.95) -> list[Path]:
     """``decision_map.png`` (first two swept axes; one panel per value of the others) and ``break_even.png`` (one
     row per swept axis, one panel per value of the other axes)."""
-    directory, palette, keys = Path(directory), _palette(ds), list(ds["best"].dims)
-    written = []
+    palette = _palette(ds)
+    return save_figures(
+        [
+            ("decision_map", lambda: _decision_map_figure(ds, palette, confidence)),
+            ("break_even", lambda: _break_even_figure(ds, palette, confidence)),
+        ],
+        directory,
+        theme=False,
+    )
+
+
+def _decision_map_figure(ds: xr.Dataset, palette: dict, confidence: float) -> Figure:
+    keys = list(ds["best"].dims)
     panels = _slices(ds, keys[:2])
     fig, axes = plt.subplots(
         len(panels),
@@ -208,10 +214,11 @@ def save_sweep_plots(ds: xr.Dataset, directory: Path, *, confidence: float = 0.9
     for ax, where in zip(axes[:, 0], panels, strict=True):
         decision_map(ds.isel(where), ax=ax, confidence=confidence, palette=palette)
         ax.set_title(("Best admissible strategy; " + _title(ds, where)).rstrip("; "), fontsize=10)
-    written.append(directory / "decision_map.png")
-    fig.savefig(written[-1], dpi=120)
-    plt.close(fig)
-    rows = [(axis, _slices(ds, [axis])) for axis in keys]
+    return fig
+
+
+def _break_even_figure(ds: xr.Dataset, palette: dict, confidence: float) -> Figure:
+    rows = [(axis, _slices(ds, [axis])) for axis in ds["best"].dims]
     ncols = max(len(r[1]) for r in rows)
     fig, axes = plt.subplots(
         len(rows), ncols, figsize=(4.2 * ncols + 1, 3.6 * len(rows)), layout="constrained", squeeze=False
@@ -225,7 +232,4 @@ def save_sweep_plots(ds: xr.Dataset, directory: Path, *, confidence: float = 0.9
             axes[r, c].set_title(_title(ds, slices[c]), fontsize=9)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), frameon=False)
-    written.append(directory / "break_even.png")
-    fig.savefig(written[-1], dpi=110)
-    plt.close(fig)
-    return written
+    return fig

@@ -185,7 +185,7 @@ def synthetic_job(num, values, objectives, admissible=None):
 
 
 def test_combine_three_axes_with_text_values_and_different_strategies(tmp_path):
-    from simulator.sweeps.breakeven import summary_markdown
+    from simulator.sweeps.breakeven import sweep_summary_markdown
     from simulator.sweeps.multirun import combine
     from simulator.sweeps.plots import save_sweep_plots
 
@@ -212,5 +212,5 @@ def test_combine_three_axes_with_text_values_and_different_strategies(tmp_path):
     np.testing.assert_allclose(ds["margin_se"].values, np.sqrt(2.0))  # unpaired: no recommendation.csv
     written = save_sweep_plots(ds, tmp_path)
     assert [p.name for p in written] == ["decision_map.png", "break_even.png"]
-    text = summary_markdown(ds)
+    text = sweep_summary_markdown(ds)
     assert "A -> B at x = 2.6 " in text and "A -> B at x = 2.7 " in text

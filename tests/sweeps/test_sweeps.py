@@ -71,7 +71,7 @@ def test_base_sizing_matches_newsvendor(newsvendor):
     sigma = np.log(2.0) / stats.norm.ppf(0.9)
     fractile = 1 - 20_000.0 / (24 * grid.horizon_days * 5.4)
     n_star = 1.05 * 240.0 * np.exp(sigma * stats.norm.ppf(fractile)) / 24.0
-    result = best_value(cost, VALUES)
+    result = best_value(cost, VALUES, confidence=0.95)
     grid_best = VALUES[int(np.argmin(exact))]
     assert abs(grid_best - n_star) <= 4  # the grid point nearest the newsvendor optimum (spacing 4)
     assert grid_best in result["within_noise"]
@@ -108,8 +108,8 @@ def test_streamed_sweep_optimum_matches_the_path_level_one():
     labels = [variant_name(sweep.strategy, sweep.knob, v) for v in sweep.values]
     full, streamed = datasets
     assert streamed.sizes["path"] == 128 and streamed.attrs["paths"] == 640
-    exact = best_value(full["sweep_base_gpus_cost"].values, list(sweep.values))
-    result = best_value_streamed(streamed, labels, list(sweep.values))
+    exact = best_value(full["sweep_base_gpus_cost"].values, list(sweep.values), confidence=0.95)
+    result = best_value_streamed(streamed, labels, list(sweep.values), confidence=0.95)
     assert result["best"] == exact["best"] and result["within_noise"] == exact["within_noise"]
     np.testing.assert_allclose(result["means"], exact["means"], rtol=1e-10)
     np.testing.assert_allclose(result["se_vs_best"], exact["se_vs_best"], rtol=1e-7, atol=1e-6)
