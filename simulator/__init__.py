@@ -16,20 +16,24 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-_PUBLIC = {
-    "load_config": "simulator.config",
-    "simulate": "simulator.engine.host",
-    "build_dataset": "simulator.results.dataset",
-    "analyse": "simulator.decision.analyse",
-}
-
-
 def __getattr__(name: str):
     """Import the public functions on first use, so ``import simulator`` stays light (no JAX until needed)."""
-    if name in _PUBLIC:
-        import importlib
+    if name == "load_config":
+        from simulator.config import load_config
 
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
+        return load_config
+    if name == "simulate":
+        from simulator.engine.host import simulate
+
+        return simulate
+    if name == "build_dataset":
+        from simulator.results.dataset import build_dataset
+
+        return build_dataset
+    if name == "analyse":
+        from simulator.decision.analyse import analyse
+
+        return analyse
     raise AttributeError(f"module 'simulator' has no attribute {name!r}")
 
 

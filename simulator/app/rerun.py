@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from simulator.config.errors import ConfigError, error_line
+from simulator.config.load import CONF_DIR
 from simulator.config.overrides import FILE_NAME, check_overrides
 
 USAGE = "usage: python -m simulator rerun RUN_DIR|results.nc|config.yaml [key=value ...]"
@@ -47,6 +48,20 @@ def saved_config(source: Path) -> str:
     raise ConfigError(f"{source}: no such run directory or file")
 
 
+def run_directories(folder: str) -> dict:
+    """``conf/config.yaml``'s ``hydra.run`` and ``hydra.sweep`` directories with the scenario's name set to ``folder``.
+
+    The pattern (``outputs/<scenario>/<time>``, ``outputs/multirun/<scenario>/<time>/<job>``) is written once, in
+    ``conf/config.yaml``; a rerun has no scenario choice, so its saved scenario name takes the choice's place.
+    """
+    node = yaml.safe_load((CONF_DIR / "config.yaml").read_text())["hydra"]
+    choice = "${hydra:runtime.choices.scenario}"
+    return {
+        "run": {"dir": node["run"]["dir"].replace(choice, folder)},
+        "sweep": {"dir": node["sweep"]["dir"].replace(choice, folder), "subdir": node["sweep"]["subdir"]},
+    }
+
+
 def primary_config(text: str) -> str:
     """A Hydra primary config: the schema, then the saved values, run directory ``outputs/<scenario>/<time>``."""
     values = yaml.safe_load(text)
@@ -54,17 +69,7 @@ def primary_config(text: str) -> str:
         raise ConfigError("the saved configuration is not a mapping of config keys")
     scenario = str(values.get("scenario") or "")
     folder = scenario if FILE_NAME.fullmatch(scenario) else "rerun"  # a saved name never leaves outputs/
-    header = {
-        "defaults": ["schema", "_self_"],
-        "hydra": {
-            "run": {"dir": f"outputs/{folder}/${{now:%Y-%m-%d_%H-%M-%S}}"},
-            "sweep": {
-                "dir": f"outputs/multirun/{folder}/${{now:%Y-%m-%d_%H-%M-%S}}",
-                "subdir": "${hydra.job.num}",
-            },
-            "job": {"chdir": False},
-        },
-    }
+    header = {"defaults": ["schema", "_self_"], "hydra": {**run_directories(folder), "job": {"chdir": False}}}
     return yaml.safe_dump(header, sort_keys=False) + text
 
 

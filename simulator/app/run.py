@@ -41,50 +41,75 @@ def _prevalidate(argv: list[str]) -> None:
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def run_job(cfg: DictConfig) -> float:
-    """Run one configured simulation and write its outputs; returns the mean cost of the first strategy."""
-    from simulator.app.tornado_rerun import EngineRerun
-    from simulator.decision.analyse import analyse, precision_rule, write_tables
-    from simulator.engine.host import enable_compilation_cache, simulate
-    from simulator.report.decision_plots import save_decision_plots
-    from simulator.report.markdown import decision_markdown
-    from simulator.report.plots import save_all
-    from simulator.report.terminal import print_terminal
-    from simulator.results.dataset import build_dataset
-    from simulator.results.io import write_atomic
-    from simulator.sweeps.knobs import describe_knob_sweeps, sweep_dataset
+    """Run one configured simulation and write its outputs into Hydra's run directory.
 
+    Returns
+    -------
+    float
+        The recommended strategy's objective: ``decision.objective`` (mean, quantile or CVaR at ``decision.level``)
+        of its present-value cost in USD, over all paths (streamed or not). It is the job's value for a Hydra
+        sweeper that optimises (Optuna, say): the cost of the best admissible choice at these settings. NaN when no
+        strategy meets every constraint, and when the job fails (a multirun job; a single run exits instead).
+    """
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     try:
         config = to_validated(cfg)
     except ConfigError as exc:
         return _job_error(exc)
-    if config.engine.compilation_cache:
-        enable_compilation_cache()
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
-    scenario = HydraConfig.get().runtime.choices.get("scenario", config.scenario)
+    runtime = HydraConfig.get().runtime
+    out_dir, scenario = Path(runtime.output_dir), runtime.choices.get("scenario", config.scenario)
     resolved = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
-    log.info(
-        "scenario %s: %d strategies x %s paths x %d months",
-        scenario,
-        len(config.strategies),
-        config.engine.paths,
-        config.engine.horizon_months,
-    )
-    sim = simulate(config, precision_rule(config))
-    log.info("simulated in %.1f s (first chunk incl. compile %.1f s)", sim.seconds, sim.compile_seconds)
     try:
-        ds = build_dataset(
-            sim,
-            seed=config.engine.seed,
-            resolved_config=resolved,
-            scenario=scenario,
-            run_deadlines=[r.deadline_day for r in config.runs.values()],
-        )
+        ds, seconds = _simulate(config, scenario, resolved)
     except SimulationOverflow as exc:  # NaN or inf outputs: one line, no results written
         return _job_error(exc)
-    ds = sweep_dataset(ds, config.sweeps)
+    from simulator.app.tornado_rerun import EngineRerun
+    from simulator.decision.analyse import analyse
+
     analysis = analyse(ds, config, rerun=EngineRerun(config))
-    text = decision_markdown(analysis, scenario=scenario, description=config.description, seconds=sim.seconds)
+    _write_outputs(ds, analysis, config, out_dir, scenario=scenario, resolved=resolved, seconds=seconds)
+    return recommended_objective(analysis)
+
+
+def recommended_objective(analysis) -> float:
+    """The objective of the recommended strategy (``analysis.metrics.objective``), NaN when none is admissible."""
+    best = analysis.recommendation.best
+    return float("nan") if best is None else float(analysis.metrics.loc[best, "objective"])
+
+
+def _simulate(config, scenario: str, resolved: str):
+    """Run the engine and label its outputs: ``(Dataset with in-engine sweep variables, seconds simulated)``.
+
+    Raises :class:`~simulator.config.errors.SimulationOverflow` when an output is NaN or inf.
+    """
+    from simulator.decision.analyse import precision_rule
+    from simulator.engine.host import enable_compilation_cache, simulate
+    from simulator.results.dataset import build_dataset
+    from simulator.sweeps.knobs import sweep_dataset
+
+    if config.engine.compilation_cache:
+        enable_compilation_cache()
+    log.info("scenario %s: %d strategies x %s paths x %d months", scenario, len(config.strategies),
+             config.engine.paths, config.engine.horizon_months)
+    sim = simulate(config, precision_rule(config))
+    log.info("simulated in %.1f s (first chunk incl. compile %.1f s)", sim.seconds, sim.compile_seconds)
+    ds = build_dataset(sim, seed=config.engine.seed, resolved_config=resolved, scenario=scenario,
+                       run_deadlines=[r.deadline_day for r in config.runs.values()])
+    return sweep_dataset(ds, config.sweeps), sim.seconds
+
+
+def _write_outputs(ds, analysis, config, out_dir: Path, *, scenario: str, resolved: str, seconds: float) -> None:
+    """``summary.md``, the CSV tables, the plots, ``config_resolved.yaml`` and, last, ``results.nc``; the terminal
+    summary when ``report.print_summary``."""
+    from simulator.decision.analyse import write_tables
+    from simulator.report.decision_plots import save_decision_plots
+    from simulator.report.markdown import decision_markdown
+    from simulator.report.plots import save_all
+    from simulator.report.terminal import print_terminal
+    from simulator.results.io import write_atomic
+    from simulator.sweeps.knobs import describe_knob_sweeps
+
+    text = decision_markdown(analysis, scenario=scenario, description=config.description, seconds=seconds)
     sweep_lines = describe_knob_sweeps(ds, config.sweeps, confidence=config.decision.confidence)
     if sweep_lines:
         text += "\n## In-engine sweeps\n\n" + "\n".join(f"- {line}" for line in sweep_lines) + "\n"
@@ -95,12 +120,11 @@ def run_job(cfg: DictConfig) -> float:
         save_all(ds, out_dir)
         save_decision_plots(analysis, out_dir)
     (out_dir / "summary.md").write_text(text)
-    write_atomic(ds, out_dir / "results.nc")
+    write_atomic(ds, out_dir / "results.nc")  # last: its presence means the run is complete
     if config.report.print_summary:
         print_terminal(analysis, scenario=scenario, out_dir=os.path.relpath(out_dir))
         for line in sweep_lines:
             print(line)
-    return float(analysis.metrics["cost_mean"].iloc[0])  # over all paths, streamed or not
 
 
 def _job_error(exc: Exception) -> float:

@@ -116,3 +116,17 @@ def test_bad_input_exits_with_one_line_and_writes_nothing(tmp_path, args, key):
     assert len(lines) == 1 and key in lines[0], result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "outputs").exists()
+
+
+def test_the_job_value_is_the_recommended_objective():
+    """``run_job`` returns what a sweeper should minimise: the recommended strategy's objective, NaN if none."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from simulator.app.run import recommended_objective
+
+    metrics = pd.DataFrame({"objective": [3.0, 2.0]}, index=["first", "best"])
+    chosen = SimpleNamespace(metrics=metrics, recommendation=SimpleNamespace(best="best"))
+    assert recommended_objective(chosen) == 2.0
+    assert np.isnan(recommended_objective(SimpleNamespace(metrics=metrics, recommendation=SimpleNamespace(best=None))))

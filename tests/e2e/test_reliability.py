@@ -313,9 +313,9 @@ def test_sigkill_mid_run_leaves_no_partial_results(cli):
 GC_INTERRUPT = textwrap.dedent(
     """
     import gc, os, signal, sys
-    from simulator.app._interrupts import _ReraiseSwallowedInterrupts
+    from simulator.app._interrupts import ReraiseSwallowedInterrupts
     if sys.argv[1] == "hook":
-        sys.unraisablehook = _ReraiseSwallowedInterrupts(sys.unraisablehook)
+        sys.unraisablehook = ReraiseSwallowedInterrupts(sys.unraisablehook)
     fired = []
     def callback(phase, info):  # like JAX's gc callback: Python code that runs inside the collector
         if phase == "start" and not fired:
@@ -359,9 +359,9 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     import numpy as np, xarray as xr
-    from simulator.app._interrupts import _ReraiseSwallowedInterrupts
+    from simulator.app._interrupts import ReraiseSwallowedInterrupts
     from simulator.results.io import write_atomic
-    sys.unraisablehook = _ReraiseSwallowedInterrupts(sys.unraisablehook)  # as the entry point does
+    sys.unraisablehook = ReraiseSwallowedInterrupts(sys.unraisablehook)  # as the entry point does
     rng = np.random.default_rng(2)  # many variables: Python runs between them, where an interrupt can land
     ds = xr.Dataset({f"cost{i}": (("strategy", "path"), rng.random((4, 100_000))) for i in range(30)})
     write_atomic(ds, Path(sys.argv[1]))
