@@ -53,17 +53,10 @@ import numpy as np  # noqa: E402
 
 from benchmarks.numpy_reference import simulate_numpy  # noqa: E402
 from simulator.config.load import load_config  # noqa: E402
+from simulator.engine import DAYS_PER_YEAR, keys  # noqa: E402
 from simulator.engine.devices import round_chunk  # noqa: E402
 from simulator.engine.host import build_inputs, root_key, run_paths, run_stream  # noqa: E402
-from simulator.engine.priors import stable_id, uniforms  # noqa: E402
-from simulator.engine.scan import (  # noqa: E402
-    EXPANSION_STREAM,
-    PARAMETER_STREAM,
-    STEP_STREAM,
-    U_RUNS,
-    simulate_chunk_jit,
-    step_uniforms,
-)
+from simulator.engine.scan import EXPANSION_STREAM, simulate_chunk_jit  # noqa: E402
 from simulator.engine.strategies import COST_CATEGORIES  # noqa: E402
 from simulator.stats.collector import RunStatistics  # noqa: E402
 
@@ -97,30 +90,32 @@ class PeakRSS:
 
 
 def rng_floor_fn(inputs, grid):
-    """A jitted function drawing exactly the engine's random variates for one chunk of paths."""
-    n_runs = inputs.run_gpus.shape[0]
+    """A jitted function drawing exactly the engine's random variates for one chunk of paths (same named streams,
+    same key derivation, :mod:`simulator.engine.keys`)."""
     names = list(inputs.priors)
-    n_cycles = int(grid.horizon_days // 365.25) + 2
+    n_cycles = int(grid.horizon_days // DAYS_PER_YEAR) + 2
+    step_names = keys.step_stream_names(inputs.slot_kinds or None, inputs.run_names)
+    once_names = ("academic/partnership", "spot/initially_available")
 
     def draw(root, ids):
-        stream = lambda s: jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(root, s), i))(ids)  # noqa: E731
-        parameter_keys, step_keys, expansion_keys = stream(PARAMETER_STREAM), stream(STEP_STREAM), stream(
-            EXPANSION_STREAM)
-        params = jax.vmap(lambda k: jnp.stack([uniforms(jax.random.fold_in(k, stable_id(n)), (), jnp.float32)
-                                               for n in names]))(parameter_keys)
-        once = jax.vmap(lambda k: uniforms(jax.random.fold_in(k, stable_id("path/once")), (2 + n_cycles,),
-                                           jnp.float32))(parameter_keys)
-        total = jnp.sum(params, axis=1) + jnp.sum(once, axis=1)
+        parameter_keys = keys.stream_keys(root, keys.PARAMETER_STREAM, ids)
+        params = jax.vmap(lambda k: jnp.stack([keys.uniforms(jax.random.fold_in(k, keys.stable_id(n)), (),
+                                                             jnp.float32) for n in names]))(parameter_keys)
+        once = [keys.counter_uniforms(keys.stream_keys(root, n, ids), 0, jnp.float32) for n in once_names]
+        cycle_keys = keys.stream_keys(root, "academic/allocation_cycle", ids)
+        once += [keys.counter_uniforms(cycle_keys, k, jnp.float32) for k in range(n_cycles)]
+        total = jnp.sum(params, axis=1) + sum(once)
+        step_keys = keys.streams_keys(root, step_names, ids)
+        expansion_keys = keys.stream_keys(root, EXPANSION_STREAM, ids)
 
         def month(acc, m):
             def day(acc, k):
-                u = step_uniforms(step_keys, m * grid.steps_per_month + k, U_RUNS + n_runs, jnp.float32)
-                return acc + u, None
+                return acc + keys.counter_uniforms(step_keys, m * grid.steps_per_month + k, jnp.float32), None
 
             acc, _ = jax.lax.scan(day, acc, jnp.arange(grid.steps_per_month))
-            return acc.at[0].add(step_uniforms(expansion_keys, m, 1, jnp.float32)[0]), None
+            return acc.at[0].add(keys.counter_uniforms(expansion_keys, m, jnp.float32)), None
 
-        acc = jnp.zeros((U_RUNS + n_runs, ids.shape[0]), jnp.float32)
+        acc = jnp.zeros((len(step_names), ids.shape[0]), jnp.float32)
         acc, _ = jax.lax.scan(month, acc, jnp.arange(grid.months))
         return total + jnp.sum(acc, axis=0)
 

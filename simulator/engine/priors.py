@@ -2,7 +2,7 @@
 
 Every path draws each uncertain parameter once, from one uniform mapped through the inverse CDF (so Latin hypercube or
 Sobol designs are a change of the uniforms only). The uniform of parameter ``name`` on path ``i`` comes from the key
-``fold_in(fold_in(root, PARAMETER_STREAM), i)`` folded with ``stable_id(name)``: adding a prior never changes the
+``stream_keys(root, PARAMETER_STREAM, i)`` folded with ``stable_id(name)`` (:mod:`simulator.engine._keys`): adding a prior never changes the
 draws of the others, and a path's draws do not depend on the chunk it runs in.
 
 The distribution family is static (part of the tree structure); its parameters are array leaves, so changing a prior's
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import zlib
 from typing import Any
 
 import jax
@@ -23,15 +22,11 @@ from jax.scipy.special import ndtri
 from scipy import stats
 
 from simulator.config.schema import Config, PriorSpec
+from simulator.engine._keys import stable_id, uniforms
 
 Z90 = 1.2815515655446004  # standard normal 90th percentile: lognormal sigma = ln(p90 / median) / Z90
 TABLE_Z = 8.0  # tabulated inverse CDFs cover normal scores in [-8, 8] ...
 TABLE_POINTS = 2049  # ... on a uniform grid (step 0.0078): linear interpolation error < 1e-5 relative
-
-
-def stable_id(name: str) -> int:
-    """A 31-bit id of a name, the same on every machine and run (CRC-32)."""
-    return zlib.crc32(name.encode()) & 0x7FFFFFFF
 
 
 @jax.tree_util.register_dataclass
@@ -130,12 +125,6 @@ def prior_table(cfg: Config) -> dict[str, Prior]:
 def cast_table(table: dict[str, Prior], dtype: Any) -> dict[str, Prior]:
     """The same table with every array leaf in ``dtype``."""
     return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), table)
-
-
-def uniforms(key: jax.Array, shape: tuple[int, ...], dtype) -> jax.Array:
-    """Uniforms on (0, 1), always drawn as float32 and then cast, so float32 and float64 runs share their draws."""
-    u = jax.random.uniform(key, shape, jnp.float32, minval=jnp.finfo(jnp.float32).tiny, maxval=1.0)
-    return u.astype(dtype)
 
 
 def sample_path_parameters(table: dict[str, Prior], path_key: jax.Array, dtype: Any) -> dict[str, jax.Array]:

@@ -15,8 +15,9 @@ At each month end, owned fleets may order an expansion. Delay of steady demand i
 ``delay = (sum_t B_t dt + sum_t Q S_t) / sum_t A_t`` days (Little's law for a fluid FIFO queue, plus the academic
 queue wait ``Q`` of the GPU-hours ``S_t`` served there).
 
-Randomness: path ``i`` uses ``fold_in(fold_in(root, stream), i)`` per stream, then ``fold_in(path_key, step)``;
-nothing depends on the chunk a path runs in. All strategies consume the same uniforms (common random numbers).
+Randomness: every stream has a name (:mod:`simulator.engine._keys`); path ``i``'s uniform of stream ``name`` at step
+``t`` depends only on (seed, name, i, t), not on the chunk a path runs in or on the other streams. All strategies
+consume the same uniforms (common random numbers).
 """
 
 from __future__ import annotations
@@ -36,20 +37,24 @@ from simulator.engine._constants import (
     HOURS_PER_DAY,
     UP_HOURS_FLOOR,
 )
+from simulator.engine._keys import (
+    NO_HAZARD_UNIFORM,
+    PARAMETER_STREAM,
+    counter_uniforms,
+    step_stream_names,
+    stream_keys,
+    streams_keys,
+)
 from simulator.engine._xla import materialise, on_rows, ordered_sum, rows_with
 from simulator.engine.accounting import finalise, step_costs, sum_by_kind
 from simulator.engine.kinds import OWNED
 from simulator.engine.pools import StepDrivers, by_kind, pool_terms
-from simulator.engine.priors import Prior, sample_parameters, stable_id, uniforms
+from simulator.engine.priors import Prior, sample_parameters
 from simulator.engine.processes import academic, failures, fleet, market, spot, workload
 from simulator.engine.routing import RunState, Usage, route_backlog, route_runs
 from simulator.engine.strategies import COST_CATEGORIES, StrategyTable
 
-PARAMETER_STREAM = stable_id("stream/parameters")
-STEP_STREAM = stable_id("stream/steps")
-EXPANSION_STREAM = stable_id("stream/expansion")
-(U_DEMAND, U_MARKET, U_SPOT_STATE, U_FAIL, U_REPAIR, U_LIGHT_SPOT, U_LIGHT_MP, U_LIGHT_NB, U_HEAVY_SPOT, U_HEAVY_MP,
- U_HEAVY_NB, U_RUNS) = range(12)
+EXPANSION_STREAM = "owned/expansion_lead_time"  # one uniform per month
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,19 +129,14 @@ class State(NamedTuple):
     interruptions: jax.Array  # (S,)
 
 
-def step_uniforms(step_keys: jax.Array, step_index: jax.Array, count: int, dtype) -> jax.Array:
-    """``count`` uniforms per path for one step, (count, N): ``uniform(fold_in(path_key, step))``."""
-    draw = lambda key: uniforms(jax.random.fold_in(key, step_index), (count,), dtype)  # noqa: E731
-    return jax.vmap(draw, out_axes=1)(step_keys)
-
-
 def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: dict[str, jax.Array],
           state: State, step_index: jax.Array) -> State:
     """Advance every path by one step for all strategies (see the module docstring); paths on the last axis."""
     st, dt = inputs.strategies, grid.dt_days
     dtype = state.light.dtype
     layout = inputs.slot_kinds or None
-    u = step_uniforms(keys["step"], step_index, U_RUNS + inputs.run_gpus.shape[0], dtype)
+    names = step_stream_names(layout, inputs.run_names)
+    u = dict(zip(names, counter_uniforms(keys["step"], step_index, dtype), strict=True))
     t_start = step_index.astype(dtype) * dt
     hours = HOURS_PER_DAY * dt
 
@@ -158,7 +158,7 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     # Only strategies with an owned slot can have GPUs (expansions need owned utilisation): elsewhere all zero.
     owned_rows = rows_with(layout, installed.shape[0], (OWNED,))
     step_failures = lambda down, inst: jnp.stack(failures.failure_step(  # noqa: E731
-        down, inst, theta["owned.failure_per_gpu_hour"], theta["owned.repair_days"], u[U_FAIL], u[U_REPAIR], dt))
+        down, inst, theta["owned.failure_per_gpu_hour"], theta["owned.repair_days"], u["owned/failures"], u["owned/repairs"], dt))
     drawn = on_rows(owned_rows, installed.shape[0], lambda d, i: jnp.moveaxis(step_failures(d, i), 0, 1),
                     fl.down, installed)
     failed, down_next = (jnp.zeros_like(installed), fl.down) if drawn is None else (drawn[:, 0], drawn[:, 2])
@@ -178,13 +178,13 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
                   migration_usd=jnp.zeros_like(state.light), queue_gpu_hour_days=jnp.zeros_like(state.light))
     runs, usage = route_runs(state.runs, usage, terms, st.kind, st.serves_runs, st.deadline_aware, inputs.run_gpus,
                              inputs.run_start_day, inputs.run_deadline_day, t_start, dt, efficiency,
-                             loss_hours, failed_share, u[U_RUNS:], theta["workload.migration_usd"],
+                             loss_hours, failed_share, [u[f"runs/{name}"] for name in inputs.run_names], theta["workload.migration_usd"],
                              theta["workload.checkpoint_tb"], st.provider, theta["market.egress_usd_per_tb"],
                              theta["marketplace.bandwidth_usd_per_tb"], layout)
     runs, usage = materialise((runs, usage), always)
     light_share = theta["workload.light_fraction"]
-    u_light = by_kind(st.kind, 0.5, spot=u[U_LIGHT_SPOT], marketplace=u[U_LIGHT_MP], notebook=u[U_LIGHT_NB])
-    u_heavy = by_kind(st.kind, 0.5, spot=u[U_HEAVY_SPOT], marketplace=u[U_HEAVY_MP], notebook=u[U_HEAVY_NB])
+    u_light = by_kind(st.kind, NO_HAZARD_UNIFORM, **{k: v for n, v in u.items() if (k := n.removeprefix("light/")) != n})
+    u_heavy = by_kind(st.kind, NO_HAZARD_UNIFORM, **{k: v for n, v in u.items() if (k := n.removeprefix("heavy/")) != n})
     light, usage = route_backlog(state.light + arrivals * light_share, st.serves_light, usage, terms, st.kind, dt,
                                  efficiency, loss_hours, failed_share, u_light, layout)
     light, usage = materialise((light, usage), always)
@@ -202,11 +202,11 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
                                                      theta["spot.unavailable_spell_days"], dt)
     return State(
         log_demand=workload.log_demand_step(state.log_demand, theta["workload.growth_multiplier_per_year"],
-                                            theta["workload.volatility_per_year"], ndtri(u[U_DEMAND]),
+                                            theta["workload.volatility_per_year"], ndtri(u["workload/demand"]),
                                             dt / DAYS_PER_YEAR),
         log_index=market.log_index_step(state.log_index, theta["market.drift_per_year"],
-                                        theta["market.volatility_per_year"], ndtri(u[U_MARKET]), dt / DAYS_PER_YEAR),
-        spot_available=spot.availability_step(state.spot_available, u[U_SPOT_STATE], p_lose, p_regain),
+                                        theta["market.volatility_per_year"], ndtri(u["market/index"]), dt / DAYS_PER_YEAR),
+        spot_available=spot.availability_step(state.spot_available, u["spot/availability"], p_lose, p_regain),
         fleet=fl, light=light, heavy=heavy, runs=runs, notebook_units=notebook_units,
         pv=state.pv + cash_step * discount, cash=state.cash + cash_step,
         waited=state.waited + (light + heavy) * dt + usage.queue_gpu_hour_days,
@@ -225,7 +225,7 @@ def _month_end(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, ke
     price = market.loaded_price(theta["market.hardware_usd_per_gpu"], state.log_index,
                                 theta["market.loading_hardware"])
     gpus = jnp.where(order, fleet.affordable(st.expansion_gpus, price, st.capex_budget_usd - fl.committed_usd), 0.0)
-    u_lead = step_uniforms(keys["expansion"], m, 1, state.light.dtype)[0]
+    u_lead = counter_uniforms(keys["expansion"], m, state.light.dtype)
     lead_days = DAYS_PER_WEEK * inputs.priors["owned.lead_time_weeks"].ppf(u_lead)
     now = (m + 1).astype(state.light.dtype) * grid.steps_per_month * grid.dt_days
     placed = gpus > 0.0
@@ -273,15 +273,16 @@ def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Arra
     """
     dtype = inputs.discount_rate_per_year.dtype
     inputs = dataclasses.replace(inputs, strategies=inputs.strategies.with_path_axis())
-    stream = lambda s: jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(root_key, s), i))(path_ids)  # noqa: E731
-    parameter_keys = stream(PARAMETER_STREAM)
-    theta = sample_parameters(inputs.priors, parameter_keys, dtype)
+    theta = sample_parameters(inputs.priors, stream_keys(root_key, PARAMETER_STREAM, path_ids), dtype)
+    once = lambda name: counter_uniforms(stream_keys(root_key, name, path_ids), 0, dtype)  # noqa: E731
     n_cycles = int(grid.horizon_days // DAYS_PER_YEAR) + 2
-    once = jax.vmap(lambda key: uniforms(jax.random.fold_in(key, stable_id("path/once")), (2 + n_cycles,), dtype),
-                    out_axes=1)(parameter_keys)  # (2 + cycles, N)
-    keys = {"step": stream(STEP_STREAM), "expansion": stream(EXPANSION_STREAM),
-            "partnership": once[1] < theta["academic.partnership_probability"], "academic_cycles": once[2:]}
-    state = _initial_state(inputs, theta, once[0], dtype)
+    cycle_keys = stream_keys(root_key, "academic/allocation_cycle", path_ids)
+    step_names = step_stream_names(inputs.slot_kinds or None, inputs.run_names)
+    keys = {"step": streams_keys(root_key, step_names, path_ids),
+            "expansion": stream_keys(root_key, EXPANSION_STREAM, path_ids),
+            "partnership": once("academic/partnership") < theta["academic.partnership_probability"],
+            "academic_cycles": jnp.stack([counter_uniforms(cycle_keys, k, dtype) for k in range(n_cycles)])}
+    state = _initial_state(inputs, theta, once("spot/initially_available"), dtype)
 
     def month(state: State, m: jax.Array):
         def day(state: State, k: jax.Array):
