@@ -26,7 +26,8 @@ import jax.numpy as jnp
 from simulator.engine._constants import DAYS_PER_MONTH, DAYS_PER_YEAR, HOURS_PER_DAY, RESALE_RETENTION_FLOOR
 from simulator.engine._xla import ordered_sum
 from simulator.engine.kinds import ACADEMIC, KINDS, NOTEBOOK, any_of, is_public_cloud
-from simulator.engine.pools import PoolTerms
+from simulator.engine.params import Params
+from simulator.engine.pools import PoolTerms, hosting
 from simulator.engine.processes import market, spot
 from simulator.engine.routing import Usage
 from simulator.engine.strategies import CATEGORY_INDEX, COST_CATEGORIES, StrategyTable
@@ -58,35 +59,35 @@ def usage_spend(spend: list[jax.Array], kind: jax.Array) -> dict[str, jax.Array]
     return out
 
 
-def step_costs(st: StrategyTable, theta: dict[str, jax.Array], terms: PoolTerms, usage: Usage,
+def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage,
                installed: jax.Array, up: jax.Array, capex: jax.Array, notebook_units: jax.Array, hours: float,
                dt: float, partnership: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Cash spent in one step by category, (S, C, N), and the updated notebook units of the month (S, N)."""
     spend = [wall * terms.price[:, p] for p, wall in enumerate(usage.wall)]
-    hosting = lambda name: jnp.where(st.colo, theta[f"colo.{name}"], theta[f"onprem.{name}"])  # noqa: E731
-    energy = theta["owned.kw_per_gpu"] * hosting("pue") * theta["market.electricity_usd_per_kwh"]
-    idle = theta["owned.idle_power_fraction"]
+    host = hosting(st, params)
+    energy = params.owned.kw_per_gpu * host.pue * params.market.electricity_usd_per_kwh
+    idle = params.owned.idle_power_fraction
     seats = sum_by_kind(st.gpus, st.kind, NOTEBOOK)
-    allowance = seats * theta["notebook.included_units"]
-    units = notebook_units + sum_by_kind(usage.wall, st.kind, NOTEBOOK) * theta["notebook.units_per_gpu_hour"]
+    allowance = seats * params.notebook.included_units
+    units = notebook_units + sum_by_kind(usage.wall, st.kind, NOTEBOOK) * params.notebook.units_per_gpu_hour
     overage = jnp.maximum(0.0, units - allowance) - jnp.maximum(0.0, notebook_units - allowance)
     has_academic = jnp.any(st.kind == ACADEMIC, axis=1) & partnership
     owned_here = installed > 0.0
-    staff_fte = jnp.maximum(hosting("min_fte"), hosting("fte_per_100_gpus") * installed / 100.0)
+    staff_fte = jnp.maximum(host.min_fte, host.fte_per_100_gpus * installed / 100.0)
     cloud_codes = tuple(c for c, name in enumerate(KINDS) if is_public_cloud(name))
     cloud = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in cloud_codes])
     uses_cloud = jnp.any(any_of(st.kind, cloud_codes), axis=1)
-    data_usd = [wall / 1000.0 * theta["workload.data_tb_per_1000_gpu_hours"] * terms.data_usd_per_tb[:, p]
+    data_usd = [wall / 1000.0 * params.workload.data_tb_per_1000_gpu_hours * terms.data_usd_per_tb[:, p]
                 for p, wall in enumerate(usage.wall)]
     other = {  # costs beyond usage spend, by category
-        "notebook": seats * theta["notebook.monthly_fee_usd"] * dt / DAYS_PER_MONTH
-        + overage * theta["notebook.usd_per_unit"],
-        "academic": jnp.where(has_academic, theta["academic.partnership_usd_per_year"] * dt / DAYS_PER_YEAR, 0.0),
+        "notebook": seats * params.notebook.monthly_fee_usd * dt / DAYS_PER_MONTH
+        + overage * params.notebook.usd_per_unit,
+        "academic": jnp.where(has_academic, params.academic.partnership_usd_per_year * dt / DAYS_PER_YEAR, 0.0),
         "capex": capex,
         "power": idle * up * hours * energy,
-        "facility": installed * theta["owned.kw_per_gpu"] * hosting("facility_usd_per_kw_month") * dt / DAYS_PER_MONTH
-        + jnp.where(owned_here, hosting("fixed_usd_per_month") * dt / DAYS_PER_MONTH, 0.0),
-        "staff": jnp.where(owned_here, staff_fte * theta["owned.staff_usd_per_fte_year"] * dt / DAYS_PER_YEAR, 0.0),
+        "facility": installed * params.owned.kw_per_gpu * host.facility_usd_per_kw_month * dt / DAYS_PER_MONTH
+        + jnp.where(owned_here, host.fixed_usd_per_month * dt / DAYS_PER_MONTH, 0.0),
+        "staff": jnp.where(owned_here, staff_fte * params.owned.staff_usd_per_fte_year * dt / DAYS_PER_YEAR, 0.0),
         "data": functools.reduce(jnp.add, data_usd),
         "migration": usage.migration_usd,
         "compliance": st.compliance_markup * cloud
@@ -104,12 +105,12 @@ def _plus(a: jax.Array | None, b: jax.Array | None, like: jax.Array) -> jax.Arra
     return b if a is None else a if b is None else a + b
 
 
-def finalise(inputs, theta: dict[str, jax.Array], horizon: float, state, monthly: dict[str, jax.Array]):
+def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, jax.Array]):
     """Resale credit at the horizon, run finish times and lateness, delay; the engine's per-path outputs."""
     st, fl = inputs.strategies, state.fleet
-    rho = jnp.maximum(theta["owned.resale_retention_per_year"], RESALE_RETENTION_FLOOR)
-    price_now = market.loaded_price(theta["market.hardware_usd_per_gpu"], state.log_index,
-                                    theta["market.loading_hardware"])
+    rho = jnp.maximum(params.owned.resale_retention_per_year, RESALE_RETENTION_FLOOR)
+    price_now = market.loaded_price(params.market.hardware_usd_per_gpu, state.log_index,
+                                    params.market.loading_hardware)
     residual = -price_now * rho ** (horizon / DAYS_PER_YEAR) * fl.resale_weight
     discount_end = (1.0 + inputs.discount_rate_per_year) ** (-horizon / DAYS_PER_YEAR)
     column = CATEGORY_INDEX["residual"]
@@ -117,7 +118,7 @@ def finalise(inputs, theta: dict[str, jax.Array], horizon: float, state, monthly
     cash = state.cash.at[:, column].add(residual)
     # Unfinished runs: extrapolate at full width without interruptions (an optimistic finish, flagged).
     runs = state.runs
-    efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, theta["workload.checkpoint_cost_hours"])
+    efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
     full_rate = inputs.run_gpus[None, :, None] * HOURS_PER_DAY * efficiency[:, None, :]  # (S, R, N)
     completed = runs.remaining <= 0.0
     finish = jnp.where(completed, runs.finish_day, horizon + runs.remaining / full_rate)
@@ -129,4 +130,4 @@ def finalise(inputs, theta: dict[str, jax.Array], horizon: float, state, monthly
                owned_failures=state.failures, spot_interruptions=state.interruptions,
                owned_gpus_installed=fl.installed, **monthly)
     out = {k: jnp.moveaxis(v, -1, 0) for k, v in out.items()}  # paths first for the host
-    return {**out, "parameters": theta}
+    return {**out, "parameters": params.to_flat(inputs.run_names)}

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from simulator.engine.kinds import EMPTY, KINDS, any_of, codes_where, kind_code, providers_charging
+from simulator.engine.params import HostingParams, Params
 from simulator.engine.processes import academic, market
 from simulator.engine.strategies import StrategyTable
 
@@ -55,7 +56,7 @@ class StepDrivers(NamedTuple):
     academic_gpus: jax.Array
 
 
-KindTerms = Callable[[StrategyTable, dict, StepDrivers], dict[str, jax.Array]]
+KindTerms = Callable[[StrategyTable, Params, StepDrivers], dict[str, jax.Array]]
 
 
 def interruptible_codes() -> tuple[int, ...]:
@@ -82,64 +83,68 @@ def by_provider(provider: jax.Array, egress_usd_per_tb: jax.Array, bandwidth_usd
     return out
 
 
-def _owned(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
-    pue = jnp.where(st.colo, theta["colo.pue"], theta["onprem.pue"])
-    busy_power = theta["owned.kw_per_gpu"] * pue * theta["market.electricity_usd_per_kwh"] \
-        * (1.0 - theta["owned.idle_power_fraction"])
+def hosting(st: StrategyTable, params: Params) -> HostingParams:
+    """Hosting parameters of each strategy's owned servers: colocation or own premises, (S, N) each."""
+    return HostingParams(*(jnp.where(st.colo, c, o) for c, o in zip(params.colo, params.onprem, strict=True)))
+
+
+def _owned(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
+    busy_power = params.owned.kw_per_gpu * hosting(st, params).pue * params.market.electricity_usd_per_kwh \
+        * (1.0 - params.owned.idle_power_fraction)
     return dict(capacity=d.owned_up[:, None], price=busy_power[:, None])
 
 
-def _on_demand(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
-    return dict(capacity=st.gpus, price=market.loaded_price(theta["market.on_demand_usd_per_gpu_hour"], d.log_index,
-                                                            theta["market.loading_on_demand"]))
+def _on_demand(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
+    return dict(capacity=st.gpus, price=market.loaded_price(params.market.on_demand_usd_per_gpu_hour, d.log_index,
+                                                            params.market.loading_on_demand))
 
 
-def _spot(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
-    base = (1.0 - theta["market.spot_discount"]) * theta["market.on_demand_usd_per_gpu_hour"]
+def _spot(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
+    base = (1.0 - params.market.spot_discount) * params.market.on_demand_usd_per_gpu_hour
     return dict(capacity=jnp.where(d.spot_available, st.gpus, 0.0),
-                price=market.loaded_price(base, d.log_index, theta["market.loading_spot"]),
-                hazard=theta["spot.reclaim_per_instance_hour"], instance_gpus=theta["spot.gpus_per_instance"])
+                price=market.loaded_price(base, d.log_index, params.market.loading_spot),
+                hazard=params.spot.reclaim_per_instance_hour, instance_gpus=params.spot.gpus_per_instance)
 
 
-def _marketplace(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
-    price = market.loaded_price(theta["marketplace.price_ratio"] * theta["market.on_demand_usd_per_gpu_hour"],
-                                d.log_index, theta["market.loading_marketplace"])
-    hazard = theta["marketplace.host_failure_per_hour"] \
-        + jnp.where(st.interruptible, theta["marketplace.outbid_per_hour"], 0.0)
-    return dict(capacity=st.gpus, hazard=hazard, instance_gpus=theta["marketplace.gpus_per_host"],
-                price=price * jnp.where(st.interruptible, 1.0 - theta["marketplace.interruptible_discount"], 1.0))
+def _marketplace(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
+    price = market.loaded_price(params.marketplace.price_ratio * params.market.on_demand_usd_per_gpu_hour,
+                                d.log_index, params.market.loading_marketplace)
+    hazard = params.marketplace.host_failure_per_hour \
+        + jnp.where(st.interruptible, params.marketplace.outbid_per_hour, 0.0)
+    return dict(capacity=st.gpus, hazard=hazard, instance_gpus=params.marketplace.gpus_per_host,
+                price=price * jnp.where(st.interruptible, 1.0 - params.marketplace.interruptible_discount, 1.0))
 
 
-def _academic(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
-    efficiency = academic.resubmission_efficiency(theta["academic.walltime_hours"], theta["academic.queue_wait_days"],
-                                                  theta["workload.restart_hours"])
-    return dict(capacity=jnp.minimum(st.gpus, d.academic_gpus), price=theta["academic.usd_per_gpu_hour"],
-                run_efficiency=efficiency, queue_days=theta["academic.queue_wait_days"])
+def _academic(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
+    efficiency = academic.resubmission_efficiency(params.academic.walltime_hours, params.academic.queue_wait_days,
+                                                  params.workload.restart_hours)
+    return dict(capacity=jnp.minimum(st.gpus, d.academic_gpus), price=params.academic.usd_per_gpu_hour,
+                run_efficiency=efficiency, queue_days=params.academic.queue_wait_days)
 
 
-def _notebook(st: StrategyTable, theta: dict, d: StepDrivers) -> dict:
-    session = theta["notebook.session_hours"]
-    return dict(capacity=st.gpus, hazard=theta["notebook.termination_per_hour"],
-                run_efficiency=session / (session + theta["workload.restart_hours"]))
+def _notebook(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
+    session = params.notebook.session_hours
+    return dict(capacity=st.gpus, hazard=params.notebook.termination_per_hour,
+                run_efficiency=session / (session + params.workload.restart_hours))
 
 
 KIND_TERMS: dict[str, KindTerms] = dict(owned=_owned, on_demand=_on_demand, spot=_spot, marketplace=_marketplace,
                                         academic=_academic, notebook=_notebook)
-"""Each kind's terms, ``f(strategies, theta, drivers) -> {term: value}``: terms it leaves out take
+"""Each kind's terms, ``f(strategies, params, drivers) -> {term: value}``: terms it leaves out take
 :data:`TERM_DEFAULTS`. Values broadcast to (S, P, N)."""
 
 
-def pool_terms(st: StrategyTable, theta: dict, drivers: StepDrivers) -> PoolTerms:
+def pool_terms(st: StrategyTable, params: Params, drivers: StepDrivers) -> PoolTerms:
     """Per-slot terms for one step (see the table in the module docstring).
 
-    Shapes: ``st`` carries a path axis (``kind`` is (S, P, 1)); ``theta`` values and shared drivers are (N,);
+    Shapes: ``st`` carries a path axis (``kind`` is (S, P, 1)); ``params`` leaves and shared drivers are (N,);
     ``drivers.owned_up`` is (S, N). Every returned array is (S, P, N).
     """
     kind = st.kind
-    by_name = {name: KIND_TERMS[name](st, theta, drivers) for name in KINDS}
+    by_name = {name: KIND_TERMS[name](st, params, drivers) for name in KINDS}
     chosen = {term: by_kind(kind, default, **{name: t[term] for name, t in by_name.items() if term in t})
               for term, default in TERM_DEFAULTS.items()}
-    egress, bandwidth = theta["market.egress_usd_per_tb"], theta["marketplace.bandwidth_usd_per_tb"]
+    egress, bandwidth = params.market.egress_usd_per_tb, params.marketplace.bandwidth_usd_per_tb
     slot = lambda x: x[:, None]  # noqa: E731  (S, N) -> (S, 1, N)
     provider = st.provider
     away = (provider != slot(st.home_provider)) & (kind != EMPTY)

@@ -48,6 +48,7 @@ from simulator.engine._keys import (
 from simulator.engine._xla import materialise, on_rows, ordered_sum, rows_with
 from simulator.engine.accounting import finalise, step_costs, sum_by_kind
 from simulator.engine.kinds import OWNED
+from simulator.engine.params import Params
 from simulator.engine.pools import StepDrivers, by_kind, pool_terms
 from simulator.engine.priors import Prior, sample_parameters
 from simulator.engine.processes import academic, failures, fleet, market, spot, workload
@@ -129,7 +130,7 @@ class State(NamedTuple):
     interruptions: jax.Array  # (S,)
 
 
-def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: dict[str, jax.Array],
+def _step(inputs: EngineInputs, params: Params, grid: Grid, keys: dict[str, jax.Array],
           state: State, step_index: jax.Array) -> State:
     """Advance every path by one step for all strategies (see the module docstring); paths on the last axis."""
     st, dt = inputs.strategies, grid.dt_days
@@ -142,10 +143,10 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
 
     # Shared drivers.
     arrivals = jnp.exp(state.log_demand) * dt
-    k = academic.cycle_index(t_start, theta["academic.first_allocation_day"])
+    k = academic.cycle_index(t_start, params.academic.first_allocation_day)
     cycles = keys["academic_cycles"]
     u_cycle = jnp.take_along_axis(cycles, jnp.clip(k, 0, cycles.shape[0] - 1)[None], axis=0)[0]
-    academic_gpus = academic.available_gpus(t_start, theta, keys["partnership"], u_cycle)
+    academic_gpus = academic.available_gpus(t_start, params.academic, keys["partnership"], u_cycle)
 
     # Owned fleet: deliveries, failures.
     fl = state.fleet
@@ -153,23 +154,23 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     delivered = jnp.where(arrived, fl.pending, 0.0)
     capex = delivered * fl.pending_price
     installed = fl.installed + delivered
-    weight = fl.resale_weight + fleet.resale_weight(delivered, t_start, theta["owned.resale_retention_per_year"])
+    weight = fl.resale_weight + fleet.resale_weight(delivered, t_start, params.owned.resale_retention_per_year)
     up_start = installed - fl.down
     # Only strategies with an owned slot can have GPUs (expansions need owned utilisation): elsewhere all zero.
     owned_rows = rows_with(layout, installed.shape[0], (OWNED,))
     step_failures = lambda down, inst: jnp.stack(failures.failure_step(  # noqa: E731
-        down, inst, theta["owned.failure_per_gpu_hour"], theta["owned.repair_days"], u["owned/failures"], u["owned/repairs"], dt))
+        down, inst, params.owned.failure_per_gpu_hour, params.owned.repair_days, u["owned/failures"], u["owned/repairs"], dt))
     drawn = on_rows(owned_rows, installed.shape[0], lambda d, i: jnp.moveaxis(step_failures(d, i), 0, 1),
                     fl.down, installed)
     failed, down_next = (jnp.zeros_like(installed), fl.down) if drawn is None else (drawn[:, 0], drawn[:, 2])
     up = up_start - failed
     failed_share = failed / jnp.maximum(up_start, 1.0)
 
-    terms = pool_terms(st, theta, StepDrivers(state.log_index, up, state.spot_available, academic_gpus))
-    efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, theta["workload.checkpoint_cost_hours"])
+    terms = pool_terms(st, params, StepDrivers(state.log_index, up, state.spot_available, academic_gpus))
+    efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
     loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours,
-                                                  theta["workload.checkpoint_cost_hours"],
-                                                  theta["workload.restart_hours"])
+                                                  params.workload.checkpoint_cost_hours,
+                                                  params.workload.restart_hours)
     always = jnp.isfinite(t_start)  # efficiency and loss_hours stay inline (see _xla)
     terms, up, failed_share = materialise((terms, up, failed_share), always)
     n_slots = st.kind.shape[1]
@@ -178,11 +179,11 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
                   migration_usd=jnp.zeros_like(state.light), queue_gpu_hour_days=jnp.zeros_like(state.light))
     runs, usage = route_runs(state.runs, usage, terms, st.kind, st.serves_runs, st.deadline_aware, inputs.run_gpus,
                              inputs.run_start_day, inputs.run_deadline_day, t_start, dt, efficiency,
-                             loss_hours, failed_share, [u[f"runs/{name}"] for name in inputs.run_names], theta["workload.migration_usd"],
-                             theta["workload.checkpoint_tb"], st.provider, theta["market.egress_usd_per_tb"],
-                             theta["marketplace.bandwidth_usd_per_tb"], layout)
+                             loss_hours, failed_share, [u[f"runs/{name}"] for name in inputs.run_names], params.workload.migration_usd,
+                             params.workload.checkpoint_tb, st.provider, params.market.egress_usd_per_tb,
+                             params.marketplace.bandwidth_usd_per_tb, layout)
     runs, usage = materialise((runs, usage), always)
-    light_share = theta["workload.light_fraction"]
+    light_share = params.workload.light_fraction
     u_light = by_kind(st.kind, NO_HAZARD_UNIFORM, **{k: v for n, v in u.items() if (k := n.removeprefix("light/")) != n})
     u_heavy = by_kind(st.kind, NO_HAZARD_UNIFORM, **{k: v for n, v in u.items() if (k := n.removeprefix("heavy/")) != n})
     light, usage = route_backlog(state.light + arrivals * light_share, st.serves_light, usage, terms, st.kind, dt,
@@ -192,20 +193,20 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
                                  st.kind, dt, efficiency, loss_hours, failed_share, u_heavy, layout)
     heavy, usage = materialise((heavy, usage), always)
 
-    cash_step, notebook_units = step_costs(st, theta, terms, usage, installed, up, capex, state.notebook_units,
+    cash_step, notebook_units = step_costs(st, params, terms, usage, installed, up, capex, state.notebook_units,
                                            hours, dt, keys["partnership"])
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
     busy_owned = sum_by_kind(usage.wall, st.kind, OWNED)  # one owned slot: exact
     fl = Fleet(installed, down_next, jnp.where(arrived, 0.0, fl.pending), fl.pending_day, fl.pending_price,
                fl.committed_usd, weight, fl.busy_month + busy_owned, fl.up_month + up * hours, fl.months_above)
-    p_lose, p_regain = spot.transition_probabilities(theta["spot.unavailable_fraction"],
-                                                     theta["spot.unavailable_spell_days"], dt)
+    p_lose, p_regain = spot.transition_probabilities(params.spot.unavailable_fraction,
+                                                     params.spot.unavailable_spell_days, dt)
     return State(
-        log_demand=workload.log_demand_step(state.log_demand, theta["workload.growth_multiplier_per_year"],
-                                            theta["workload.volatility_per_year"], ndtri(u["workload/demand"]),
+        log_demand=workload.log_demand_step(state.log_demand, params.workload.growth_multiplier_per_year,
+                                            params.workload.volatility_per_year, ndtri(u["workload/demand"]),
                                             dt / DAYS_PER_YEAR),
-        log_index=market.log_index_step(state.log_index, theta["market.drift_per_year"],
-                                        theta["market.volatility_per_year"], ndtri(u["market/index"]), dt / DAYS_PER_YEAR),
+        log_index=market.log_index_step(state.log_index, params.market.drift_per_year,
+                                        params.market.volatility_per_year, ndtri(u["market/index"]), dt / DAYS_PER_YEAR),
         spot_available=spot.availability_step(state.spot_available, u["spot/availability"], p_lose, p_regain),
         fleet=fl, light=light, heavy=heavy, runs=runs, notebook_units=notebook_units,
         pv=state.pv + cash_step * discount, cash=state.cash + cash_step,
@@ -215,15 +216,15 @@ def _step(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: d
     )
 
 
-def _month_end(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, keys: dict[str, jax.Array],
+def _month_end(inputs: EngineInputs, params: Params, grid: Grid, keys: dict[str, jax.Array],
                state: State, m: jax.Array) -> State:
     """Expansion orders on sustained utilisation (capped by the capex budget); reset monthly counters."""
     st, fl = inputs.strategies, state.fleet
     utilisation = fl.busy_month / jnp.maximum(fl.up_month, UP_HOURS_FLOOR)
     months_above, order = fleet.expansion_due(utilisation, fl.months_above, st.expansion_threshold,
                                               st.expansion_months, fl.pending, st.expansion_gpus)
-    price = market.loaded_price(theta["market.hardware_usd_per_gpu"], state.log_index,
-                                theta["market.loading_hardware"])
+    price = market.loaded_price(params.market.hardware_usd_per_gpu, state.log_index,
+                                params.market.loading_hardware)
     gpus = jnp.where(order, fleet.affordable(st.expansion_gpus, price, st.capex_budget_usd - fl.committed_usd), 0.0)
     u_lead = counter_uniforms(keys["expansion"], m, state.light.dtype)
     lead_days = DAYS_PER_WEEK * inputs.priors["owned.lead_time_weeks"].ppf(u_lead)
@@ -238,21 +239,21 @@ def _month_end(inputs: EngineInputs, theta: dict[str, jax.Array], grid: Grid, ke
     return state._replace(fleet=fl, notebook_units=jnp.zeros_like(state.notebook_units))
 
 
-def _initial_state(inputs: EngineInputs, theta: dict[str, jax.Array], u_spot: jax.Array, dtype) -> State:
+def _initial_state(inputs: EngineInputs, params: Params, u_spot: jax.Array, dtype) -> State:
     st = inputs.strategies
     n_strategies, n_runs, n_paths = st.kind.shape[0], inputs.run_gpus.shape[0], u_spot.shape[0]
-    sizes = [theta[f"runs.{name}.gpu_hours"] for name in inputs.run_names]
+    sizes = list(params.run_gpu_hours)
     run_size = jnp.stack(sizes) if sizes else jnp.zeros((0, n_paths), dtype)  # (R, N)
     zeros = jnp.zeros((n_strategies, n_paths), dtype)
-    price = theta["market.hardware_usd_per_gpu"]  # quoted at t=0 (index = 1)
+    price = params.market.hardware_usd_per_gpu  # quoted at t=0 (index = 1)
     ordered = fleet.affordable(st.owned_ordered, price, st.capex_budget_usd)
     categories = jnp.zeros((n_strategies, len(COST_CATEGORIES), n_paths), dtype)
     return State(
-        log_demand=jnp.log(jnp.maximum(theta["workload.base_gpu_hours_per_day"], jnp.finfo(dtype).tiny)),
+        log_demand=jnp.log(jnp.maximum(params.workload.base_gpu_hours_per_day, jnp.finfo(dtype).tiny)),
         log_index=jnp.zeros((n_paths,), dtype),
-        spot_available=u_spot >= theta["spot.unavailable_fraction"],
+        spot_available=u_spot >= params.spot.unavailable_fraction,
         fleet=Fleet(installed=zeros, down=zeros, pending=ordered,
-                    pending_day=jnp.broadcast_to(DAYS_PER_WEEK * theta["owned.lead_time_weeks"], zeros.shape),
+                    pending_day=jnp.broadcast_to(DAYS_PER_WEEK * params.owned.lead_time_weeks, zeros.shape),
                     pending_price=jnp.broadcast_to(price, zeros.shape), committed_usd=ordered * price,
                     resale_weight=zeros, busy_month=zeros, up_month=zeros, months_above=zeros),
         light=zeros, heavy=zeros,
@@ -273,29 +274,30 @@ def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Arra
     """
     dtype = inputs.discount_rate_per_year.dtype
     inputs = dataclasses.replace(inputs, strategies=inputs.strategies.with_path_axis())
-    theta = sample_parameters(inputs.priors, stream_keys(root_key, PARAMETER_STREAM, path_ids), dtype)
+    flat = sample_parameters(inputs.priors, stream_keys(root_key, PARAMETER_STREAM, path_ids), dtype)
+    params = Params.from_flat(flat, inputs.run_names)
     once = lambda name: counter_uniforms(stream_keys(root_key, name, path_ids), 0, dtype)  # noqa: E731
     n_cycles = int(grid.horizon_days // DAYS_PER_YEAR) + 2
     cycle_keys = stream_keys(root_key, "academic/allocation_cycle", path_ids)
     step_names = step_stream_names(inputs.slot_kinds or None, inputs.run_names)
     keys = {"step": streams_keys(root_key, step_names, path_ids),
             "expansion": stream_keys(root_key, EXPANSION_STREAM, path_ids),
-            "partnership": once("academic/partnership") < theta["academic.partnership_probability"],
+            "partnership": once("academic/partnership") < params.academic.partnership_probability,
             "academic_cycles": jnp.stack([counter_uniforms(cycle_keys, k, dtype) for k in range(n_cycles)])}
-    state = _initial_state(inputs, theta, once("spot/initially_available"), dtype)
+    state = _initial_state(inputs, params, once("spot/initially_available"), dtype)
 
     def month(state: State, m: jax.Array):
         def day(state: State, k: jax.Array):
-            return _step(inputs, theta, grid, keys, state, m * grid.steps_per_month + k), None
+            return _step(inputs, params, grid, keys, state, m * grid.steps_per_month + k), None
 
         state, _ = jax.lax.scan(day, state, jnp.arange(grid.steps_per_month))
         snapshot = dict(cumulative_cost=ordered_sum(state.pv), backlog=state.light + state.heavy,
                         owned_gpus_up=state.fleet.installed - state.fleet.down,
                         price_index=jnp.exp(state.log_index), demand_rate=jnp.exp(state.log_demand))
-        return _month_end(inputs, theta, grid, keys, state, m), snapshot
+        return _month_end(inputs, params, grid, keys, state, m), snapshot
 
     state, monthly = jax.lax.scan(month, state, jnp.arange(grid.months))
-    return finalise(inputs, theta, grid.horizon_days, state, monthly)
+    return finalise(inputs, params, grid.horizon_days, state, monthly)
 
 
 simulate_chunk_jit = jax.jit(simulate_chunk, static_argnames="grid")

@@ -18,10 +18,15 @@ is ``W / (W + 24 Q + R)`` (``R`` the restart time). The price is near zero; a pa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jax
 import jax.numpy as jnp
 
 from simulator.engine._constants import DAYS_PER_YEAR, HOURS_PER_DAY
+
+if TYPE_CHECKING:
+    from simulator.engine.params import AcademicParams
 
 
 def cycle_index(t_day: jax.Array, first_allocation_day: jax.Array) -> jax.Array:
@@ -29,16 +34,16 @@ def cycle_index(t_day: jax.Array, first_allocation_day: jax.Array) -> jax.Array:
     return jnp.floor((t_day - first_allocation_day) / DAYS_PER_YEAR).astype(jnp.int32)
 
 
-def available_gpus(t_day: jax.Array, theta: dict[str, jax.Array], partnership: jax.Array,
+def available_gpus(t_day: jax.Array, academic: AcademicParams, partnership: jax.Array,
                    u_cycle: jax.Array) -> jax.Array:
     """GPUs the centre offers at ``t_day`` (formula in the module docstring); ``u_cycle`` decides the cycle."""
-    k = cycle_index(t_day, theta["academic.first_allocation_day"])
-    cycle_start = theta["academic.first_allocation_day"] + DAYS_PER_YEAR * k
-    eligible = (k >= 0) & (theta["academic.admin_lead_days"] <= cycle_start - theta["academic.application_lead_days"])
-    funded = eligible & (u_cycle < theta["academic.acceptance_probability"])
-    allocated = jnp.where(funded, theta["academic.allocation_gpus"] * theta["academic.usable_fraction"], 0.0)
-    open_ = partnership & (t_day >= theta["academic.admin_lead_days"])
-    return jnp.where(open_, theta["academic.opportunistic_gpus"] + allocated, 0.0)
+    k = cycle_index(t_day, academic.first_allocation_day)
+    cycle_start = academic.first_allocation_day + DAYS_PER_YEAR * k
+    eligible = (k >= 0) & (academic.admin_lead_days <= cycle_start - academic.application_lead_days)
+    funded = eligible & (u_cycle < academic.acceptance_probability)
+    allocated = jnp.where(funded, academic.allocation_gpus * academic.usable_fraction, 0.0)
+    open_ = partnership & (t_day >= academic.admin_lead_days)
+    return jnp.where(open_, academic.opportunistic_gpus + allocated, 0.0)
 
 
 def resubmission_efficiency(walltime_hours: jax.Array, queue_wait_days: jax.Array,
