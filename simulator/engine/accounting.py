@@ -19,6 +19,7 @@ Per step of ``dt`` days (``h = 24 dt`` hours), with ``W_p`` the wall GPU-hours u
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -59,10 +60,18 @@ def usage_spend(spend: list[jax.Array], kind: jax.Array) -> dict[str, jax.Array]
     return out
 
 
-def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage,
-               installed: jax.Array, up: jax.Array, capex: jax.Array, notebook_units: jax.Array, hours: float,
-               dt: float, partnership: jax.Array) -> tuple[jax.Array, jax.Array]:
+class FleetStep(NamedTuple):
+    """The owned fleet as costs see it in a step, (S, N) each."""
+
+    installed: jax.Array  # GPUs installed
+    up: jax.Array  # GPUs up
+    capex: jax.Array  # paid for GPUs delivered this step
+
+
+def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage, owned: FleetStep,
+               notebook_units: jax.Array, dt: float, partnership: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Cash spent in one step by category, (S, C, N), and the updated notebook units of the month (S, N)."""
+    installed, up, capex, hours = owned.installed, owned.up, owned.capex, HOURS_PER_DAY * dt
     spend = [wall * terms.price[:, p] for p, wall in enumerate(usage.wall)]
     host = hosting(st, params)
     energy = params.owned.kw_per_gpu * host.pue * params.market.electricity_usd_per_kwh

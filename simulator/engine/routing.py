@@ -30,7 +30,9 @@ import jax.numpy as jnp
 
 from simulator.engine._constants import DIVISOR_FLOOR, HOURS_PER_DAY
 from simulator.engine._xla import Layout, materialise, on_rows, rows_with
+from simulator.engine.inputs import RunSpec
 from simulator.engine.kinds import KINDS, OWNED
+from simulator.engine.params import Params
 from simulator.engine.pools import PoolTerms, by_provider, interruptible_codes
 from simulator.engine.processes.sampling import poisson_from_uniform
 
@@ -40,6 +42,35 @@ class RunState(NamedTuple):
     finish_day: jax.Array  # (S, R)
     switched: jax.Array  # (S, R) bool: confined to reliable pools
     provider: jax.Array  # (S, R) last provider (-1: not started)
+
+
+class StepContext(NamedTuple):
+    """What every routing call of a step shares (per-slot (S, P, 1), per-strategy (S, N))."""
+
+    kind: jax.Array  # (S, P, 1) kind code of every slot
+    provider: jax.Array  # (S, P, 1) provider id of every slot
+    t_start: jax.Array  # () day the step starts
+    dt: float  # step length in days
+    efficiency: jax.Array  # (S, N) useful fraction of running time, tau / (tau + C)
+    loss_hours: jax.Array  # (S, N) hours lost per interruption, (tau + C) / 2 + R
+    failed_share: jax.Array  # (S, N) share of the up owned GPUs that fail this step
+    layout: Layout  # static kind layout (None: unknown)
+    always: jax.Array  # true at run time (see :func:`simulator.engine._xla.materialise`)
+
+
+class MigrationCosts(NamedTuple):
+    """What moving a run between providers costs, (N,) each."""
+
+    migration_usd: jax.Array  # engineering cost per move
+    checkpoint_tb: jax.Array  # checkpoint size moved
+    egress_usd_per_tb: jax.Array  # leaving the cloud
+    bandwidth_usd_per_tb: jax.Array  # leaving the marketplace
+
+
+def migration_costs(params: Params) -> MigrationCosts:
+    """The migration costs of the sampled parameters."""
+    return MigrationCosts(params.workload.migration_usd, params.workload.checkpoint_tb,
+                          params.market.egress_usd_per_tb, params.marketplace.bandwidth_usd_per_tb)
 
 
 class Usage(NamedTuple):
@@ -63,39 +94,36 @@ def _interruptions(rows: tuple[int, ...], hazard: jax.Array, rate: jax.Array, u:
     return on_rows(rows, hazard.shape[0], draw, hazard, rate, u)
 
 
-def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, serves_runs: jax.Array,
-               deadline_aware: jax.Array, run_gpus: jax.Array, run_start: jax.Array, run_deadline: jax.Array,
-               t_start: jax.Array, dt: float, efficiency: jax.Array, loss_hours: jax.Array,
-               failed_share: jax.Array, u_runs: jax.Array, migration_usd: jax.Array, checkpoint_tb: jax.Array,
-               provider: jax.Array, egress_usd_per_tb: jax.Array,
-               bandwidth_usd_per_tb: jax.Array, layout: Layout = None) -> tuple[RunState, Usage]:
+def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext, spec: RunSpec,
+               serves_runs: jax.Array, deadline_aware: jax.Array, u_runs: list[jax.Array],
+               costs: MigrationCosts) -> tuple[RunState, Usage]:
     """Place and advance every active run for one step (see the module docstring).
 
     Shapes: per-slot terms (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); paths last. Usage
     holds per-slot lists of (S, N) arrays. A run's interruptions are drawn once, at the hazard of the slot it runs on
     (at most one slot is chosen).
     """
+    kind, t_start, dt, efficiency, loss_hours, failed_share = ctx.kind, ctx.t_start, ctx.dt, ctx.efficiency, \
+        ctx.loss_hours, ctx.failed_share
     remaining, finish, switched, last = runs
     free, wall_used, interruptions, migration, queue = usage
     free, wall_used = list(free), list(wall_used)
-    hours = HOURS_PER_DAY * dt
-    n_slots = kind.shape[1]
-    interruptible_rows = rows_with(layout, kind.shape[0], interruptible_codes())
+    hours, always = HOURS_PER_DAY * dt, ctx.always
+    interruptible_rows = rows_with(ctx.layout, kind.shape[0], interruptible_codes())
     narrow = [(c, k.max_job_gpus) for c, k in enumerate(KINDS.values()) if k.max_job_gpus < float("inf")]
-    for r in range(run_gpus.shape[0]):
-        width = run_gpus[r]
-        begin = jnp.maximum(t_start, run_start[r])  # a run may start mid-step
+    for r in range(spec.gpus.shape[0]):
+        width = spec.gpus[r]
+        begin = jnp.maximum(t_start, spec.start_day[r])  # a run may start mid-step
         share = jnp.clip((t_start + dt - begin) / dt, 0.0, 1.0)
         active = (share > 0.0) & (remaining[:, r] > 0.0)
-        slack = run_deadline[r] - t_start - remaining[:, r] / (HOURS_PER_DAY * width * efficiency)
+        slack = spec.deadline_day[r] - t_start - remaining[:, r] / (HOURS_PER_DAY * width * efficiency)
         now_switched = switched[:, r] | (deadline_aware & active & (slack < dt))
-        always = jnp.isfinite(t_start)
         active, now_switched = materialise((active, now_switched), always)
         allowed = serves_runs & (terms.reliable | ~now_switched[:, None])
         for code, max_gpus in narrow:  # kinds that host runs up to a width only
             allowed = allowed & ((kind != code) | (width <= max_gpus))
         chosen, seen = [], jnp.zeros_like(active)
-        for p in range(n_slots):  # the first slot with room, per slot as (S, N) arrays (no stacking)
+        for p in range(kind.shape[1]):  # the first slot with room, per slot as (S, N) arrays (no stacking)
             fits = (free[p] >= width) & allowed[:, p]
             chosen.append(fits & ~seen & active)
             seen = seen | fits
@@ -125,19 +153,20 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, kind: jax.Array, 
             free[p] = free[p] - jnp.where(c, width * share * fraction, 0.0)
             wall_used[p] = wall_used[p] + jnp.where(c, wall * fraction, 0.0)
         interruptions = interruptions + jnp.where(running & ~on_owned, events, 0.0)
-        new_provider = jnp.where(running, pick(provider).astype(last.dtype), last[:, r])
+        new_provider = jnp.where(running, pick(ctx.provider).astype(last.dtype), last[:, r])
         moved = running & (last[:, r] >= 0) & (new_provider != last[:, r])
-        egress = by_provider(last[:, r], egress_usd_per_tb, bandwidth_usd_per_tb)
-        migration = migration + jnp.where(moved, migration_usd + checkpoint_tb * egress, 0.0)
+        egress = by_provider(last[:, r], costs.egress_usd_per_tb, costs.bandwidth_usd_per_tb)
+        migration = migration + jnp.where(moved, costs.migration_usd + costs.checkpoint_tb * egress, 0.0)
         switched = switched.at[:, r].set(now_switched)
         last = last.at[:, r].set(new_provider)
     return RunState(remaining, finish, switched, last), Usage(free, wall_used, interruptions, migration, queue)
 
 
-def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: PoolTerms, kind: jax.Array,
-                  dt: float, efficiency: jax.Array, loss_hours: jax.Array, failed_share: jax.Array,
-                  u_slots: jax.Array, layout: Layout = None) -> tuple[jax.Array, Usage]:
-    """Serve a backlog (S,) through the slots that ``serves`` it, in priority order."""
+def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: PoolTerms, ctx: StepContext,
+                  u_slots: jax.Array) -> tuple[jax.Array, Usage]:
+    """Serve a backlog (S,) through the slots that ``serves`` it, in priority order; ``u_slots`` (S, P, N)."""
+    kind, dt, efficiency, loss_hours, failed_share = ctx.kind, ctx.dt, ctx.efficiency, ctx.loss_hours, \
+        ctx.failed_share
     free, wall_used, interruptions, migration, queue = usage
     free, wall_used = list(free), list(wall_used)
     hours = HOURS_PER_DAY * dt
@@ -146,7 +175,7 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         owned = kind[:, p] == OWNED
         owned_events = jnp.where(owned, failed_share * wall / hours, 0.0)
         slot_terms = PoolTerms(*(x[:, p] for x in terms))
-        rows = rows_with(layout, kind.shape[0], interruptible_codes(), slot=p)
+        rows = rows_with(ctx.layout, kind.shape[0], interruptible_codes(), slot=p)
         hazard = jnp.broadcast_to(slot_terms.hazard, wall.shape)
         interrupted = _interruptions(rows, hazard, slot_terms.hazard * wall / slot_terms.instance_gpus,
                                      u_slots[:, p])

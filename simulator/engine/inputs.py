@@ -1,0 +1,72 @@
+"""What the engine is given: the static time grid and the array inputs (priors, strategies, runs, discounting)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import numpy as np
+
+from simulator.engine._constants import DAYS_PER_MONTH
+from simulator.engine.priors import Prior
+from simulator.engine.strategies import StrategyTable
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+    """Static time grid: ``months`` x ``steps_per_month`` steps of ``dt_days``."""
+
+    months: int
+    steps_per_month: int
+
+    @property
+    def dt_days(self) -> float:
+        return DAYS_PER_MONTH / self.steps_per_month
+
+    @property
+    def horizon_days(self) -> float:
+        return self.months * DAYS_PER_MONTH
+
+    @classmethod
+    def from_step(cls, horizon_months: int, step_days: float) -> Grid:
+        return cls(horizon_months, max(1, round(DAYS_PER_MONTH / step_days)))
+
+
+class RunSpec(NamedTuple):
+    """The named training runs, (R,) each: width in GPUs, start and deadline days."""
+
+    gpus: jax.Array
+    start_day: jax.Array
+    deadline_day: jax.Array
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class EngineInputs:
+    """Everything numeric the engine reads; all leaves are arrays, so new values never recompile."""
+
+    priors: dict[str, Prior]
+    strategies: StrategyTable
+    run_gpus: jax.Array  # (R,)
+    run_start_day: jax.Array  # (R,)
+    run_deadline_day: jax.Array  # (R,)
+    discount_rate_per_year: jax.Array  # ()
+    run_names: tuple[str, ...] = dataclasses.field(default=(), metadata=dict(static=True))
+    # Kind code of every slot, (S, P) nested tuples (see :func:`slot_layout`): static, so work that is zero by kind
+    # (a Poisson draw at no hazard, failures of a strategy without owned GPUs) is not compiled; () = unknown.
+    slot_kinds: tuple[tuple[int, ...], ...] = dataclasses.field(default=(), metadata=dict(static=True))
+
+    @property
+    def runs(self) -> RunSpec:
+        return RunSpec(self.run_gpus, self.run_start_day, self.run_deadline_day)
+
+    @property
+    def layout(self) -> tuple[tuple[int, ...], ...] | None:
+        """The static kind layout, None if unknown."""
+        return self.slot_kinds or None
+
+
+def slot_layout(strategies: StrategyTable) -> tuple[tuple[int, ...], ...]:
+    """The static kind layout of a (concrete) strategy table, for :attr:`EngineInputs.slot_kinds`."""
+    return tuple(tuple(int(k) for k in row) for row in np.asarray(strategies.kind))

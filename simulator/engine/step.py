@@ -1,0 +1,274 @@
+"""One path-batch step of the model, as an ``(init_state, step, month_end)`` triple over an explicit state pytree.
+
+Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days):
+
+1. shared drivers (:func:`_drivers`): demand arrives (:mod:`~simulator.engine.processes.workload`, split into light
+   and heavy work), the academic centre offers what its partnership and allocation cycle allow
+   (:mod:`~.academic`); the price index (:mod:`~.market`) and spot availability (:mod:`~.spot`) move at the end;
+2. owned fleets receive deliveries and fail (:func:`_fleet_step`; :mod:`~.fleet`, :mod:`~.failures`);
+3. every pool offers GPUs at a price (:mod:`simulator.engine.pools`); training runs, then light and heavy backlogs,
+   are routed through the pools in priority order (:func:`_route`, :mod:`simulator.engine.routing`); lost work stays
+   in the backlog and is recomputed;
+4. costs accrue by category, as cash and at present value ``(1 + r)^{-t / 365.25}`` (mid-step) (:func:`_accrue`).
+
+At each month end (:func:`month_end`), owned fleets may order an expansion. Delay of steady demand is
+backlog-weighted: ``delay = (sum_t B_t dt + sum_t Q S_t) / sum_t A_t`` days (Little's law for a fluid FIFO queue,
+plus the academic queue wait ``Q`` of the GPU-hours ``S_t`` served there).
+
+Paths are the last axis of every array; strategies (S), slots (P) and runs (R) lead.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import ndtri
+
+from simulator.engine._constants import DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY, UP_HOURS_FLOOR
+from simulator.engine._keys import (
+    NO_HAZARD_UNIFORM,
+    counter_uniforms,
+    step_stream_names,
+    stream_keys,
+    streams_keys,
+)
+from simulator.engine._xla import materialise, on_rows, rows_with
+from simulator.engine.accounting import FleetStep, step_costs, sum_by_kind
+from simulator.engine.inputs import EngineInputs, Grid
+from simulator.engine.kinds import OWNED
+from simulator.engine.params import Params
+from simulator.engine.pools import StepDrivers, by_kind, pool_terms
+from simulator.engine.processes import academic, failures, fleet, market, spot, workload
+from simulator.engine.routing import RunState, StepContext, Usage, migration_costs, route_backlog, route_runs
+from simulator.engine.strategies import COST_CATEGORIES
+
+EXPANSION_STREAM = "owned/expansion_lead_time"  # one uniform per month
+
+
+class Fleet(NamedTuple):
+    installed: jax.Array  # (S,) owned GPUs delivered
+    down: jax.Array  # (S,) of which down for repair
+    pending: jax.Array  # (S,) ordered, not yet delivered
+    pending_day: jax.Array  # (S,) delivery day of the pending order
+    pending_price: jax.Array  # (S,) quoted price per GPU of the pending order
+    committed_usd: jax.Array  # (S,) capex committed (for the budget)
+    resale_weight: jax.Array  # (S,) sum over cohorts of n_c rho^{-d_c / 365.25}
+    busy_month: jax.Array  # (S,) owned busy GPU-hours this month
+    up_month: jax.Array  # (S,) owned up GPU-hours this month
+    months_above: jax.Array  # (S,) consecutive months above the expansion threshold
+
+
+class State(NamedTuple):
+    log_demand: jax.Array  # ()
+    log_index: jax.Array  # ()
+    spot_available: jax.Array  # () bool
+    fleet: Fleet
+    light: jax.Array  # (S,) light GPU-hours waiting
+    heavy: jax.Array  # (S,) heavy GPU-hours waiting
+    runs: RunState
+    notebook_units: jax.Array  # (S,) compute units used this month
+    pv: jax.Array  # (S, C) present value by category
+    cash: jax.Array  # (S, C) undiscounted
+    waited: jax.Array  # (S,) GPU-hour-days of waiting
+    demand_gpu_hours: jax.Array  # ()
+    failures: jax.Array  # (S,)
+    interruptions: jax.Array  # (S,)
+
+
+class PathDraws(NamedTuple):
+    """A path's randomness for the whole horizon: stream keys, and the draws made once per path."""
+
+    step_keys: jax.Array  # (K, N) keys of the per-step streams, in ``step_stream_names`` order
+    expansion_keys: jax.Array  # (N,) key of the monthly lead-time stream
+    partnership: jax.Array  # (N,) bool: the academic partnership is obtained
+    allocation_cycles: jax.Array  # (cycles, N) uniform deciding each allocation cycle
+    initially_available: jax.Array  # (N,) uniform of spot's initial availability
+
+
+def path_draws(inputs: EngineInputs, params: Params, grid: Grid, root_key: jax.Array, path_ids: jax.Array,
+               dtype) -> PathDraws:
+    """The stream keys and the once-per-path draws of the paths ``path_ids``."""
+    stream = lambda name: stream_keys(root_key, name, path_ids)  # noqa: E731
+    once = lambda name: counter_uniforms(stream(name), 0, dtype)  # noqa: E731
+    n_cycles = int(grid.horizon_days // DAYS_PER_YEAR) + 2
+    cycle_keys = stream("academic/allocation_cycle")
+    return PathDraws(step_keys=streams_keys(root_key, step_stream_names(inputs.layout, inputs.run_names), path_ids),
+                     expansion_keys=stream(EXPANSION_STREAM),
+                     partnership=once("academic/partnership") < params.academic.partnership_probability,
+                     allocation_cycles=jnp.stack([counter_uniforms(cycle_keys, k, dtype) for k in range(n_cycles)]),
+                     initially_available=once("spot/initially_available"))
+
+
+def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) -> State:
+    """The state at t=0: the initial owned order placed (delivered after the lead time), nothing spent."""
+    st = inputs.strategies
+    n_strategies, n_runs, n_paths = st.kind.shape[0], inputs.run_gpus.shape[0], draws.initially_available.shape[0]
+    sizes = list(params.run_gpu_hours)
+    run_size = jnp.stack(sizes) if sizes else jnp.zeros((0, n_paths), dtype)  # (R, N)
+    zeros = jnp.zeros((n_strategies, n_paths), dtype)
+    price = params.market.hardware_usd_per_gpu  # quoted at t=0 (index = 1)
+    ordered = fleet.affordable(st.owned_ordered, price, st.capex_budget_usd)
+    categories = jnp.zeros((n_strategies, len(COST_CATEGORIES), n_paths), dtype)
+    run_shape = (n_strategies, n_runs, n_paths)
+    return State(
+        log_demand=jnp.log(jnp.maximum(params.workload.base_gpu_hours_per_day, jnp.finfo(dtype).tiny)),
+        log_index=jnp.zeros((n_paths,), dtype),
+        spot_available=draws.initially_available >= params.spot.unavailable_fraction,
+        fleet=Fleet(installed=zeros, down=zeros, pending=ordered,
+                    pending_day=jnp.broadcast_to(DAYS_PER_WEEK * params.owned.lead_time_weeks, zeros.shape),
+                    pending_price=jnp.broadcast_to(price, zeros.shape), committed_usd=ordered * price,
+                    resale_weight=zeros, busy_month=zeros, up_month=zeros, months_above=zeros),
+        light=zeros, heavy=zeros,
+        runs=RunState(remaining=jnp.broadcast_to(run_size, run_shape).astype(dtype),
+                      finish_day=jnp.zeros(run_shape, dtype), switched=jnp.zeros(run_shape, bool),
+                      provider=jnp.full(run_shape, -1, jnp.int32)),
+        notebook_units=zeros, pv=categories, cash=categories, waited=zeros,
+        demand_gpu_hours=jnp.zeros((n_paths,), dtype), failures=zeros, interruptions=zeros,
+    )
+
+
+def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, state: State,
+         step_index: jax.Array) -> State:
+    """Advance every path by one step for all strategies (see the module docstring)."""
+    st, dt, dtype = inputs.strategies, grid.dt_days, state.light.dtype
+    t_start = step_index.astype(dtype) * dt
+    names = step_stream_names(inputs.layout, inputs.run_names)
+    u = dict(zip(names, counter_uniforms(draws.step_keys, step_index, dtype), strict=True))
+    arrivals, academic_gpus = _drivers(params, draws, state, t_start, dt)
+    owned = _fleet_step(inputs, params, state.fleet, u, t_start, dt)
+    terms = pool_terms(st, params, StepDrivers(state.log_index, owned.up, state.spot_available, academic_gpus))
+    efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
+    loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours,
+                                                  params.workload.restart_hours)
+    always = jnp.isfinite(t_start)  # efficiency and loss_hours stay inline (see _xla)
+    terms, up, failed_share = materialise((terms, owned.up, owned.failed_share), always)
+    owned = owned._replace(up=up, failed_share=failed_share)
+    ctx = StepContext(kind=st.kind, provider=st.provider, t_start=t_start, dt=dt, efficiency=efficiency,
+                      loss_hours=loss_hours, failed_share=failed_share, layout=inputs.layout, always=always)
+    runs, light, heavy, usage = _route(inputs, params, state, terms, ctx, u, arrivals)
+    return _accrue(inputs, params, state, owned, terms, usage, u, (runs, light, heavy), arrivals, t_start, dt,
+                   draws.partnership)
+
+
+def _drivers(params: Params, draws: PathDraws, state: State, t_start: jax.Array, dt: float):
+    """Demand arriving this step (GPU-hours, (N,)) and the academic centre's GPUs on offer."""
+    arrivals = jnp.exp(state.log_demand) * dt
+    k = academic.cycle_index(t_start, params.academic.first_allocation_day)
+    cycles = draws.allocation_cycles
+    u_cycle = jnp.take_along_axis(cycles, jnp.clip(k, 0, cycles.shape[0] - 1)[None], axis=0)[0]
+    return arrivals, academic.available_gpus(t_start, params.academic, draws.partnership, u_cycle)
+
+
+class OwnedStep(NamedTuple):
+    """The owned fleet in this step, after deliveries and failures, (S, N) each."""
+
+    fleet: Fleet  # deliveries booked (installed, pending, resale weight); repairs as drawn
+    capex: jax.Array  # paid for GPUs delivered this step
+    up: jax.Array  # GPUs up this step
+    failed: jax.Array  # GPUs that failed this step
+    failed_share: jax.Array  # share of the up GPUs that failed
+
+
+def _fleet_step(inputs: EngineInputs, params: Params, fl: Fleet, u: dict, t_start: jax.Array,
+                dt: float) -> OwnedStep:
+    """Deliveries of pending orders, then failures and repairs of the owned GPUs."""
+    arrived = (fl.pending > 0.0) & (t_start >= fl.pending_day)
+    delivered = jnp.where(arrived, fl.pending, 0.0)
+    installed = fl.installed + delivered
+    weight = fl.resale_weight + fleet.resale_weight(delivered, t_start, params.owned.resale_retention_per_year)
+    up_start = installed - fl.down
+    # Only strategies with an owned slot can have GPUs (expansions need owned utilisation): elsewhere all zero.
+    owned_rows = rows_with(inputs.layout, installed.shape[0], (OWNED,))
+
+    def step_failures(down, inst):
+        drawn = failures.failure_step(down, inst, params.owned.failure_per_gpu_hour, params.owned.repair_days,
+                                      u["owned/failures"], u["owned/repairs"], dt)
+        return jnp.moveaxis(jnp.stack(drawn), 0, 1)
+
+    drawn = on_rows(owned_rows, installed.shape[0], step_failures, fl.down, installed)
+    failed, down_next = (jnp.zeros_like(installed), fl.down) if drawn is None else (drawn[:, 0], drawn[:, 2])
+    fl = fl._replace(installed=installed, down=down_next, pending=jnp.where(arrived, 0.0, fl.pending),
+                     resale_weight=weight)
+    return OwnedStep(fl, capex=delivered * fl.pending_price, up=up_start - failed, failed=failed,
+                     failed_share=failed / jnp.maximum(up_start, 1.0))
+
+
+def _route(inputs: EngineInputs, params: Params, state: State, terms, ctx: StepContext, u: dict,
+           arrivals: jax.Array):
+    """Runs first, then the light and heavy backlogs, through every strategy's pools."""
+    st, always = inputs.strategies, ctx.always
+    n_slots = st.kind.shape[1]
+    usage = Usage(free=[terms.capacity[:, p] for p in range(n_slots)],
+                  wall=[jnp.zeros_like(state.light) for _ in range(n_slots)], interruptions=state.interruptions,
+                  migration_usd=jnp.zeros_like(state.light), queue_gpu_hour_days=jnp.zeros_like(state.light))
+    u_runs = [u[f"runs/{name}"] for name in inputs.run_names]
+    runs, usage = route_runs(state.runs, usage, terms, ctx, inputs.runs, st.serves_runs, st.deadline_aware, u_runs,
+                             migration_costs(params))
+    runs, usage = materialise((runs, usage), always)
+    light_share = params.workload.light_fraction
+    light, usage = route_backlog(state.light + arrivals * light_share, st.serves_light, usage, terms, ctx,
+                                 _slot_uniforms(st.kind, u, "light"))
+    light, usage = materialise((light, usage), always)
+    heavy, usage = route_backlog(state.heavy + arrivals * (1.0 - light_share), st.serves_heavy, usage, terms, ctx,
+                                 _slot_uniforms(st.kind, u, "heavy"))
+    heavy, usage = materialise((heavy, usage), always)
+    return runs, light, heavy, usage
+
+
+def _slot_uniforms(kind: jax.Array, u: dict, work: str) -> jax.Array:
+    """Each slot's uniform for ``work``'s interruptions: its kind's stream ``work/kind`` (kinds with a hazard)."""
+    prefix = f"{work}/"
+    return by_kind(kind, NO_HAZARD_UNIFORM, **{n.removeprefix(prefix): v for n, v in u.items() if n.startswith(prefix)})
+
+
+def _accrue(inputs: EngineInputs, params: Params, state: State, owned: OwnedStep, terms, usage: Usage, u: dict,
+            routed, arrivals: jax.Array, t_start: jax.Array, dt: float, partnership: jax.Array) -> State:
+    """Costs of the step, the owned fleet's month counters, and the shared drivers' next values."""
+    st, hours = inputs.strategies, HOURS_PER_DAY * dt
+    runs, light, heavy = routed
+    cash_step, notebook_units = step_costs(st, params, terms, usage, FleetStep(owned.fleet.installed, owned.up,
+                                                                             owned.capex),
+                                           state.notebook_units, dt, partnership)
+    discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
+    busy_owned = sum_by_kind(usage.wall, st.kind, OWNED)  # one owned slot: exact
+    fl = owned.fleet._replace(busy_month=owned.fleet.busy_month + busy_owned,
+                              up_month=owned.fleet.up_month + owned.up * hours)
+    p_lose, p_regain = spot.transition_probabilities(params.spot.unavailable_fraction,
+                                                     params.spot.unavailable_spell_days, dt)
+    w, m = params.workload, params.market
+    return State(
+        log_demand=workload.log_demand_step(state.log_demand, w.growth_multiplier_per_year, w.volatility_per_year,
+                                            ndtri(u["workload/demand"]), dt / DAYS_PER_YEAR),
+        log_index=market.log_index_step(state.log_index, m.drift_per_year, m.volatility_per_year,
+                                        ndtri(u["market/index"]), dt / DAYS_PER_YEAR),
+        spot_available=spot.availability_step(state.spot_available, u["spot/availability"], p_lose, p_regain),
+        fleet=fl, light=light, heavy=heavy, runs=runs, notebook_units=notebook_units,
+        pv=state.pv + cash_step * discount, cash=state.cash + cash_step,
+        waited=state.waited + (light + heavy) * dt + usage.queue_gpu_hour_days,
+        demand_gpu_hours=state.demand_gpu_hours + arrivals,
+        failures=state.failures + owned.failed, interruptions=usage.interruptions,
+    )
+
+
+def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, state: State,
+              m: jax.Array) -> State:
+    """Expansion orders on sustained utilisation (capped by the capex budget); reset monthly counters."""
+    st, fl = inputs.strategies, state.fleet
+    utilisation = fl.busy_month / jnp.maximum(fl.up_month, UP_HOURS_FLOOR)
+    months_above, order = fleet.expansion_due(utilisation, fl.months_above, st.expansion_threshold,
+                                              st.expansion_months, fl.pending, st.expansion_gpus)
+    price = market.loaded_price(params.market.hardware_usd_per_gpu, state.log_index, params.market.loading_hardware)
+    gpus = jnp.where(order, fleet.affordable(st.expansion_gpus, price, st.capex_budget_usd - fl.committed_usd), 0.0)
+    u_lead = counter_uniforms(draws.expansion_keys, m, state.light.dtype)
+    lead_days = DAYS_PER_WEEK * inputs.priors["owned.lead_time_weeks"].ppf(u_lead)
+    now = (m + 1).astype(state.light.dtype) * grid.steps_per_month * grid.dt_days
+    placed = gpus > 0.0
+    fl = fl._replace(pending=jnp.where(placed, gpus, fl.pending),
+                     pending_day=jnp.where(placed, now + lead_days, fl.pending_day),
+                     pending_price=jnp.where(placed, price, fl.pending_price),
+                     committed_usd=fl.committed_usd + gpus * price,
+                     busy_month=jnp.zeros_like(fl.busy_month), up_month=jnp.zeros_like(fl.up_month),
+                     months_above=months_above)
+    return state._replace(fleet=fl, notebook_units=jnp.zeros_like(state.notebook_units))
