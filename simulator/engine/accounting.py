@@ -45,8 +45,6 @@ def sum_by_kind(values: list[jax.Array] | jax.Array, kind: jax.Array, code: int)
     return total
 
 
-_by_kind = sum_by_kind
-
 
 def usage_spend(spend: list[jax.Array], kind: jax.Array) -> dict[str, jax.Array]:
     """Usage spend (wall GPU-hours x price, per slot) summed by the cost category of each slot's kind, (S, N)."""

@@ -127,14 +127,6 @@ def cast_table(table: dict[str, Prior], dtype: Any) -> dict[str, Prior]:
     return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), table)
 
 
-def sample_path_parameters(table: dict[str, Prior], path_key: jax.Array, dtype: Any) -> dict[str, jax.Array]:
-    """Draw every parameter for one path: ``theta_name = F_name^{-1}(U)``, ``U`` from the name's own key."""
-    out = {}
-    for name, p in table.items():
-        out[name] = p.ppf(uniforms(jax.random.fold_in(path_key, stable_id(name)), (), dtype)).astype(dtype)
-    return out
-
-
 def sample_parameters(table: dict[str, Prior], parameter_keys: jax.Array, dtype) -> dict[str, jax.Array]:
     """Every path's parameters, (N,) each: ``theta_name = F_name^{-1}(U)``, ``U`` from ``fold_in(path_key,
     stable_id(name))``.

@@ -39,7 +39,7 @@ from simulator.engine.accounting import FleetStep, step_costs, sum_by_kind
 from simulator.engine.inputs import EngineInputs, Grid
 from simulator.engine.kinds import OWNED
 from simulator.engine.params import Params
-from simulator.engine.pools import StepDrivers, by_kind, pool_terms
+from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, pool_terms
 from simulator.engine.processes import academic, failures, fleet, market, spot, workload
 from simulator.engine.routing import RunState, StepContext, Usage, migration_costs, route_backlog, route_runs
 from simulator.engine.strategies import COST_CATEGORIES
@@ -147,9 +147,8 @@ def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, sta
     owned = owned._replace(up=up, failed_share=failed_share)
     ctx = StepContext(kind=st.kind, provider=st.provider, t_start=t_start, dt=dt, efficiency=efficiency,
                       loss_hours=loss_hours, failed_share=failed_share, layout=inputs.layout, always=always)
-    runs, light, heavy, usage = _route(inputs, params, state, terms, ctx, u, arrivals)
-    return _accrue(inputs, params, state, owned, terms, usage, u, (runs, light, heavy), arrivals, t_start, dt,
-                   draws.partnership)
+    routed = _route(inputs, params, state, terms, ctx, u, arrivals)
+    return _accrue(inputs, params, draws, state, owned, terms, routed, u, arrivals, ctx)
 
 
 def _drivers(params: Params, draws: PathDraws, state: State, t_start: jax.Array, dt: float):
@@ -195,8 +194,17 @@ def _fleet_step(inputs: EngineInputs, params: Params, fl: Fleet, u: dict, t_star
                      failed_share=failed / jnp.maximum(up_start, 1.0))
 
 
-def _route(inputs: EngineInputs, params: Params, state: State, terms, ctx: StepContext, u: dict,
-           arrivals: jax.Array):
+class Routed(NamedTuple):
+    """Where the step's work went: runs, the backlogs left, and what the pools were used for."""
+
+    runs: RunState
+    light: jax.Array  # (S, N) light GPU-hours still waiting
+    heavy: jax.Array  # (S, N) heavy GPU-hours still waiting
+    usage: Usage
+
+
+def _route(inputs: EngineInputs, params: Params, state: State, terms: PoolTerms, ctx: StepContext, u: dict,
+           arrivals: jax.Array) -> Routed:
     """Runs first, then the light and heavy backlogs, through every strategy's pools."""
     st, always = inputs.strategies, ctx.always
     n_slots = st.kind.shape[1]
@@ -214,7 +222,7 @@ def _route(inputs: EngineInputs, params: Params, state: State, terms, ctx: StepC
     heavy, usage = route_backlog(state.heavy + arrivals * (1.0 - light_share), st.serves_heavy, usage, terms, ctx,
                                  _slot_uniforms(st.kind, u, "heavy"))
     heavy, usage = materialise((heavy, usage), always)
-    return runs, light, heavy, usage
+    return Routed(runs, light, heavy, usage)
 
 
 def _slot_uniforms(kind: jax.Array, u: dict, work: str) -> jax.Array:
@@ -223,14 +231,15 @@ def _slot_uniforms(kind: jax.Array, u: dict, work: str) -> jax.Array:
     return by_kind(kind, NO_HAZARD_UNIFORM, **{n.removeprefix(prefix): v for n, v in u.items() if n.startswith(prefix)})
 
 
-def _accrue(inputs: EngineInputs, params: Params, state: State, owned: OwnedStep, terms, usage: Usage, u: dict,
-            routed, arrivals: jax.Array, t_start: jax.Array, dt: float, partnership: jax.Array) -> State:
+def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State, owned: OwnedStep,
+            terms: PoolTerms, routed: Routed, u: dict, arrivals: jax.Array, ctx: StepContext) -> State:
     """Costs of the step, the owned fleet's month counters, and the shared drivers' next values."""
-    st, hours = inputs.strategies, HOURS_PER_DAY * dt
-    runs, light, heavy = routed
-    cash_step, notebook_units = step_costs(st, params, terms, usage, FleetStep(owned.fleet.installed, owned.up,
-                                                                             owned.capex),
-                                           state.notebook_units, dt, partnership)
+    st, t_start, dt = inputs.strategies, ctx.t_start, ctx.dt
+    hours = HOURS_PER_DAY * dt
+    runs, light, heavy, usage = routed
+    spent = FleetStep(owned.fleet.installed, owned.up, owned.capex)
+    cash_step, notebook_units = step_costs(st, params, terms, usage, spent, state.notebook_units, dt,
+                                           draws.partnership)
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
     busy_owned = sum_by_kind(usage.wall, st.kind, OWNED)  # one owned slot: exact
     fl = owned.fleet._replace(busy_month=owned.fleet.busy_month + busy_owned,

@@ -24,8 +24,6 @@ import numpy as np
 from simulator.config.schema import DataPolicy, StrategyConfig
 from simulator.engine.kinds import EMPTY, OWNED, closed_by_policy, code, is_public_cloud, provider_of_code
 
-CLOUD_KINDS = ("on_demand", "spot")
-
 CATEGORY_DESCRIPTIONS = {
     "on_demand": "on-demand rental (wall GPU-hours x on-demand price)",
     "spot": "spot rental (wall GPU-hours x spot price, lost work included)",

@@ -29,8 +29,6 @@ import jax.numpy as jnp
 
 from simulator.engine._constants import PROBABILITY_FLOOR
 
-from .sampling import poisson_from_uniform
-
 
 def transition_probabilities(
     unavailable_fraction: jax.Array, unavailable_spell_days: jax.Array, dt_days: float
@@ -62,22 +60,3 @@ def checkpoint_efficiency(
 ) -> jax.Array:
     """Useful fraction of running time, ``tau / (tau + C)``."""
     return checkpoint_interval_hours / (checkpoint_interval_hours + checkpoint_cost_hours)
-
-
-def useful_gpu_hours(
-    wall_gpu_hours: jax.Array,
-    job_gpus: jax.Array,
-    gpus_per_instance: jax.Array,
-    reclaim_per_instance_hour: jax.Array,
-    loss_hours: jax.Array,
-    efficiency: jax.Array,
-    u: jax.Array,
-) -> tuple[jax.Array, jax.Array]:
-    """Useful GPU-hours out of ``wall_gpu_hours`` spent on spot by jobs ``job_gpus`` wide, and the interruptions.
-
-    ``instance_hours = wall / g``; ``N ~ Poisson(lambda * instance_hours)`` from the uniform ``u``; every
-    interruption costs ``job_gpus * loss_hours`` GPU-hours.
-    """
-    interruptions = poisson_from_uniform(u, reclaim_per_instance_hour * wall_gpu_hours / gpus_per_instance)
-    lost = interruptions * job_gpus * loss_hours
-    return jnp.maximum(0.0, wall_gpu_hours - lost) * efficiency, interruptions
