@@ -7,7 +7,7 @@ Defaults live in ``conf/priors/default.yaml`` with their sources; an empty spec 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 
 from simulator.config._fields import bounded
 
@@ -37,106 +37,106 @@ def prior(**domain: float) -> PriorSpec:
     return field(default_factory=PriorSpec, metadata=domain)
 
 
-PROBABILITY = dict(ge=0.0, le=1.0)
-NONNEGATIVE = dict(ge=0.0)
-POSITIVE = dict(gt=0.0)
-LOADING = dict(ge=-5.0, le=5.0)
+DOMAINS = {  # the support a parameter's prior must keep to (checked by validation, enforced by clipping)
+    "probability": dict(ge=0.0, le=1.0),
+    "nonnegative": dict(ge=0.0),
+    "positive": dict(gt=0.0),
+    "at_least_one": dict(ge=1.0),
+    "loading": dict(ge=-5.0, le=5.0),  # exponent of the price index in a price (1: moves with it)
+    "drift": dict(ge=-10.0, le=10.0),  # log drift per year
+}
+GROUP_DOCS = {
+    "workload": "Steady demand, its growth and noise, checkpoints, data and migration.",
+    "market": "Prices: the index's drift and volatility, list prices, and each price's loading on the index.",
+    "spot": "Spot reclaims, spells without capacity, instance size.",
+    "owned": "The hardware itself, wherever it is hosted.",
+    "hosting": "Where owned servers live: own premises (``onprem``) or a rented colocation rack (``colo``).",
+    "academic": "An academic compute centre: partnership, allocation cycle, queue, walltime and fees.",
+    "marketplace": "A decentralised marketplace: price ratio, bid tier, host failures and outbids.",
+    "notebook": "A notebook tier: seat fee, compute units, session length and terminations.",
+}
+PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (defaults: conf/priors/default.yaml)
+    "workload.base_gpu_hours_per_day": "nonnegative",
+    "workload.light_fraction": "probability",
+    "workload.growth_multiplier_per_year": "positive",
+    "workload.volatility_per_year": "nonnegative",
+    "workload.checkpoint_cost_hours": "nonnegative",
+    "workload.restart_hours": "nonnegative",
+    "workload.data_tb_per_1000_gpu_hours": "nonnegative",
+    "workload.checkpoint_tb": "nonnegative",
+    "workload.migration_usd": "nonnegative",
+    "market.drift_per_year": "drift",
+    "market.volatility_per_year": "nonnegative",
+    "market.on_demand_usd_per_gpu_hour": "nonnegative",
+    "market.spot_discount": "probability",
+    "market.hardware_usd_per_gpu": "nonnegative",
+    "market.electricity_usd_per_kwh": "nonnegative",
+    "market.egress_usd_per_tb": "nonnegative",
+    "market.loading_on_demand": "loading",
+    "market.loading_spot": "loading",
+    "market.loading_marketplace": "loading",
+    "market.loading_hardware": "loading",
+    "spot.reclaim_per_instance_hour": "nonnegative",
+    "spot.unavailable_fraction": "probability",
+    "spot.unavailable_spell_days": "positive",
+    "spot.gpus_per_instance": "at_least_one",
+    "owned.failure_per_gpu_hour": "nonnegative",
+    "owned.repair_days": "positive",
+    "owned.lead_time_weeks": "nonnegative",
+    "owned.kw_per_gpu": "nonnegative",
+    "owned.idle_power_fraction": "probability",
+    "owned.staff_usd_per_fte_year": "nonnegative",
+    "owned.resale_retention_per_year": "probability",
+    "hosting.pue": "at_least_one",
+    "hosting.facility_usd_per_kw_month": "nonnegative",
+    "hosting.fte_per_100_gpus": "nonnegative",
+    "hosting.min_fte": "nonnegative",
+    "hosting.fixed_usd_per_month": "nonnegative",
+    "academic.partnership_probability": "probability",
+    "academic.admin_lead_days": "nonnegative",
+    "academic.first_allocation_day": "nonnegative",
+    "academic.application_lead_days": "nonnegative",
+    "academic.acceptance_probability": "probability",
+    "academic.allocation_gpus": "nonnegative",
+    "academic.usable_fraction": "probability",
+    "academic.opportunistic_gpus": "nonnegative",
+    "academic.queue_wait_days": "nonnegative",
+    "academic.walltime_hours": "positive",
+    "academic.usd_per_gpu_hour": "nonnegative",
+    "academic.partnership_usd_per_year": "nonnegative",
+    "marketplace.price_ratio": "nonnegative",
+    "marketplace.interruptible_discount": "probability",
+    "marketplace.host_failure_per_hour": "nonnegative",
+    "marketplace.outbid_per_hour": "nonnegative",
+    "marketplace.gpus_per_host": "at_least_one",
+    "marketplace.bandwidth_usd_per_tb": "nonnegative",
+    "notebook.monthly_fee_usd": "nonnegative",
+    "notebook.included_units": "nonnegative",
+    "notebook.usd_per_unit": "nonnegative",
+    "notebook.units_per_gpu_hour": "nonnegative",
+    "notebook.session_hours": "positive",
+    "notebook.termination_per_hour": "nonnegative",
+}
 
 
-@dataclass
-class WorkloadPriors:
-    base_gpu_hours_per_day: PriorSpec = prior(**NONNEGATIVE)
-    light_fraction: PriorSpec = prior(**PROBABILITY)
-    growth_multiplier_per_year: PriorSpec = prior(**POSITIVE)
-    volatility_per_year: PriorSpec = prior(**NONNEGATIVE)
-    checkpoint_cost_hours: PriorSpec = prior(**NONNEGATIVE)
-    restart_hours: PriorSpec = prior(**NONNEGATIVE)
-    data_tb_per_1000_gpu_hours: PriorSpec = prior(**NONNEGATIVE)
-    checkpoint_tb: PriorSpec = prior(**NONNEGATIVE)
-    migration_usd: PriorSpec = prior(**NONNEGATIVE)
+def prior_group(group: str) -> type:
+    """The dataclass of a prior group: one :class:`PriorSpec` field per :data:`PARAMETERS` row of ``group``, its
+    metadata the row's domain (``prior_group("spot")`` has ``unavailable_fraction: PriorSpec = prior(ge=0, le=1)``)."""
+    fields = [(key.split(".", 1)[1], PriorSpec, prior(**DOMAINS[domain]))
+              for key, domain in PARAMETERS.items() if key.split(".", 1)[0] == group]
+    cls = make_dataclass(f"{group.capitalize()}Priors", fields)
+    cls.__doc__, cls.__module__ = GROUP_DOCS[group], __name__
+    return cls
 
 
-@dataclass
-class MarketPriors:
-    drift_per_year: PriorSpec = prior(ge=-10.0, le=10.0)
-    volatility_per_year: PriorSpec = prior(**NONNEGATIVE)
-    on_demand_usd_per_gpu_hour: PriorSpec = prior(**NONNEGATIVE)
-    spot_discount: PriorSpec = prior(**PROBABILITY)
-    hardware_usd_per_gpu: PriorSpec = prior(**NONNEGATIVE)
-    electricity_usd_per_kwh: PriorSpec = prior(**NONNEGATIVE)
-    egress_usd_per_tb: PriorSpec = prior(**NONNEGATIVE)
-    loading_on_demand: PriorSpec = prior(**LOADING)
-    loading_spot: PriorSpec = prior(**LOADING)
-    loading_marketplace: PriorSpec = prior(**LOADING)
-    loading_hardware: PriorSpec = prior(**LOADING)
-
-
-@dataclass
-class SpotPriors:
-    reclaim_per_instance_hour: PriorSpec = prior(**NONNEGATIVE)
-    unavailable_fraction: PriorSpec = prior(**PROBABILITY)
-    unavailable_spell_days: PriorSpec = prior(**POSITIVE)
-    gpus_per_instance: PriorSpec = prior(ge=1.0)
-
-
-@dataclass
-class OwnedPriors:
-    """The hardware itself, wherever it is hosted."""
-
-    failure_per_gpu_hour: PriorSpec = prior(**NONNEGATIVE)
-    repair_days: PriorSpec = prior(**POSITIVE)
-    lead_time_weeks: PriorSpec = prior(**NONNEGATIVE)
-    kw_per_gpu: PriorSpec = prior(**NONNEGATIVE)
-    idle_power_fraction: PriorSpec = prior(**PROBABILITY)
-    staff_usd_per_fte_year: PriorSpec = prior(**NONNEGATIVE)
-    resale_retention_per_year: PriorSpec = prior(**PROBABILITY)
-
-
-@dataclass
-class HostingPriors:
-    """Where owned servers live: own premises (``onprem``) or a rented colocation rack (``colo``)."""
-
-    pue: PriorSpec = prior(ge=1.0)
-    facility_usd_per_kw_month: PriorSpec = prior(**NONNEGATIVE)
-    fte_per_100_gpus: PriorSpec = prior(**NONNEGATIVE)
-    min_fte: PriorSpec = prior(**NONNEGATIVE)
-    fixed_usd_per_month: PriorSpec = prior(**NONNEGATIVE)
-
-
-@dataclass
-class AcademicPriors:
-    partnership_probability: PriorSpec = prior(**PROBABILITY)
-    admin_lead_days: PriorSpec = prior(**NONNEGATIVE)
-    first_allocation_day: PriorSpec = prior(**NONNEGATIVE)
-    application_lead_days: PriorSpec = prior(**NONNEGATIVE)
-    acceptance_probability: PriorSpec = prior(**PROBABILITY)
-    allocation_gpus: PriorSpec = prior(**NONNEGATIVE)
-    usable_fraction: PriorSpec = prior(**PROBABILITY)
-    opportunistic_gpus: PriorSpec = prior(**NONNEGATIVE)
-    queue_wait_days: PriorSpec = prior(**NONNEGATIVE)
-    walltime_hours: PriorSpec = prior(gt=0.0)
-    usd_per_gpu_hour: PriorSpec = prior(**NONNEGATIVE)
-    partnership_usd_per_year: PriorSpec = prior(**NONNEGATIVE)
-
-
-@dataclass
-class MarketplacePriors:
-    price_ratio: PriorSpec = prior(**NONNEGATIVE)
-    interruptible_discount: PriorSpec = prior(**PROBABILITY)
-    host_failure_per_hour: PriorSpec = prior(**NONNEGATIVE)
-    outbid_per_hour: PriorSpec = prior(**NONNEGATIVE)
-    gpus_per_host: PriorSpec = prior(ge=1.0)
-    bandwidth_usd_per_tb: PriorSpec = prior(**NONNEGATIVE)
-
-
-@dataclass
-class NotebookPriors:
-    monthly_fee_usd: PriorSpec = prior(**NONNEGATIVE)
-    included_units: PriorSpec = prior(**NONNEGATIVE)
-    usd_per_unit: PriorSpec = prior(**NONNEGATIVE)
-    units_per_gpu_hour: PriorSpec = prior(**NONNEGATIVE)
-    session_hours: PriorSpec = prior(gt=0.0)
-    termination_per_hour: PriorSpec = prior(**NONNEGATIVE)
+WorkloadPriors = prior_group("workload")
+MarketPriors = prior_group("market")
+SpotPriors = prior_group("spot")
+OwnedPriors = prior_group("owned")
+HostingPriors = prior_group("hosting")
+AcademicPriors = prior_group("academic")
+MarketplacePriors = prior_group("marketplace")
+NotebookPriors = prior_group("notebook")
 
 
 @dataclass

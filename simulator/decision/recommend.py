@@ -64,34 +64,23 @@ def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=froze
         row["delay_mean"], row["delay_mean_se"] = metrics.delay_mean(outcomes, k)
         if decision.max_mean_delay_days is not None:
             limit("mean delay", row["delay_mean"], row["delay_mean_se"], decision.max_mean_delay_days, _days)
-        if decision.budget_usd is not None:
-            row["p_over_budget"], row["p_over_budget_se"] = metrics.probability(
-                outcomes, "over_budget", k, decision.budget_usd
-            )
-            limit(
-                "P(over budget)",
-                row["p_over_budget"],
-                row["p_over_budget_se"],
-                decision.max_p_over_budget,
-                _p,
-            )
-        if decision.capex_budget_usd is not None:
-            row["p_over_capex"], row["p_over_capex_se"] = metrics.probability(
-                outcomes, "over_capex_budget", k, decision.capex_budget_usd
-            )
-            limit(
-                "P(capex over)",
-                row["p_over_capex"],
-                row["p_over_capex_se"],
-                decision.max_p_over_capex_budget,
-                _p,
-            )
+        for column, event, label, threshold, bound in _budget_limits(decision):
+            if threshold is not None:
+                row[column], row[f"{column}_se"] = metrics.probability(outcomes, event, k, threshold)
+                limit(label, row[column], row[f"{column}_se"], bound, _p)
         row["admissible"] = not reasons
         row["excluded_because"] = "; ".join(reasons)
         row["failed"] = ", ".join(failed)
         row["borderline"] = ", ".join(borderline)
         rows.append(row)
     return pd.DataFrame(rows).set_index("strategy")
+
+
+def _budget_limits(decision: DecisionConfig) -> list[tuple[str, str, str, float | None, float]]:
+    """The budget constraints: (column, outcome event, label, budget threshold or None, largest probability)."""
+    return [("p_over_budget", "over_budget", "P(over budget)", decision.budget_usd, decision.max_p_over_budget),
+            ("p_over_capex", "over_capex_budget", "P(capex over)", decision.capex_budget_usd,
+             decision.max_p_over_capex_budget)]
 
 
 def _p(x: float) -> str:

@@ -4,7 +4,8 @@ Every report, plot and sweep summary formats through these, so ``$4.15M ± 0.14M
 
 * :func:`money_pm`: USD in millions from $100k, thousands from $1k, rounded to the precision of its standard error;
 * :func:`number_pm`: a plain number with its standard error, rounded the same way;
-* :func:`value_label`: a swept or pinned value (4 significant digits, or the text itself).
+* :func:`value_label`: a swept or pinned value (4 significant digits, or the text itself);
+* :func:`markdown_table`: a titled Markdown table from a header and rows of cells.
 """
 
 from __future__ import annotations
@@ -64,3 +65,9 @@ def value_label(value) -> str:
     if not isinstance(value, float | int | np.floating | np.integer):
         return str(value)
     return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.4g}"
+
+
+def markdown_table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
+    """Lines of a Markdown section: a blank line, ``## title``, a blank line, then the table of ``rows``."""
+    lines = ["", f"## {title}", "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    return lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simulator.report.format import money_pm, number_pm
+from simulator.report.format import markdown_table, money_pm, number_pm
 from simulator.stats.estimators import z_value
 
 
@@ -109,64 +109,47 @@ def _recommendation(analysis) -> list[str]:
 def _ranking(analysis, m: pd.DataFrame) -> list[str]:
     """The ranked strategies; "borderline" uses the z of ``decision.confidence``, as the recommendation does."""
     z = z_value(m.attrs.get("confidence", 0.95))
-    out = [
-        "## Ranking",
-        "",
-        f"| rank | strategy | {analysis.recommendation.objective} | meets constraints | P(cheapest admissible) "
-        f"| expected regret | borderline (within {z:.2f} SE of a limit) |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    header = ["rank", "strategy", analysis.recommendation.objective, "meets constraints", "P(cheapest admissible)",
+              "expected regret", f"borderline (within {z:.2f} SE of a limit)"]
+    rows = []
     for name, r in m.iterrows():
         ok = "yes" if r["admissible"] else f"no: {r['excluded_because']}"
         if r.get("closed_by_data_policy"):
             ok += f" (data policy closes its {r['closed_by_data_policy']} pools)"
         regret = money_pm(r["expected_regret"], r["expected_regret_se"]) if np.isfinite(r["expected_regret"]) else "—"
-        out.append(
-            f"| {r['rank']} | {name} | {money_pm(r['objective'], r['objective_se'])} | {ok} "
-            f"| {number_pm(r['p_cheapest_feasible'], r['p_cheapest_feasible_se'], 3)} | {regret} "
-            f"| {r['borderline'] or '—'} |"
-        )
-    return out
+        rows.append([r["rank"], name, money_pm(r["objective"], r["objective_se"]), ok,
+                     number_pm(r["p_cheapest_feasible"], r["p_cheapest_feasible_se"], 3), regret,
+                     r["borderline"] or "—"])
+    return markdown_table("Ranking", header, rows)[1:]
 
 
 def _cost(m: pd.DataFrame) -> list[str]:
     lv = _level(m)
-    out = ["", "## Cost (present value, USD)", "",
-           f"| strategy | mean | sd | P5 | P50 | P95 | VaR{lv} | CVaR{lv} | P(cost > budget) |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    header = ["strategy", "mean", "sd", "P5", "P50", "P95", f"VaR{lv}", f"CVaR{lv}", "P(cost > budget)"]
+    rows = []
     for name, r in m.iterrows():
         budget = number_pm(r["p_over_budget"], r["p_over_budget_se"], 3) if np.isfinite(r["p_over_budget"]) else "no budget"
-        out.append(
-            f"| {name} | {money_pm(r['cost_mean'], r['cost_mean_se'])} | {money_pm(r['cost_sd'])} "
-            f"| {_ci(r, 'cost_p5')} | {_ci(r, 'cost_p50')} | {_ci(r, 'cost_p95')} "
-            f"| {money_pm(r['cost_var'], r['cost_var_se'])} | {money_pm(r['cost_cvar'], r['cost_cvar_se'])} | {budget} |"
-        )
-    return out
+        rows.append([name, money_pm(r["cost_mean"], r["cost_mean_se"]), money_pm(r["cost_sd"]), _ci(r, "cost_p5"),
+                     _ci(r, "cost_p50"), _ci(r, "cost_p95"), money_pm(r["cost_var"], r["cost_var_se"]),
+                     money_pm(r["cost_cvar"], r["cost_cvar_se"]), budget])
+    return markdown_table("Cost (present value, USD)", header, rows)
 
 
 def _delay(m: pd.DataFrame) -> list[str]:
-    out = ["", "## Delay and deadlines", "",
-           f"| strategy | mean delay, days | P50 | P95 | CVaR{_level(m)} delay | P(a run is late) "
-           "| P(on budget and on time) |",
-           "|---|---|---|---|---|---|---|"]
-    for name, r in m.iterrows():
-        out.append(
-            f"| {name} | {number_pm(r['delay_mean'], r['delay_mean_se'])} | {r['delay_p50']:.2f} "
-            f"| {r['delay_p95']:.2f} [{r['delay_p95_lo']:.2f}, {r['delay_p95_hi']:.2f}] "
-            f"| {number_pm(r['delay_cvar'], r['delay_cvar_se'])} | {number_pm(r['p_late'], r['p_late_se'], 3)} "
-            f"| {number_pm(r['p_on_budget_and_time'], r['p_on_budget_and_time_se'], 3)} |"
-        )
-    return out
+    header = ["strategy", "mean delay, days", "P50", "P95", f"CVaR{_level(m)} delay", "P(a run is late)",
+              "P(on budget and on time)"]
+    rows = [[name, number_pm(r["delay_mean"], r["delay_mean_se"]), f"{r['delay_p50']:.2f}",
+             f"{r['delay_p95']:.2f} [{r['delay_p95_lo']:.2f}, {r['delay_p95_hi']:.2f}]",
+             number_pm(r["delay_cvar"], r["delay_cvar_se"]), number_pm(r["p_late"], r["p_late_se"], 3),
+             number_pm(r["p_on_budget_and_time"], r["p_on_budget_and_time_se"], 3)] for name, r in m.iterrows()]
+    return markdown_table("Delay and deadlines", header, rows)
 
 
 def _pairwise(analysis) -> list[str]:
     win, win_se = analysis.comparisons["win"], analysis.comparisons["win_se"]
-    out = ["", "## Pairwise: P(row is cheaper than column), path by path", "",
-           "| | " + " | ".join(win.columns) + " |", "|---" * (len(win.columns) + 1) + "|"]
-    for a in win.index:
-        cells = ["" if a == b else number_pm(win.loc[a, b], win_se.loc[a, b], 3) for b in win.columns]
-        out.append(f"| **{a}** | " + " | ".join(cells) + " |")
-    return out
+    rows = [[f"**{a}**", *("" if a == b else number_pm(win.loc[a, b], win_se.loc[a, b], 3) for b in win.columns)]
+            for a in win.index]
+    return markdown_table("Pairwise: P(row is cheaper than column), path by path", ["", *win.columns], rows)
 
 
 def _dominance(analysis, m: pd.DataFrame) -> list[str]:
