@@ -6,7 +6,7 @@ Run ``python -m simulator scenario=hybrid``; see README.md. The public API for n
     cfg = simulator.load_config(["scenario=hybrid", "engine.paths=2000"])
     sim = simulator.simulate(cfg)
     ds = simulator.build_dataset(sim, seed=cfg.engine.seed)
-    analysis = simulator.analyse(ds, cfg)
+    analysis = simulator.analyse(ds, cfg, rerun=simulator.EngineRerun(cfg))  # rerun: the tornado's re-runs
 
 Layers, top to bottom (imports point down only; ``pyproject.toml``'s import-linter contract enforces it):
 ``app -> sweeps -> report -> decision -> results -> engine -> config``, with ``stats`` usable by all.
@@ -34,7 +34,11 @@ def __getattr__(name: str):
         from simulator.decision.analyse import analyse
 
         return analyse
+    if name == "EngineRerun":
+        from simulator.app.tornado_rerun import EngineRerun
+
+        return EngineRerun
     raise AttributeError(f"module 'simulator' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "analyse", "build_dataset", "load_config", "simulate"]
+__all__ = ["EngineRerun", "__version__", "analyse", "build_dataset", "load_config", "simulate"]
