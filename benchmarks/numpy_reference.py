@@ -191,7 +191,8 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                 eff, loss = efficiency[s], loss_hours[s]
                 migration = np.zeros(n)
                 gpus_per_instance = th["spot.gpus_per_instance"]
-                # Training runs: all GPUs on the first pool with room; deadline-aware fallback to reliable pools.
+                # Training runs: all GPUs on the first pool with room; once the full-speed slack is in [0, dt), the
+                # first pool that is not spot (interruptible) with room, if there is one.
                 for r, run in enumerate(runs):
                     width = float(run.gpus)
                     begin = max(t, run.start_day)
@@ -199,15 +200,17 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                     rem = remaining[s][r]
                     active = (share > 0.0) & (rem > 0.0)
                     slack = run.deadline_day - t - rem / (HOURS_PER_DAY * width * eff)
-                    now_switched = switched[s][r] | (strategies[s].deadline_aware & active & (slack < dt))
+                    now_switched = switched[s][r] | (strategies[s].deadline_aware & active & (slack >= 0.0)
+                                                     & (slack < dt))
                     wall_hours = width * hours * share
-                    taken = np.zeros(n, bool)
+                    plain, safe = np.full(n, -1), np.full(n, -1)
+                    for j, p in reversed(list(enumerate(ps))):
+                        room = ("runs" in p.serves) & (free[j] >= width)
+                        plain = np.where(room, j, plain)
+                        safe = np.where(room & (p.kind != "spot"), j, safe)
+                    pick = np.where(now_switched & (safe >= 0), safe, plain)
                     for j, p in enumerate(ps):
-                        if "runs" not in p.serves:
-                            continue
-                        fits = active & ~taken & (free[j] >= width)
-                        if p.kind == "spot":
-                            fits &= ~now_switched
+                        fits = active & (pick == j)
                         if not fits.any():
                             continue
                         if p.kind == "owned":
@@ -233,7 +236,6 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                                               + th["workload.checkpoint_tb"] * _egress(last[s][r], egress, bandwidth),
                                               0.0)
                         last[s][r] = np.where(fits, provider, last[s][r])
-                        taken |= fits
                     remaining[s][r] = rem
                     switched[s][r] = now_switched
                 # Steady demand: light, then heavy, through the pools in order.

@@ -54,7 +54,9 @@ class StrategyConfig:
     description: str = ""
     pools: dict[str, PoolConfig] = field(default_factory=dict)
     checkpoint_interval_hours: float = bounded(1.0, gt=0.0, le=10_000.0)
-    deadline_aware: bool = True  # move a run off interruptible pools when its slack is gone
+    # a run whose full-speed slack falls in [0, dt) leaves interruptible pools whenever another pool has room
+    # (slack < 0, a deadline no pool can meet, keeps it where it is; see simulator/engine/routing.py)
+    deadline_aware: bool = True
     capex_budget_usd: float | None = bounded(None, ge=0.0)  # cap on owned-GPU purchases (null: no cap)
     expansion: ExpansionConfig = field(default_factory=ExpansionConfig)
 

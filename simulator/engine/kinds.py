@@ -4,20 +4,22 @@ A kind's code is its position in :data:`KINDS` (the config's ``POOL_KINDS`` orde
 registered later gets the next code). What a kind *offers* in a step (capacity, price, hazard...) is its terms
 function in :data:`simulator.engine.pools.KIND_TERMS`; what it *is* is its row here:
 
-=============  ==========  =============  ========  ============  ==============  ===========  =============
-kind           provider    interruptible  reliable  data charge   sensitive data  cost         max job GPUs
-=============  ==========  =============  ========  ============  ==============  ===========  =============
-owned          premises    no             yes       none          open            power        any
-on_demand      cloud       no             yes       egress        public cloud    on_demand    any
-spot           cloud       yes            no        egress        public cloud    spot         any
-marketplace    marketplace yes            no        bandwidth     closed          marketplace  any
-academic       academic    no             no        none          open            academic     any
-notebook       notebook    yes            no        none          closed          notebook     1
-=============  ==========  =============  ========  ============  ==============  ===========  =============
+=============  ==========  =============  ============  ==============  ===========  =============
+kind           provider    interruptible  data charge   sensitive data  cost         max job GPUs
+=============  ==========  =============  ============  ==============  ===========  =============
+owned          premises    no             none          open            power        any
+on_demand      cloud       no             egress        public cloud    on_demand    any
+spot           cloud       yes            egress        public cloud    spot         any
+marketplace    marketplace yes            bandwidth     closed          marketplace  any
+academic       academic    no             none          open            academic     any
+notebook       notebook    yes            none          closed          notebook     1
+=============  ==========  =============  ============  ==============  ===========  =============
 
 *Provider*: kinds of one provider share where data lives: moving work or a checkpoint between two providers pays
-the data charge of the provider it leaves (cloud egress or marketplace bandwidth, per TB). *Reliable*: a run whose
-deadline slack is gone may still use it. *Sensitive data* (the scenario's data policy): ``open`` pools stay open,
+the data charge of the provider it leaves (cloud egress or marketplace bandwidth, per TB). *Interruptible*: work on
+it is lost to events drawn at the kind's hazard (spot reclaims, marketplace outbids and host failures, notebook
+terminations), counted per kind; a deadline-aware run whose slack is gone leaves these kinds (see
+:mod:`simulator.engine.routing`). *Sensitive data* (the scenario's data policy): ``open`` pools stay open,
 ``closed`` pools get no capacity, ``public cloud`` pools are closed under ``policy: exclude`` and pay the compliance
 markup and fee under ``policy: compliance``. *Cost*: the category that the pool's usage spend (wall GPU-hours x
 price) is booked to. *Max job GPUs*: the widest training run the kind may host.
@@ -46,7 +48,6 @@ class Kind:
     name: str
     provider: str
     interruptible: bool
-    reliable: bool
     data_charge: DataCharge
     sensitive_data: SensitiveData
     cost_category: str
@@ -54,17 +55,17 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("owned", "premises", interruptible=False, reliable=True, data_charge="none", sensitive_data="open",
+    Kind("owned", "premises", interruptible=False, data_charge="none", sensitive_data="open",
          cost_category="power"),
-    Kind("on_demand", "cloud", interruptible=False, reliable=True, data_charge="egress",
+    Kind("on_demand", "cloud", interruptible=False, data_charge="egress",
          sensitive_data="public_cloud", cost_category="on_demand"),
-    Kind("spot", "cloud", interruptible=True, reliable=False, data_charge="egress", sensitive_data="public_cloud",
+    Kind("spot", "cloud", interruptible=True, data_charge="egress", sensitive_data="public_cloud",
          cost_category="spot"),
-    Kind("marketplace", "marketplace", interruptible=True, reliable=False, data_charge="bandwidth",
+    Kind("marketplace", "marketplace", interruptible=True, data_charge="bandwidth",
          sensitive_data="closed", cost_category="marketplace"),
-    Kind("academic", "academic", interruptible=False, reliable=False, data_charge="none", sensitive_data="open",
+    Kind("academic", "academic", interruptible=False, data_charge="none", sensitive_data="open",
          cost_category="academic"),
-    Kind("notebook", "notebook", interruptible=True, reliable=False, data_charge="none", sensitive_data="closed",
+    Kind("notebook", "notebook", interruptible=True, data_charge="none", sensitive_data="closed",
          cost_category="notebook", max_job_gpus=1.0),
 )}
 """Every pool kind by name, in code order. Register a new kind with :func:`register` (or, in a test,

@@ -15,7 +15,7 @@ notebook       seats (1 GPU each)      units beyond the included ones   early te
 =============  ======================  ===============================  ========================================
 
 Each kind's terms are one small function in :data:`KIND_TERMS` (its row of the table above); kinds as such
-(provider, reliability, data policy, cost category) are rows of :data:`simulator.engine.kinds.KINDS`.
+(provider, interruptibility, data policy, cost category) are rows of :data:`simulator.engine.kinds.KINDS`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class PoolTerms(NamedTuple):
     instance_gpus: jax.Array  # GPUs lost together when an instance is interrupted
     run_efficiency: jax.Array  # extra useful fraction of long runs (walltime or session resubmission)
     queue_days: jax.Array  # wait added to every GPU-hour served (academic queue)
-    reliable: jax.Array  # bool: safe for a run whose deadline slack is gone (owned, on-demand)
+    interruptible: jax.Array  # bool: the kind loses work to interruptions (left by a run whose slack is gone)
     data_usd_per_tb: jax.Array  # egress and bandwidth per TB moved with work run away from the data's home
 
 
@@ -150,6 +150,7 @@ def pool_terms(st: StrategyTable, params: Params, drivers: StepDrivers) -> PoolT
     away = (provider != slot(st.home_provider)) & (kind != EMPTY)
     # data out of its home to the pool, and results back: egress charged by each side's provider
     away_usd_per_tb = slot(by_provider(st.home_provider, egress, bandwidth)) + by_provider(provider, egress, bandwidth)
-    reliable = any_of(kind, codes_where(reliable=True))
-    return PoolTerms(**chosen, reliable=jnp.broadcast_to(reliable, away.shape[:2] + drivers.log_index.shape),
+    interruptible = any_of(kind, interruptible_codes())
+    return PoolTerms(**chosen,
+                     interruptible=jnp.broadcast_to(interruptible, away.shape[:2] + drivers.log_index.shape),
                      data_usd_per_tb=jnp.where(away, away_usd_per_tb, 0.0))

@@ -8,9 +8,14 @@ each lose ``(tau + C)/2 + R`` hours on all ``w`` GPUs (:mod:`simulator.engine.pr
 fleet's failures that hit the run's GPUs. Useful GPU-hours are ``max(0, w h - N w loss) * tau/(tau + C) * e_pool``
 (``e_pool`` for walltime or session resubmission).
 
-*Deadline-aware fallback.* With ``deadline_aware``, a run leaves interruptible pools for good once its slack is gone:
-``slack = deadline - t - remaining / (24 w tau/(tau + C))``; if ``slack < dt`` (one more unproductive step would make
-it late) it may only use reliable pools (owned, on-demand) from then on.
+*Deadline-aware fallback.* With ``deadline_aware``, a run leaves interruptible pools (spot, marketplace, notebook:
+the kinds table's ``interruptible``) once its slack is gone. ``slack = deadline - t - remaining / (24 w tau/(tau + C))``
+is what is left at full speed on a pool that is not interrupted. The run switches, for the rest of the horizon, in
+the first step where ``0 <= slack < dt`` (one more unproductive step would make it late); a run with ``slack < 0``
+cannot make its deadline even at full speed and stays where it is (switching would only cost more). A switched run
+takes the first slot with room for its width among the pools that are not interruptible (owned, on-demand,
+academic); in a step where there is none, it runs on the first slot that would have taken it without the policy, so
+the policy never strands a run (with no such pool at all, on and off agree path by path).
 
 *Migration.* A run placed on a provider other than its previous one pays the migration cost plus its checkpoint's
 egress from the previous provider.
@@ -40,7 +45,7 @@ from simulator.engine.processes.sampling import poisson_from_uniform
 class RunState(NamedTuple):
     remaining: jax.Array  # (S, R) GPU-hours of useful work left
     finish_day: jax.Array  # (S, R)
-    switched: jax.Array  # (S, R) bool: confined to reliable pools
+    switched: jax.Array  # (S, R) bool: slack gone, prefers pools that are not interruptible
     provider: jax.Array  # (S, R) last provider (-1: not started)
 
 
@@ -94,6 +99,28 @@ def _interruptions(rows: tuple[int, ...], hazard: jax.Array, rate: jax.Array, u:
     return on_rows(rows, hazard.shape[0], draw, hazard, rate, u)
 
 
+def _first_fit(free: list[jax.Array], width: jax.Array, allowed: jax.Array,
+               active: jax.Array) -> tuple[list[jax.Array], jax.Array]:
+    """The first slot (in priority order) that ``allowed`` (S, P, N) and has ``width`` GPUs free, per slot as (S, N)
+    arrays (no stacking), and whether there is one."""
+    chosen, seen = [], jnp.zeros_like(active)
+    for p, f in enumerate(free):
+        fits = (f >= width) & allowed[:, p]
+        chosen.append(fits & ~seen & active)
+        seen = seen | fits
+    return chosen, seen
+
+
+def _choose(free: list[jax.Array], width: jax.Array, allowed: jax.Array, interruptible: jax.Array,
+            switched: jax.Array, active: jax.Array) -> list[jax.Array]:
+    """The slot a run takes: for a ``switched`` run the first fitting slot that is not ``interruptible`` if there is
+    one, else (and for every other run) the first fitting slot (see the module docstring)."""
+    plain, _ = _first_fit(free, width, allowed, active)
+    safe, found = _first_fit(free, width, allowed & ~interruptible, active)
+    use_safe = switched & found
+    return [jnp.where(use_safe, a, b) for a, b in zip(safe, plain, strict=True)]
+
+
 def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext, spec: RunSpec,
                serves_runs: jax.Array, deadline_aware: jax.Array, u_runs: list[jax.Array],
                costs: MigrationCosts) -> tuple[RunState, Usage]:
@@ -117,16 +144,12 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         share = jnp.clip((t_start + dt - begin) / dt, 0.0, 1.0)
         active = (share > 0.0) & (remaining[:, r] > 0.0)
         slack = spec.deadline_day[r] - t_start - remaining[:, r] / (HOURS_PER_DAY * width * efficiency)
-        now_switched = switched[:, r] | (deadline_aware & active & (slack < dt))
+        now_switched = switched[:, r] | (deadline_aware & active & (slack >= 0.0) & (slack < dt))
         active, now_switched = materialise((active, now_switched), always)
-        allowed = serves_runs & (terms.reliable | ~now_switched[:, None])
+        allowed = serves_runs
         for code, max_gpus in narrow:  # kinds that host runs up to a width only
             allowed = allowed & ((kind != code) | (width <= max_gpus))
-        chosen, seen = [], jnp.zeros_like(active)
-        for p in range(kind.shape[1]):  # the first slot with room, per slot as (S, N) arrays (no stacking)
-            fits = (free[p] >= width) & allowed[:, p]
-            chosen.append(fits & ~seen & active)
-            seen = seen | fits
+        chosen = _choose(free, width, allowed, terms.interruptible, now_switched, active)
         running = functools.reduce(jnp.logical_or, chosen)
         on_owned = functools.reduce(jnp.logical_or, [c & (kind[:, p] == OWNED) for p, c in enumerate(chosen)])
         chosen, running, on_owned = materialise((chosen, running, on_owned), always)

@@ -1,7 +1,7 @@
 """The recipe for a new pool kind, proved: one row in the kinds table plus its terms, defined here, runs end to end.
 
 The throw-away kind ``reserved`` is a reserved-instance contract: a fixed quota at 60% of the on-demand price, from a
-provider of its own, reliable, billed as on-demand. Nothing else in the engine is told about it; the table and the
+provider of its own, not interruptible, billed as on-demand. Nothing else in the engine is told about it; the table and the
 terms registry are patched for this test only.
 """
 
@@ -24,7 +24,7 @@ def reserved_terms(st, params, drivers):
 
 @pytest.fixture
 def reserved(monkeypatch):
-    row = kinds.Kind("reserved", provider="reserved_cloud", interruptible=False, reliable=True, data_charge="egress",
+    row = kinds.Kind("reserved", provider="reserved_cloud", interruptible=False, data_charge="egress",
                      sensitive_data="public_cloud", cost_category="on_demand")
     monkeypatch.setitem(kinds.KINDS, row.name, row)
     monkeypatch.setitem(KIND_TERMS, row.name, reserved_terms)
@@ -46,7 +46,7 @@ def test_a_kind_defined_in_a_test_runs(flat, reserved):
 
 def test_register_appends_a_code(monkeypatch):
     monkeypatch.setattr(kinds, "KINDS", dict(kinds.KINDS))
-    row = kinds.Kind("scratch", provider="scratch", interruptible=True, reliable=False, data_charge="none",
+    row = kinds.Kind("scratch", provider="scratch", interruptible=True, data_charge="none",
                      sensitive_data="closed", cost_category="marketplace")
     code = kinds.register(row)
     assert code == len(kinds.KINDS) - 1 and kinds.code("scratch") == code
