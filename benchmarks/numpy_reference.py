@@ -297,7 +297,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
         price = price0 * np.exp(th["market.loading_hardware"] * log_index)
         for s, strategy in enumerate(strategies):
             exp = strategy.expansion
-            utilisation = busy_month[s] / np.maximum(up_month[s], 1e-9)
+            utilisation = np.clip(busy_month[s] / np.maximum(up_month[s], 1e-9), 0.0, 1.0)  # cannot exceed 1
             above = np.where(utilisation > exp.utilisation_threshold, months_above[s] + 1.0, 0.0)
             order = (above >= exp.months_above) & (pending[s] <= 0.0) & (exp.gpus > 0)
             months_above[s] = np.where(order, 0.0, above)

@@ -104,3 +104,13 @@ def test_poisson_sampler(rate):
     if rate <= 12:
         for k in range(int(rate) + 3):
             assert np.mean(counts <= k) == pytest.approx(stats.poisson.cdf(k, rate), abs=2e-5)
+
+
+def test_expansion_threshold_compares_clipped_utilisation():
+    """Utilisation above 1 is rounding: clipped to 1, it never passes a threshold of 1.0 (the comparison is ``>``)."""
+    from simulator.engine.processes.fleet import expansion_due
+
+    utilisation = jnp.asarray([1.0 + 1.2e-7, 1.0, 0.95, 0.95], jnp.float32)
+    threshold = jnp.asarray([1.0, 1.0, 0.95, 0.9], jnp.float32)
+    _, order = expansion_due(utilisation, jnp.zeros(4), threshold, jnp.ones(4), jnp.zeros(4), jnp.full(4, 16.0))
+    np.testing.assert_array_equal(np.asarray(order), [False, False, False, True])

@@ -6,9 +6,11 @@ Notes
 they are installed after the lead time ``L`` (a prior, drawn per path) and paid at delivery. Purchases are capped by
 the capex budget ``B``: an order of ``n`` GPUs at price ``P`` becomes ``min(n, floor((B - committed) / P))``.
 
-*Expansion.* At each month end, utilisation ``u = busy owned GPU-hours / up owned GPU-hours`` of the month. After
-``m`` consecutive months with ``u > threshold`` and no order pending, the strategy orders ``n_exp`` more GPUs at the
-current price ``P_0 M_t^beta``, installed after a fresh lead-time draw.
+*Expansion.* At each month end, utilisation ``u = clip(busy owned GPU-hours / up owned GPU-hours, 0, 1)`` of the
+month (busy hours cannot exceed up hours; float32 rounding can make the ratio 1 + 1e-7 on a saturated fleet, hence
+the clip). After ``m`` consecutive months with ``u > threshold`` (strictly) and no order pending, the strategy orders
+``n_exp`` more GPUs at the current price ``P_0 M_t^beta``, installed after a fresh lead-time draw. A threshold of 1
+therefore never fires.
 
 *Resale.* Each cohort ``c`` of ``n_c`` GPUs delivered on day ``d_c`` is worth ``P_0 M_T^beta rho^{(T - d_c)/365.25}``
 per GPU at the horizon ``T`` (``rho`` the yearly retention). Tracking ``w = sum_c n_c rho^{-d_c/365.25}`` gives the
@@ -46,7 +48,11 @@ def resale_weight(gpus: jax.Array, delivery_day: jax.Array, retention_per_year: 
 
 def expansion_due(utilisation: jax.Array, months_above: jax.Array, threshold: jax.Array,
                   months_required: jax.Array, pending: jax.Array, expansion_gpus: jax.Array):
-    """Update the count of consecutive busy months; return ``(months_above, order_now)``."""
-    months_above = jnp.where(utilisation > threshold, months_above + 1.0, 0.0)
+    """Update the count of consecutive busy months; return ``(months_above, order_now)``.
+
+    A month counts when ``clip(utilisation, 0, 1) > threshold`` (strictly): utilisation cannot exceed 1, so a
+    threshold of 1.0 never fires, whatever rounding does to ``busy / up``.
+    """
+    months_above = jnp.where(jnp.clip(utilisation, 0.0, 1.0) > threshold, months_above + 1.0, 0.0)
     order = (months_above >= months_required) & (pending <= 0.0) & (expansion_gpus > 0.0)
     return jnp.where(order, 0.0, months_above), order
