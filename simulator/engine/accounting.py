@@ -26,9 +26,9 @@ import jax.numpy as jnp
 
 from simulator.engine._constants import DAYS_PER_MONTH, DAYS_PER_YEAR, HOURS_PER_DAY, RESALE_RETENTION_FLOOR
 from simulator.engine._xla import ordered_sum
-from simulator.engine.kinds import ACADEMIC, KINDS, NOTEBOOK, any_of, is_public_cloud
+from simulator.engine.kinds import ACADEMIC, KINDS, NOTEBOOK, SPOT, any_of, is_public_cloud
 from simulator.engine.params import Params
-from simulator.engine.pools import PoolTerms, hosting
+from simulator.engine.pools import PoolTerms, hosting, interruptible_codes
 from simulator.engine.processes import market, spot
 from simulator.engine.routing import Usage
 from simulator.engine.strategies import CATEGORY_INDEX, COST_CATEGORIES, StrategyTable
@@ -134,7 +134,8 @@ def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, j
     monthly = {k: jnp.moveaxis(v, 0, -2) for k, v in monthly.items()}  # (M, ..., N) -> (..., M, N)
     out = dict(cost=ordered_sum(pv), cost_by_category=pv, cash_by_category=cash, delay=delay, run_finish_day=finish,
                run_lateness_days=lateness, run_completed=completed, final_backlog=state.light + state.heavy,
-               owned_failures=state.failures, spot_interruptions=state.interruptions,
+               owned_failures=state.failures, interruptions_by_kind=state.interruptions,
+               spot_interruptions=state.interruptions[:, interruptible_codes().index(SPOT)],
                owned_gpus_installed=fl.installed, **monthly)
     out = {k: jnp.moveaxis(v, -1, 0) for k, v in out.items()}  # paths first for the host
     return {**out, "parameters": params.to_flat(inputs.run_names)}

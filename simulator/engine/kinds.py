@@ -134,6 +134,12 @@ def any_of(kind: jax.Array, codes: tuple[int, ...]) -> jax.Array:
     return out
 
 
-OWNED = code("owned")  # the built-in kinds with behaviour of their own (fleet, seats, partnership)
+OWNED = code("owned")  # the built-in kinds with behaviour of their own (fleet, seats, partnership, spot reclaims)
 ACADEMIC = code("academic")
 NOTEBOOK = code("notebook")
+SPOT = code("spot")
+
+
+def interruptible_names() -> tuple[str, ...]:
+    """Names of the interruptible kinds in code order: the labels of the engine's per-kind interruption counts."""
+    return tuple(name for name, k in KINDS.items() if k.interruptible)

@@ -83,7 +83,7 @@ class Usage(NamedTuple):
 
     free: list[jax.Array]  # P x (S, N) GPUs still free this step
     wall: list[jax.Array]  # P x (S, N) wall GPU-hours used
-    interruptions: jax.Array  # (S,)
+    interruptions: jax.Array  # (S, K, N) events per interruptible kind, in ``interruptible_codes()`` order
     migration_usd: jax.Array  # (S,)
     queue_gpu_hour_days: jax.Array  # (S,)
 
@@ -97,6 +97,12 @@ def _interruptions(rows: tuple[int, ...], hazard: jax.Array, rate: jax.Array, u:
     u = jnp.broadcast_to(u, hazard.shape)
     draw = lambda h, x, v: jnp.where(h > 0.0, poisson_from_uniform(v, x), 0.0)  # noqa: E731
     return on_rows(rows, hazard.shape[0], draw, hazard, rate, u)
+
+
+def _book(counts: jax.Array, events: jax.Array, on_kind) -> jax.Array:
+    """``counts`` (S, K, N) plus ``events`` (S, N) booked to the interruptible kind they happened on:
+    ``on_kind(code)`` says where (S, N) (or (S, 1)) the work ran on a slot of kind ``code``."""
+    return counts + jnp.stack([jnp.where(on_kind(c), events, 0.0) for c in interruptible_codes()], axis=1)
 
 
 def _first_fit(free: list[jax.Array], width: jax.Array, allowed: jax.Array,
@@ -151,8 +157,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
             allowed = allowed & ((kind != code) | (width <= max_gpus))
         chosen = _choose(free, width, allowed, terms.interruptible, now_switched, active)
         running = functools.reduce(jnp.logical_or, chosen)
-        on_owned = functools.reduce(jnp.logical_or, [c & (kind[:, p] == OWNED) for p, c in enumerate(chosen)])
-        chosen, running, on_owned = materialise((chosen, running, on_owned), always)
+        chosen, running = materialise((chosen, running), always)
         wall = width * hours * share
 
         def pick(x, chosen=chosen):
@@ -175,7 +180,8 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         for p, c in enumerate(chosen):
             free[p] = free[p] - jnp.where(c, width * share * fraction, 0.0)
             wall_used[p] = wall_used[p] + jnp.where(c, wall * fraction, 0.0)
-        interruptions = interruptions + jnp.where(running & ~on_owned, events, 0.0)
+        interruptions = _book(interruptions, events, lambda code, chosen=chosen: functools.reduce(
+            jnp.logical_or, [c & (kind[:, p] == code) for p, c in enumerate(chosen)]))
         new_provider = jnp.where(running, pick(ctx.provider).astype(last.dtype), last[:, r])
         moved = running & (last[:, r] >= 0) & (new_provider != last[:, r])
         egress = by_provider(last[:, r], costs.egress_usd_per_tb, costs.bandwidth_usd_per_tb)
@@ -209,6 +215,6 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         backlog = backlog - served
         free[p] = free[p] - wall / hours
         wall_used[p] = wall_used[p] + wall
-        interruptions = interruptions + jnp.where(owned, 0.0, events)
+        interruptions = _book(interruptions, events, lambda code, p=p: kind[:, p] == code)
         queue = queue + served * slot_terms.queue_days
     return backlog, Usage(free, wall_used, interruptions, migration, queue)

@@ -39,7 +39,7 @@ from simulator.engine.accounting import FleetStep, step_costs, sum_by_kind
 from simulator.engine.inputs import EngineInputs, Grid
 from simulator.engine.kinds import OWNED
 from simulator.engine.params import Params
-from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, pool_terms
+from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, interruptible_codes, pool_terms
 from simulator.engine.processes import academic, failures, fleet, market, spot, workload
 from simulator.engine.routing import RunState, StepContext, Usage, migration_costs, route_backlog, route_runs
 from simulator.engine.strategies import COST_CATEGORIES
@@ -74,7 +74,7 @@ class State(NamedTuple):
     waited: jax.Array  # (S,) GPU-hour-days of waiting
     demand_gpu_hours: jax.Array  # ()
     failures: jax.Array  # (S,)
-    interruptions: jax.Array  # (S,)
+    interruptions: jax.Array  # (S, K) per interruptible kind (``pools.interruptible_codes()`` order)
 
 
 class PathDraws(NamedTuple):
@@ -125,7 +125,8 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
                       finish_day=jnp.zeros(run_shape, dtype), switched=jnp.zeros(run_shape, bool),
                       provider=jnp.full(run_shape, -1, jnp.int32)),
         notebook_units=zeros, pv=categories, cash=categories, waited=zeros,
-        demand_gpu_hours=jnp.zeros((n_paths,), dtype), failures=zeros, interruptions=zeros,
+        demand_gpu_hours=jnp.zeros((n_paths,), dtype), failures=zeros,
+        interruptions=jnp.zeros((n_strategies, len(interruptible_codes()), n_paths), dtype),
     )
 
 

@@ -40,6 +40,7 @@ class Variable:
 
 
 PATHS, RUNS, CATEGORIES = ("strategy", "path"), ("strategy", "path", "run"), ("strategy", "path", "category")
+INTERRUPTIBLE_KINDS = ("strategy", "path", "interruptible_kind")
 MONTHS, SHARED_MONTHS = ("strategy", "trajectory_path", "month"), ("trajectory_path", "month")
 
 VARIABLES: dict[str, Variable] = {
@@ -64,8 +65,13 @@ VARIABLES: dict[str, Variable] = {
                               "Steady demand still waiting at the end of the horizon"),
     "owned_failures": Variable(PATHS, "1", "owned GPU failures",
                                "Number of owned-GPU failures over the horizon (all causes that stop a job)"),
-    "spot_interruptions": Variable(PATHS, "1", "spot interruptions",
-                                   "Number of spot reclaims that hit running work (steady demand and training runs)"),
+    "spot_interruptions": Variable(PATHS, "1", "spot reclaims",
+                                   "Number of spot reclaims that hit running work (steady demand and training runs); "
+                                   "the interruptions of the other interruptible kinds are in interruptions_by_kind"),
+    "interruptions_by_kind": Variable(INTERRUPTIBLE_KINDS, "1", "interruptions by interruptible pool kind",
+                                      "Number of interruptions that hit running work (steady demand and training "
+                                      "runs) on each interruptible kind: spot reclaims, marketplace host failures and "
+                                      "outbids, notebook early terminations; owned GPU failures are owned_failures"),
     "owned_gpus_installed": Variable(PATHS, "GPUs", "owned GPUs installed at the horizon",
                                      "Owned GPUs delivered by the end of the horizon (initial order and expansions)"),
     "cumulative_cost": Variable(MONTHS, "USD", "cumulative present value of cost",
