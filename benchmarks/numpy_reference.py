@@ -238,24 +238,35 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         last[s][r] = np.where(fits, provider, last[s][r])
                     remaining[s][r] = rem
                     switched[s][r] = now_switched
-                # Steady demand: light, then heavy, through the pools in order.
+                # Steady demand: light, then heavy, through the pools in order. Each pool is sized for the work
+                # offered and its expected loss; only what it has no room for is offered to the next pool.
                 for work in ("light", "heavy"):
                     backlog = (light if work == "light" else heavy)[s]
                     backlog = backlog + arrivals * (light_share if work == "light" else 1.0 - light_share)
+                    offered = backlog
                     for j, p in enumerate(ps):
                         if work not in p.serves:
                             continue
-                        used = np.minimum(free[j] * hours, backlog / eff)
                         if p.kind == "owned":
-                            lost = failed_share * used / hours * loss
+                            loss_fraction = failed_share * loss / hours
                         elif p.kind == "spot":
-                            events = rng.poisson(th["spot.reclaim_per_instance_hour"] * used / gpus_per_instance)
+                            loss_fraction = th["spot.reclaim_per_instance_hour"] * loss
+                        else:
+                            loss_fraction = np.zeros(n)
+                        need = offered / (eff * (1.0 - np.minimum(loss_fraction, 0.99)))
+                        wall_hours = np.minimum(free[j] * hours, need)
+                        if p.kind == "owned":
+                            lost = failed_share * wall_hours / hours * loss
+                        elif p.kind == "spot":
+                            events = rng.poisson(th["spot.reclaim_per_instance_hour"] * wall_hours / gpus_per_instance)
                             interruptions[s] += events
                             lost = events * gpus_per_instance * loss
                         else:
-                            lost = 0.0
-                        served = np.minimum(backlog, np.maximum(0.0, used - lost) * eff)
+                            lost = np.zeros(n)
+                        served = np.minimum(offered, np.maximum(0.0, wall_hours - lost) * eff)
+                        used = np.minimum(wall_hours, served / eff + lost)
                         backlog = backlog - served
+                        offered = np.minimum(offered * (1.0 - wall_hours / np.maximum(need, 1e-30)), offered - served)
                         free[j] = free[j] - used / hours
                         wall[j] = wall[j] + used
                     (light if work == "light" else heavy)[s] = backlog

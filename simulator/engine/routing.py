@@ -20,9 +20,21 @@ the policy never strands a run (with no such pool at all, on and off agree path 
 *Migration.* A run placed on a provider other than its previous one pays the migration cost plus its checkpoint's
 egress from the previous provider.
 
-*Backlogs.* A backlog ``B`` is served pool by pool: wall GPU-hours ``min(free h, B / eff)``; interruptions (Poisson
-at the pool's hazard; owned: failures) destroy ``N g loss`` GPU-hours that stay in the backlog. Work served by the
-academic centre adds its queue wait to the delay: ``Q * served`` GPU-hour-days.
+*Backlogs.* Lost work is redone on the slot that lost it while that slot has room; only what a slot has no capacity
+for falls to the next slot (in priority order) in the same step. A slot is offered ``B`` GPU-hours of useful work
+and sized for the work *and its expected loss*: with the loss fraction per wall GPU-hour
+
+    ``l = lambda loss`` on an interruptible slot (events ``N ~ Poisson(lambda W / g)``, each losing ``g loss``
+    GPU-hours, ``g`` GPUs per instance), ``l = f loss / h`` on an owned slot (``f`` the share of its GPUs that fail
+    this step, ``N = f W / h``, ``g = 1``), ``l = 0`` elsewhere,
+
+it is asked for ``need = B / (eff (1 - min(l, 0.99)))`` wall GPU-hours and runs ``W = min(free h, need)``. Events
+are drawn on ``W``; ``useful = max(0, W - N g loss) eff``, ``served = min(B, useful)``, and the wall GPU-hours used
+(and paid) are ``min(W, served / eff + N g loss)``: what the work needed, including what was lost. The next slot is
+offered ``min(B (1 - W / need), B - served)``: the part this slot had no capacity for (never more than is left).
+Work lost beyond the expected loss stays in the backlog for the next step, where it goes to the first slot again;
+with room to spare, a second slot takes nothing. Work served by the academic centre adds its queue wait to the
+delay: ``Q * served`` GPU-hour-days.
 """
 
 from __future__ import annotations
@@ -40,6 +52,8 @@ from simulator.engine.kinds import KINDS, OWNED
 from simulator.engine.params import Params
 from simulator.engine.pools import PoolTerms, by_provider, interruptible_codes
 from simulator.engine.processes.sampling import poisson_from_uniform
+
+MAX_LOSS_FRACTION = 0.99  # a slot is sized for at most 100x the work offered to it (hazard x loss hours >= 0.99)
 
 
 class RunState(NamedTuple):
@@ -193,28 +207,36 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
 
 def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: PoolTerms, ctx: StepContext,
                   u_slots: jax.Array) -> tuple[jax.Array, Usage]:
-    """Serve a backlog (S,) through the slots that ``serves`` it, in priority order; ``u_slots`` (S, P, N)."""
+    """Serve a backlog (S, N) through the slots that ``serves`` it, in priority order; ``u_slots`` (S, P, N).
+
+    Each slot is sized for the work offered to it and its expected loss, and only the part it has no capacity for
+    is offered to the next slot (see *Backlogs* in the module docstring). Returns the backlog left and the usage.
+    """
     kind, dt, efficiency, loss_hours, failed_share = ctx.kind, ctx.dt, ctx.efficiency, ctx.loss_hours, \
         ctx.failed_share
     free, wall_used, interruptions, migration, queue = usage
     free, wall_used = list(free), list(wall_used)
     hours = HOURS_PER_DAY * dt
+    offered = backlog
     for p in range(kind.shape[1]):
-        wall = jnp.where(serves[:, p], jnp.minimum(free[p] * hours, backlog / efficiency), 0.0)
         owned = kind[:, p] == OWNED
-        owned_events = jnp.where(owned, failed_share * wall / hours, 0.0)
         slot_terms = PoolTerms(*(x[:, p] for x in terms))
+        loss_fraction = jnp.where(owned, failed_share * loss_hours / hours, slot_terms.hazard * loss_hours)
+        need = offered / (efficiency * (1.0 - jnp.minimum(loss_fraction, MAX_LOSS_FRACTION)))
+        wall = jnp.where(serves[:, p], jnp.minimum(free[p] * hours, need), 0.0)
+        owned_events = jnp.where(owned, failed_share * wall / hours, 0.0)
         rows = rows_with(ctx.layout, kind.shape[0], interruptible_codes(), slot=p)
         hazard = jnp.broadcast_to(slot_terms.hazard, wall.shape)
         interrupted = _interruptions(rows, hazard, slot_terms.hazard * wall / slot_terms.instance_gpus,
                                      u_slots[:, p])
         events = owned_events if interrupted is None else interrupted + owned_events
-        job_gpus = jnp.where(owned, 1.0, slot_terms.instance_gpus)
-        useful = jnp.maximum(0.0, wall - events * job_gpus * loss_hours) * efficiency
-        served = jnp.minimum(backlog, useful)
+        lost = events * jnp.where(owned, 1.0, slot_terms.instance_gpus) * loss_hours
+        served = jnp.minimum(offered, jnp.maximum(0.0, wall - lost) * efficiency)
+        used = jnp.minimum(wall, served / efficiency + lost)  # what the work needed, including what was lost
         backlog = backlog - served
-        free[p] = free[p] - wall / hours
-        wall_used[p] = wall_used[p] + wall
+        offered = jnp.minimum(offered * (1.0 - wall / jnp.maximum(need, DIVISOR_FLOOR)), offered - served)
+        free[p] = free[p] - used / hours
+        wall_used[p] = wall_used[p] + used
         interruptions = _book(interruptions, events, lambda code, p=p: kind[:, p] == code)
         queue = queue + served * slot_terms.queue_days
     return backlog, Usage(free, wall_used, interruptions, migration, queue)

@@ -18,8 +18,6 @@ from simulator.config.schema import ExpansionConfig, RunConfig
 from simulator.engine.strategies import CATEGORY_INDEX
 
 PATHS = 400
-# The fixes are on their way (issue 19); until then these relations fail, and strict xfail says so.
-pytestmark = pytest.mark.xfail(strict=False, reason="issue 19: defects not fixed yet")
 
 
 def _with_run(cfg, *, gpus=64, gpu_hours=64 * 600.0, start=5.0, deadline=45.0, months=6):

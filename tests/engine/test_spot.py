@@ -76,3 +76,22 @@ def test_unavailable_fraction_and_fallback(spot_run):
     z = (share.mean() - f) / (share.std(ddof=1) / np.sqrt(share.size))
     assert abs(z) < 4, (share.mean(), z)
     assert out["delay"].max() < 1e-6  # the fallback absorbs everything
+
+
+def test_lost_work_is_redone_on_spot_and_paid_once(spot_run):
+    """Spot with room: lost work is redone on spot in the step; on-demand takes nothing, and spot is paid the wall
+    the work needed with its loss, ``D / (eff (1 - lambda loss))`` in expectation (``loss = (tau + C)/2 + R``)."""
+    hazard, days = 0.05, 6 * 365.25 / 12
+    spot_run.runs = {}
+    spot_run.priors.workload.base_gpu_hours_per_day = fixed(240.0)
+    spot_run.priors.workload.growth_multiplier_per_year = fixed(1.0)
+    spot_run.priors.spot.reclaim_per_instance_hour = fixed(hazard)
+    spot_run.strategies = {"spot": strategy(("spot", 4096), ("on_demand", 4096))}
+    out, _, _ = run_config(spot_run, 200)
+    cash = out["cash_by_category"][:, 0]
+    assert np.all(cash[:, 0] == 0.0)  # on-demand
+    spot_hours = cash[:, 1] / (5.4 * (1 - 0.6))
+    loss_fraction = hazard * ((1.0 + 0.05) / 2 + 0.25)
+    expected = (240.0 * days - out["final_backlog"][:, 0]) * 1.05 / (1.0 - loss_fraction)
+    np.testing.assert_allclose(spot_hours.mean(), expected.mean(), rtol=2e-3)
+    assert out["delay"][:, 0].mean() < 0.05  # work lost beyond the expected loss waits one step at most, mostly
