@@ -5,6 +5,7 @@ Notes
 Per step of ``dt`` days (``h = 24 dt`` hours), with ``W_p`` the wall GPU-hours used on slot ``p`` and ``c_p`` its price:
 
 * rentals (on-demand, spot, marketplace, academic usage): ``sum_p W_p c_p`` by kind;
+* academic: the partnership fee ``fee * dt / year`` once obtained, for a pool capped above 0 GPUs;
 * notebook: ``seats * fee * dt / month`` plus units beyond the monthly allowance:
   ``u_p (max(0, U + W u - I) - max(0, U - I))`` with ``U`` the units used so far this month, ``u`` units per GPU-hour,
   ``I = seats * included units``;
@@ -78,7 +79,7 @@ def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage
     allowance = seats * params.notebook.included_units
     units = notebook_units + sum_by_kind(usage.wall, st.kind, NOTEBOOK) * params.notebook.units_per_gpu_hour
     overage = jnp.maximum(0.0, units - allowance) - jnp.maximum(0.0, notebook_units - allowance)
-    has_academic = jnp.any(st.kind == ACADEMIC, axis=1) & partnership
+    has_academic = jnp.any((st.kind == ACADEMIC) & (st.gpus > 0.0), axis=1) & partnership  # a 0-GPU cap: no fee
     owned_here = installed > 0.0
     staff_fte = jnp.maximum(host.min_fte, host.fte_per_100_gpus * installed / 100.0)
     cloud_codes = tuple(c for c, name in enumerate(KINDS) if is_public_cloud(name))

@@ -69,6 +69,16 @@ def test_academic_capacity_follows_partnership_and_cycle(centre):
     assert abs(share - 0.5) < 4 * np.sqrt(0.25 / used.size)
 
 
+def test_academic_fee_only_for_a_pool_with_gpus(centre):
+    """The partnership fee is paid by a strategy whose academic pool is capped above 0 GPUs, not by a 0-GPU cap."""
+    centre.priors.academic.partnership_usd_per_year = fixed(36_525.0)  # $100 a day
+    centre.strategies = {"none": strategy(("academic", 0), ("on_demand", 1024)),
+                         "some": strategy(("academic", 8), ("on_demand", 1024))}
+    out, _, _ = run_config(centre, 2)
+    np.testing.assert_array_equal(cash(out, 0, "academic"), 0.0)
+    assert np.all(cash(out, 1, "academic") >= 100.0 * 365.25 * 0.999)
+
+
 def test_academic_queue_wait_is_added_to_delay(centre):
     centre.priors.academic.opportunistic_gpus = fixed(1000.0)
     centre.priors.academic.admin_lead_days = fixed(0.0)
