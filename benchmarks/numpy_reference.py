@@ -253,7 +253,9 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                             loss_fraction = th["spot.reclaim_per_instance_hour"] * loss
                         else:
                             loss_fraction = np.zeros(n)
-                        need = offered / (eff * (1.0 - np.minimum(loss_fraction, 0.99)))
+                        kept = 1.0 - np.minimum(loss_fraction, 0.5)  # the engine's MAX_LOSS_FRACTION
+                        need = offered / (eff * kept)
+                        completes = (1.0 - np.minimum(loss_fraction, 1.0)) / kept
                         wall_hours = np.minimum(free[j] * hours, need)
                         if p.kind == "owned":
                             lost = failed_share * wall_hours / hours * loss
@@ -266,7 +268,8 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         served = np.minimum(offered, np.maximum(0.0, wall_hours - lost) * eff)
                         used = np.minimum(wall_hours, served / eff + lost)
                         backlog = backlog - served
-                        offered = np.minimum(offered * (1.0 - wall_hours / np.maximum(need, 1e-30)), offered - served)
+                        offered = np.minimum(offered * (1.0 - wall_hours / np.maximum(need, 1e-30) * completes),
+                                             offered - served)
                         free[j] = free[j] - used / hours
                         wall[j] = wall[j] + used
                     (light if work == "light" else heavy)[s] = backlog

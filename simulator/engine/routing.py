@@ -28,12 +28,15 @@ and sized for the work *and its expected loss*: with the loss fraction per wall 
     GPU-hours, ``g`` GPUs per instance), ``l = f loss / h`` on an owned slot (``f`` the share of its GPUs that fail
     this step, ``N = f W / h``, ``g = 1``), ``l = 0`` elsewhere,
 
-it is asked for ``need = B / (eff (1 - min(l, 0.99)))`` wall GPU-hours and runs ``W = min(free h, need)``. Events
+it is asked for ``need = B / (eff (1 - min(l, l_max)))`` wall GPU-hours, ``l_max = 1/2`` (a slot is sized for at
+most twice the work offered to it), and runs ``W = min(free h, need)``. Events
 are drawn on ``W``; ``useful = max(0, W - N g loss) eff``, ``served = min(B, useful)``, and the wall GPU-hours used
 (and paid) are ``min(W, served / eff + N g loss)``: what the work needed, including what was lost. The next slot is
-offered ``min(B (1 - W / need), B - served)``: the part this slot had no capacity for (never more than is left).
-Work lost beyond the expected loss stays in the backlog for the next step, where it goes to the first slot again;
-with room to spare, a second slot takes nothing. Work served by the academic centre adds its queue wait to the
+offered ``min(B (1 - (W / need) c), B - served)`` with ``c = (1 - min(l, 1)) / (1 - min(l, l_max))``: the part
+this slot had no capacity for, and, where ``l > l_max``, the part it is not expected to complete (``c = 1`` when
+``l <= l_max``; a slot that loses everything, ``l >= 1``, passes all of it on); never more than is left. Work lost
+beyond the expected loss stays in the backlog for the next step, where it goes to the first slot again; with room
+to spare, a second slot takes nothing. Work served by the academic centre adds its queue wait to the
 delay: ``Q * served`` GPU-hour-days.
 """
 
@@ -53,7 +56,8 @@ from simulator.engine.params import Params
 from simulator.engine.pools import PoolTerms, by_provider, interruptible_codes
 from simulator.engine.processes.sampling import poisson_from_uniform
 
-MAX_LOSS_FRACTION = 0.99  # a slot is sized for at most 100x the work offered to it (hazard x loss hours >= 0.99)
+MAX_LOSS_FRACTION = 0.5  # a slot is sized for at most twice the work offered to it; it passes on what it would lose
+# beyond that (a slot losing more than half its wall time is one a scheduler would not pour hours into)
 
 
 class RunState(NamedTuple):
@@ -222,7 +226,9 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         owned = kind[:, p] == OWNED
         slot_terms = PoolTerms(*(x[:, p] for x in terms))
         loss_fraction = jnp.where(owned, failed_share * loss_hours / hours, slot_terms.hazard * loss_hours)
-        need = offered / (efficiency * (1.0 - jnp.minimum(loss_fraction, MAX_LOSS_FRACTION)))
+        kept = 1.0 - jnp.minimum(loss_fraction, MAX_LOSS_FRACTION)
+        need = offered / (efficiency * kept)
+        completes = (1.0 - jnp.minimum(loss_fraction, 1.0)) / kept  # exactly 1 when the loss is within l_max
         wall = jnp.where(serves[:, p], jnp.minimum(free[p] * hours, need), 0.0)
         owned_events = jnp.where(owned, failed_share * wall / hours, 0.0)
         rows = rows_with(ctx.layout, kind.shape[0], interruptible_codes(), slot=p)
@@ -234,7 +240,7 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         served = jnp.minimum(offered, jnp.maximum(0.0, wall - lost) * efficiency)
         used = jnp.minimum(wall, served / efficiency + lost)  # what the work needed, including what was lost
         backlog = backlog - served
-        offered = jnp.minimum(offered * (1.0 - wall / jnp.maximum(need, DIVISOR_FLOOR)), offered - served)
+        offered = jnp.minimum(offered * (1.0 - wall / jnp.maximum(need, DIVISOR_FLOOR) * completes), offered - served)
         free[p] = free[p] - used / hours
         wall_used[p] = wall_used[p] + used
         interruptions = _book(interruptions, events, lambda code, p=p: kind[:, p] == code)

@@ -106,3 +106,20 @@ def test_lost_work_is_redone_on_the_slot_that_lost_it(flat, first):
     assert lost.mean() > 10.0  # work is lost, often
     assert np.all(out["cash_by_category"][:, 0, CATEGORY_INDEX["on_demand"]] == 0.0)
     assert out["delay"][:, 0].mean() < 1.0  # and it is still served promptly
+
+
+def test_a_slot_that_loses_everything_passes_the_work_on(flat):
+    """Reclaims so frequent that a spot hour loses more than it does (``hazard x loss >= 1``): spot is sized for at
+    most twice the work (so it costs at most twice what it costs with no reclaims) and the work goes to on-demand."""
+    spot = CATEGORY_INDEX["spot"]
+    cash = {}
+    for hazard in (0.0, 2.0):
+        flat.priors.spot.reclaim_per_instance_hour = fixed(hazard)
+        flat.strategies = {"spot": strategy(("spot", 1024), ("on_demand", 1024))}
+        out, _, _ = run_config(flat, 20)
+        cash[hazard] = out["cash_by_category"][:, 0]
+        delay = out["delay"][:, 0]
+    assert np.all(cash[2.0][:, spot] <= 2.0 * cash[0.0][:, spot] * (1.0 + 1e-5))
+    assert np.all(cash[0.0][:, CATEGORY_INDEX["on_demand"]] == 0.0)
+    assert np.all(cash[2.0][:, CATEGORY_INDEX["on_demand"]] > cash[0.0][:, spot])  # the work moved on (dearer)
+    assert delay.mean() < 1.0
