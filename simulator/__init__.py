@@ -4,8 +4,7 @@ Run ``python -m simulator scenario=hybrid``; see README.md. The public API for n
 
     import simulator
     cfg = simulator.load_config(["scenario=hybrid", "engine.paths=2000"])
-    sim = simulator.simulate(cfg)
-    ds = simulator.build_dataset(sim, seed=cfg.engine.seed)
+    ds = simulator.build_dataset(simulator.simulate(cfg), seed=cfg.engine.seed)
     analysis = simulator.analyse(ds, cfg, rerun=simulator.EngineRerun(cfg))  # rerun: the tornado's re-runs
 
 Layers, top to bottom (imports point down only; ``pyproject.toml``'s import-linter contract enforces it):

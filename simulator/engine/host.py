@@ -32,6 +32,7 @@ class Simulation:
     seconds: float
     compile_seconds: float
     statistics: RunStatistics | None = None  # over all paths, when only the first ones are kept path by path
+    run_deadline_days: tuple[float, ...] = ()  # of ``run_names``, for the Dataset's coordinate
 
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".jax_cache"
@@ -239,4 +240,5 @@ def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None
         time.perf_counter() - t0,
         compile_seconds,
         statistics,
+        tuple(float(r.deadline_day) for r in cfg.runs.values()),
     )

@@ -56,16 +56,21 @@ def check_finite(sim: Simulation) -> None:
 
 
 def build_dataset(
-    sim: Simulation, *, seed: int, resolved_config: str, scenario: str, run_deadlines: list[float]
+    sim: Simulation, *, seed: int, resolved_config: str = "", scenario: str = "",
+    run_deadlines: list[float] | None = None,
 ) -> xr.Dataset:
     """Label a :class:`Simulation` as an xarray Dataset with metadata and provenance.
+
+    ``resolved_config`` (the run's YAML) and ``scenario`` go into the attributes; ``run_deadlines`` defaults to the
+    simulation's own (``sim.run_deadline_days``).
 
     Every variable is labelled from :data:`simulator.results.variables.VARIABLES`; streamed statistics (long runs)
     come labelled from :meth:`~simulator.stats.collector.RunStatistics.data_vars`. Raises
     :class:`~simulator.config.errors.SimulationOverflow` if an output is NaN or inf (:func:`check_finite`).
     """
     check_finite(sim)
-    data_vars, coords = _outputs(sim), _coordinates(sim, run_deadlines)
+    deadlines = list(sim.run_deadline_days) if run_deadlines is None else run_deadlines
+    data_vars, coords = _outputs(sim), _coordinates(sim, deadlines)
     if sim.statistics is not None:
         streamed, stream_coords = sim.statistics.data_vars()
         data_vars |= streamed
