@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any
 
+from simulator.config.calendar import DAYS_PER_MONTH
 from simulator.config.errors import ConfigError
 from simulator.config.schema import Config, PriorSpec
 
@@ -162,9 +163,9 @@ def check(cfg: Config) -> None:
     paths = cfg.engine.paths
     if paths != "auto" and (isinstance(paths, bool) or not isinstance(paths, int)):
         raise ConfigError(f"engine.paths = {_fmt(paths)}: must be a whole number of paths or 'auto'")
-    horizon_days = cfg.engine.horizon_months * 365.25 / 12.0
-    if cfg.engine.step_days > 365.25 / 12.0:
-        raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be <= one month (30.4375)")
+    horizon_days = cfg.engine.horizon_months * DAYS_PER_MONTH
+    if cfg.engine.step_days > DAYS_PER_MONTH:
+        raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be <= one month ({DAYS_PER_MONTH:g})")
     if cfg.engine.step_days < MIN_STEP_DAYS:
         raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be >= one hour (0.0416667)")
     _check_quantiles(cfg.report.quantiles)

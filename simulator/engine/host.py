@@ -15,7 +15,7 @@ from simulator.config.schema import Config
 from simulator.engine.devices import path_mesh, round_chunk, simulate_chunk_sharded, to_host
 from simulator.engine.priors import cast_table, prior_table
 from simulator.engine.progress import RunProgress
-from simulator.engine.scan import EngineInputs, Grid, slot_layout
+from simulator.engine.scan import TRAJECTORIES, EngineInputs, Grid, slot_layout
 from simulator.engine.strategies import COST_CATEGORIES, strategy_table
 from simulator.stats.collector import RunStatistics
 
@@ -80,9 +80,6 @@ def root_key(seed: int) -> jax.Array:
     return jax.random.key(seed)
 
 
-# The outputs of the engine's monthly snapshot (simulator.engine.scan), kept for report.trajectory_paths paths only;
-# declared once here for the engine layer, and read by simulator.results.variables (their kind, "trajectory").
-TRAJECTORIES = ("cumulative_cost", "backlog", "owned_gpus_up", "price_index", "demand_rate")
 
 
 def run_stream(

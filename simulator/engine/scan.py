@@ -24,8 +24,16 @@ from simulator.engine.params import Params
 from simulator.engine.priors import sample_parameters
 from simulator.engine.step import EXPANSION_STREAM, State, init_state, month_end, path_draws, step
 
-__all__ = ["EXPANSION_STREAM", "EngineInputs", "Grid", "RunSpec", "simulate_chunk", "simulate_chunk_jit",
-           "slot_layout"]
+__all__ = ["EXPANSION_STREAM", "TRAJECTORIES", "EngineInputs", "Grid", "RunSpec", "simulate_chunk",
+           "simulate_chunk_jit", "slot_layout"]
+
+TRAJECTORIES = {  # the monthly outputs (kept for report.trajectory_paths paths): name -> value at the month's end
+    "cumulative_cost": lambda state: ordered_sum(state.pv),
+    "backlog": lambda state: state.light + state.heavy,
+    "owned_gpus_up": lambda state: state.fleet.installed - state.fleet.down,
+    "price_index": lambda state: jnp.exp(state.log_index),
+    "demand_rate": lambda state: jnp.exp(state.log_demand),
+}
 
 
 def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Array, grid: Grid) -> dict:
@@ -45,9 +53,7 @@ def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Arra
             return step(inputs, params, grid, draws, state, m * grid.steps_per_month + k), None
 
         state, _ = jax.lax.scan(day, state, jnp.arange(grid.steps_per_month))
-        snapshot = dict(cumulative_cost=ordered_sum(state.pv), backlog=state.light + state.heavy,
-                        owned_gpus_up=state.fleet.installed - state.fleet.down,
-                        price_index=jnp.exp(state.log_index), demand_rate=jnp.exp(state.log_demand))
+        snapshot = {name: value(state) for name, value in TRAJECTORIES.items()}
         return month_end(inputs, params, grid, draws, state, m), snapshot
 
     state, monthly = jax.lax.scan(month, state, jnp.arange(grid.months))

@@ -2,7 +2,7 @@
 
 Every variable of ``results.nc`` is labelled from here. The engine computes the outputs (the keys of its
 ``finalise`` dict, :mod:`simulator.engine.accounting`, and of its monthly snapshot, declared once as
-:data:`simulator.engine.host.TRAJECTORIES`); this table only says what they are. Adding an output variable means a
+:data:`simulator.engine.scan.TRAJECTORIES`); this table only says what they are. Adding an output variable means a
 key in the engine and a row here (``tests/e2e/test_cli.py`` checks that every variable of a run has a row).
 
 Kinds:
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.engine.host import TRAJECTORIES
+from simulator.engine.scan import TRAJECTORIES
 
 PER_PATH, TRAJECTORY, STREAMED, PARAMETER = "per-path", "trajectory", "streamed", "parameter"
 STREAMED_PREFIX, PARAMETER_PREFIX = "stream_", "param_"
