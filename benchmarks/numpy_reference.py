@@ -256,7 +256,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         kept = 1.0 - np.minimum(loss_fraction, 0.5)  # the engine's MAX_LOSS_FRACTION
                         need = offered / (eff * kept)
                         completes = (1.0 - np.minimum(loss_fraction, 1.0)) / kept
-                        wall_hours = np.minimum(free[j] * hours, need)
+                        wall_hours = np.where(loss_fraction < 1.0, np.minimum(free[j] * hours, need), 0.0)
                         if p.kind == "owned":
                             lost = failed_share * wall_hours / hours * loss
                         elif p.kind == "spot":

@@ -51,7 +51,7 @@ def constraints(outcomes: Outcomes, decision: DecisionConfig, closed_kinds=froze
             if value > bound:
                 reasons.append(f"{label} {fmt(value)} > {fmt(bound)}")
                 failed.append(label)
-            if within_noise(value - bound, se, decision.confidence):
+            if se > 0.0 and within_noise(value - bound, se, decision.confidence):  # a sure estimate is no borderline
                 borderline.append(label)
 
         row = {"strategy": name}

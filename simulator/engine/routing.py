@@ -14,8 +14,11 @@ is what is left at full speed on a pool that is not interrupted. The run switche
 the first step where ``0 <= slack < dt`` (one more unproductive step would make it late); a run with ``slack < 0``
 cannot make its deadline even at full speed and stays where it is (switching would only cost more). A switched run
 takes the first slot with room for its width among the pools that are not interruptible (owned, on-demand,
-academic); in a step where there is none, it runs on the first slot that would have taken it without the policy, so
-the policy never strands a run (with no such pool at all, on and off agree path by path).
+academic) and whose expected rate, ``e_pool (1 - min(lambda w loss / g, 1))`` useful hours per wall GPU-hour, is at
+least that of the slot it would take without the policy (an academic pool slowed by its queue and walltime is not a
+refuge from a spot pool that rarely loses work); in a step where there is none, it runs on the first slot that would
+have taken it without the policy, so the policy never strands a run (with no such pool at all, on and off agree path
+by path).
 
 *Migration.* A run placed on a provider other than its previous one pays the migration cost plus its checkpoint's
 egress from the previous provider.
@@ -34,7 +37,8 @@ are drawn on ``W``; ``useful = max(0, W - N g loss) eff``, ``served = min(B, use
 (and paid) are ``min(W, served / eff + N g loss)``: what the work needed, including what was lost. The next slot is
 offered ``min(B (1 - (W / need) c), B - served)`` with ``c = (1 - min(l, 1)) / (1 - min(l, l_max))``: the part
 this slot had no capacity for, and, where ``l > l_max``, the part it is not expected to complete (``c = 1`` when
-``l <= l_max``; a slot that loses everything, ``l >= 1``, passes all of it on); never more than is left. Work lost
+``l <= l_max``); never more than is left. A slot expected to lose everything (``l >= 1``) is not used (``W = 0``): all
+the work goes on to the next slot. Work lost
 beyond the expected loss stays in the backlog for the next step, where it goes to the first slot again; with room
 to spare, a second slot takes nothing. Work served by the academic centre adds its queue wait to the
 delay: ``Q * served`` GPU-hour-days.
@@ -136,11 +140,13 @@ def _first_fit(free: list[jax.Array], width: jax.Array, allowed: jax.Array,
 
 
 def _choose(free: list[jax.Array], width: jax.Array, allowed: jax.Array, interruptible: jax.Array,
-            switched: jax.Array, active: jax.Array) -> list[jax.Array]:
-    """The slot a run takes: for a ``switched`` run the first fitting slot that is not ``interruptible`` if there is
-    one, else (and for every other run) the first fitting slot (see the module docstring)."""
+            rate: jax.Array, switched: jax.Array, active: jax.Array) -> list[jax.Array]:
+    """The slot a run takes: the first fitting slot; for a ``switched`` run, the first fitting slot that is not
+    ``interruptible`` and whose expected ``rate`` (useful work per wall GPU-hour, (S, P, N)) is at least that of the
+    first fitting slot, if there is one (see the module docstring)."""
     plain, _ = _first_fit(free, width, allowed, active)
-    safe, found = _first_fit(free, width, allowed & ~interruptible, active)
+    plain_rate = functools.reduce(jnp.add, [jnp.where(c, rate[:, p], 0.0) for p, c in enumerate(plain)])
+    safe, found = _first_fit(free, width, allowed & ~interruptible & (rate >= plain_rate[:, None]), active)
     use_safe = switched & found
     return [jnp.where(use_safe, a, b) for a, b in zip(safe, plain, strict=True)]
 
@@ -173,7 +179,11 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         allowed = serves_runs
         for code, max_gpus in narrow:  # kinds that host runs up to a width only
             allowed = allowed & ((kind != code) | (width <= max_gpus))
-        chosen = _choose(free, width, allowed, terms.interruptible, now_switched, active)
+        # expected useful work per wall GPU-hour on each slot: lambda w / g interruptions per wall hour, each losing
+        # ``loss`` hours on all w GPUs, at the slot's run efficiency (walltime resubmission, queue)
+        lost_share = jnp.minimum(terms.hazard * width / terms.instance_gpus * loss_hours[:, None], 1.0)
+        rate = terms.run_efficiency * (1.0 - lost_share)
+        chosen = _choose(free, width, allowed, terms.interruptible, rate, now_switched, active)
         running = functools.reduce(jnp.logical_or, chosen)
         chosen, running = materialise((chosen, running), always)
         wall = width * hours * share
@@ -229,7 +239,8 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         kept = 1.0 - jnp.minimum(loss_fraction, MAX_LOSS_FRACTION)
         need = offered / (efficiency * kept)
         completes = (1.0 - jnp.minimum(loss_fraction, 1.0)) / kept  # exactly 1 when the loss is within l_max
-        wall = jnp.where(serves[:, p], jnp.minimum(free[p] * hours, need), 0.0)
+        # a slot expected to lose all it runs (l >= 1) is not used: the work goes on to the next slot
+        wall = jnp.where(serves[:, p] & (loss_fraction < 1.0), jnp.minimum(free[p] * hours, need), 0.0)
         owned_events = jnp.where(owned, failed_share * wall / hours, 0.0)
         rows = rows_with(ctx.layout, kind.shape[0], interruptible_codes(), slot=p)
         hazard = jnp.broadcast_to(slot_terms.hazard, wall.shape)

@@ -123,3 +123,18 @@ def test_a_slot_that_loses_everything_passes_the_work_on(flat):
     assert np.all(cash[0.0][:, CATEGORY_INDEX["on_demand"]] == 0.0)
     assert np.all(cash[2.0][:, CATEGORY_INDEX["on_demand"]] > cash[0.0][:, spot])  # the work moved on (dearer)
     assert delay.mean() < 1.0
+
+
+def test_deadline_policy_does_not_move_a_run_to_a_slower_pool(hybrid):
+    """An academic centre whose queue and walltime halve a run's speed is no refuge from spot that rarely loses work:
+    a switched run stays on spot (the academic pool, though not interruptible, has the lower expected rate)."""
+    cfg = _with_run(hybrid)
+    a = cfg.priors.academic
+    a.partnership_probability, a.admin_lead_days, a.first_allocation_day = fixed(1.0), fixed(0.0), fixed(0.0)
+    a.application_lead_days, a.acceptance_probability, a.usable_fraction = fixed(0.0), fixed(1.0), fixed(1.0)
+    a.allocation_gpus, a.opportunistic_gpus = fixed(256.0), fixed(256.0)
+    a.walltime_hours, a.queue_wait_days = fixed(48.0), fixed(2.0)  # e = 48 / (48 + 48 + R) < 1/2
+    out = _on_off(cfg, ("spot", 1024), ("academic", 1024))
+    on, off = out["run_finish_day"][:, 0, 0], out["run_finish_day"][:, 1, 0]
+    assert np.all(on <= off + 1e-3)  # it moves only where spot is worse still (reclaims every few hours)
+    assert np.mean(on == off) > 0.95
