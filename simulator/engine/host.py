@@ -80,8 +80,6 @@ def root_key(seed: int) -> jax.Array:
     return jax.random.key(seed)
 
 
-
-
 def run_stream(
     inputs: EngineInputs,
     grid: Grid,

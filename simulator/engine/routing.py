@@ -127,26 +127,27 @@ def _book(counts: jax.Array, events: jax.Array, on_kind) -> jax.Array:
     return counts + jnp.stack([jnp.where(on_kind(c), events, 0.0) for c in interruptible_codes()], axis=1)
 
 
-def _first_fit(free: list[jax.Array], width: jax.Array, allowed: jax.Array,
+def _first_fit(free: list[jax.Array], width: jax.Array, allowed: list[jax.Array],
                active: jax.Array) -> tuple[list[jax.Array], jax.Array]:
-    """The first slot (in priority order) that ``allowed`` (S, P, N) and has ``width`` GPUs free, per slot as (S, N)
-    arrays (no stacking), and whether there is one."""
+    """The first slot (in priority order) that is ``allowed`` and has ``width`` GPUs free, and whether there is one;
+    every per-slot quantity is a list of (S, N) arrays (no stacking or slicing of a slot axis)."""
     chosen, seen = [], jnp.zeros_like(active)
-    for p, f in enumerate(free):
-        fits = (f >= width) & allowed[:, p]
+    for f, a in zip(free, allowed, strict=True):
+        fits = (f >= width) & a
         chosen.append(fits & ~seen & active)
         seen = seen | fits
     return chosen, seen
 
 
-def _choose(free: list[jax.Array], width: jax.Array, allowed: jax.Array, interruptible: jax.Array,
-            rate: jax.Array, switched: jax.Array, active: jax.Array) -> list[jax.Array]:
+def _choose(free: list[jax.Array], width: jax.Array, allowed: list[jax.Array], interruptible: list[jax.Array],
+            rate: list[jax.Array], switched: jax.Array, active: jax.Array) -> list[jax.Array]:
     """The slot a run takes: the first fitting slot; for a ``switched`` run, the first fitting slot that is not
-    ``interruptible`` and whose expected ``rate`` (useful work per wall GPU-hour, (S, P, N)) is at least that of the
-    first fitting slot, if there is one (see the module docstring)."""
+    ``interruptible`` and whose expected ``rate`` (useful work per wall GPU-hour) is at least that of the first
+    fitting slot, if there is one (see the module docstring). Per-slot lists of (S, N) arrays."""
     plain, _ = _first_fit(free, width, allowed, active)
-    plain_rate = functools.reduce(jnp.add, [jnp.where(c, rate[:, p], 0.0) for p, c in enumerate(plain)])
-    safe, found = _first_fit(free, width, allowed & ~interruptible & (rate >= plain_rate[:, None]), active)
+    plain_rate = functools.reduce(jnp.add, [jnp.where(c, r, 0.0) for c, r in zip(plain, rate, strict=True)])
+    safe_allowed = [a & ~i & (r >= plain_rate) for a, i, r in zip(allowed, interruptible, rate, strict=True)]
+    safe, found = _first_fit(free, width, safe_allowed, active)
     use_safe = switched & found
     return [jnp.where(use_safe, a, b) for a, b in zip(safe, plain, strict=True)]
 
@@ -168,6 +169,12 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
     hours, always = HOURS_PER_DAY * dt, ctx.always
     interruptible_rows = rows_with(ctx.layout, kind.shape[0], interruptible_codes())
     narrow = [(c, k.max_job_gpus) for c, k in enumerate(KINDS.values()) if k.max_job_gpus < float("inf")]
+    # a slot's expected interruption loss per wall GPU-hour of a one-GPU-wide job: lambda loss / g (a run of width w
+    # loses w times that); computed once per step, for the deadline policy's speed comparison
+    n_slots = kind.shape[1]
+    loss_per_gpu = materialise([terms.hazard[:, p] / terms.instance_gpus[:, p] * loss_hours for p in range(n_slots)],
+                               always)
+    interruptible = [terms.interruptible[:, p] for p in range(n_slots)]
     for r in range(spec.gpus.shape[0]):
         width = spec.gpus[r]
         begin = jnp.maximum(t_start, spec.start_day[r])  # a run may start mid-step
@@ -181,9 +188,9 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
             allowed = allowed & ((kind != code) | (width <= max_gpus))
         # expected useful work per wall GPU-hour on each slot: lambda w / g interruptions per wall hour, each losing
         # ``loss`` hours on all w GPUs, at the slot's run efficiency (walltime resubmission, queue)
-        lost_share = jnp.minimum(terms.hazard * width / terms.instance_gpus * loss_hours[:, None], 1.0)
-        rate = terms.run_efficiency * (1.0 - lost_share)
-        chosen = _choose(free, width, allowed, terms.interruptible, rate, now_switched, active)
+        rate = [terms.run_efficiency[:, p] * (1.0 - jnp.minimum(loss * width, 1.0)) for p, loss in enumerate(loss_per_gpu)]
+        chosen = _choose(free, width, [allowed[:, p] for p in range(n_slots)], interruptible, rate, now_switched,
+                         active)
         running = functools.reduce(jnp.logical_or, chosen)
         chosen, running = materialise((chosen, running), always)
         wall = width * hours * share

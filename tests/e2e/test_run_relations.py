@@ -109,8 +109,8 @@ def test_lost_work_is_redone_on_the_slot_that_lost_it(flat, first):
 
 
 def test_a_slot_that_loses_everything_passes_the_work_on(flat):
-    """Reclaims so frequent that a spot hour loses more than it does (``hazard x loss >= 1``): spot is sized for at
-    most twice the work (so it costs at most twice what it costs with no reclaims) and the work goes to on-demand."""
+    """Reclaims so frequent that a spot hour loses more than it does (``hazard x loss >= 1``): spot is not used at all
+    and the work goes to on-demand, promptly."""
     spot = CATEGORY_INDEX["spot"]
     cash = {}
     for hazard in (0.0, 2.0):
@@ -119,7 +119,7 @@ def test_a_slot_that_loses_everything_passes_the_work_on(flat):
         out, _, _ = run_config(flat, 20)
         cash[hazard] = out["cash_by_category"][:, 0]
         delay = out["delay"][:, 0]
-    assert np.all(cash[2.0][:, spot] <= 2.0 * cash[0.0][:, spot] * (1.0 + 1e-5))
+    assert np.all(cash[0.0][:, spot] > 0.0) and np.all(cash[2.0][:, spot] == 0.0)
     assert np.all(cash[0.0][:, CATEGORY_INDEX["on_demand"]] == 0.0)
     assert np.all(cash[2.0][:, CATEGORY_INDEX["on_demand"]] > cash[0.0][:, spot])  # the work moved on (dearer)
     assert delay.mean() < 1.0
@@ -134,7 +134,15 @@ def test_deadline_policy_does_not_move_a_run_to_a_slower_pool(hybrid):
     a.application_lead_days, a.acceptance_probability, a.usable_fraction = fixed(0.0), fixed(1.0), fixed(1.0)
     a.allocation_gpus, a.opportunistic_gpus = fixed(256.0), fixed(256.0)
     a.walltime_hours, a.queue_wait_days = fixed(48.0), fixed(2.0)  # e = 48 / (48 + 48 + R) < 1/2
-    out = _on_off(cfg, ("spot", 1024), ("academic", 1024))
+    cfg.strategies = {"on": strategy(("spot", 1024), ("academic", 1024), deadline_aware=True),
+                      "off": strategy(("spot", 1024), ("academic", 1024), deadline_aware=False)}
+    out, theta, _ = run_config(cfg, PATHS)
     on, off = out["run_finish_day"][:, 0, 0], out["run_finish_day"][:, 1, 0]
-    assert np.all(on <= off + 1e-3)  # it moves only where spot is worse still (reclaims every few hours)
-    assert np.mean(on == off) > 0.95
+    # spot's expected rate 1 - lambda (w / g) loss, loss = (tau + C) / 2 + R with tau = 1 h: where it is at least 1/2,
+    # the academic pool (rate 48 / (48 + 48 + R) < 1/2) is slower and the run must not move
+    loss = (1.0 + theta["workload.checkpoint_cost_hours"]) / 2.0 + theta["workload.restart_hours"]
+    spot_rate = 1.0 - theta["spot.reclaim_per_instance_hour"] * 64.0 / theta["spot.gpus_per_instance"] * loss
+    assert np.all(theta["workload.restart_hours"] > 0.0)
+    assert (spot_rate >= 0.5).mean() > 0.5  # the relation is checked on most paths
+    np.testing.assert_array_equal(on[spot_rate >= 0.5], off[spot_rate >= 0.5])
+    assert np.all(on <= off + 1e-3)  # elsewhere it moves only where that is faster
