@@ -282,9 +282,6 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         busy_month[s] = busy_month[s] + wall[j]
                     else:
                         cost[CATEGORY[p.kind]] += spend
-                    if PROVIDER[p.kind] != home[s]:
-                        per_tb = _egress(home[s], egress, bandwidth) + _egress(PROVIDER[p.kind], egress, bandwidth)
-                        cost[CATEGORY["data"]] += wall[j] / 1000.0 * th["workload.data_tb_per_1000_gpu_hours"] * per_tb
                 cost[CATEGORY["capex"]] = capex
                 cost[CATEGORY["power"]] += th["owned.idle_power_fraction"] * up * hours * energy
                 owned_here = installed[s] > 0.0
@@ -293,7 +290,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                                               + np.where(owned_here, th["onprem.fixed_usd_per_month"] * dt / DAYS_PER_MONTH,
                                                          0.0))
                 fte = np.maximum(th["onprem.min_fte"], th["onprem.fte_per_100_gpus"] * installed[s] / 100.0)
-                cost[CATEGORY["staff"]] = np.where(owned_here, fte * th["owned.staff_usd_per_fte_year"] * dt / DAYS_PER_YEAR,
+                cost[CATEGORY["staff"]] = np.where(owned_here, fte * th["operations.staff_usd_per_fte_year"] * dt / DAYS_PER_YEAR,
                                                    0.0)
                 cost[CATEGORY["migration"]] = migration
                 pv[s] += cost * discount

@@ -46,11 +46,14 @@ DOMAINS = {  # the support a parameter's prior must keep to (checked by validati
     "drift": dict(ge=-10.0, le=10.0),  # log drift per year
 }
 GROUP_DOCS = {
-    "workload": "Steady demand, its growth and noise, checkpoints, data and migration.",
+    "workload": "Steady demand, its growth and noise, what waiting costs, checkpoints, job interrupts, migration.",
     "market": "Prices: the index's drift and volatility, list prices, and each price's loading on the index.",
     "spot": "Spot reclaims, spells without capacity, instance size.",
-    "owned": "The hardware itself, wherever it is hosted.",
-    "hosting": "Where owned servers live: own premises (``onprem``) or a rented colocation rack (``colo``).",
+    "owned": "The hardware itself, wherever it is hosted: failures, lead time, power, support, fabric, resale.",
+    "operations": "People and support contracts: staff cost per FTE, cloud operations for rental strategies.",
+    "storage": "The dataset as a stock: its size and growth, and what a TB-month costs at each provider.",
+    "hosting": "Where owned servers live: own premises (``onprem``, with a build-out) or a rented colocation rack "
+               "(``colo``, with a minimum commitment).",
     "academic": "An academic compute centre: partnership, allocation cycle, queue, walltime and fees.",
     "marketplace": "A decentralised marketplace: price ratio, bid tier, host failures and outbids.",
     "notebook": "A notebook tier: seat fee, compute units, session length and terminations.",
@@ -62,7 +65,8 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "workload.volatility_per_year": "nonnegative",
     "workload.checkpoint_cost_hours": "nonnegative",
     "workload.restart_hours": "nonnegative",
-    "workload.data_tb_per_1000_gpu_hours": "nonnegative",
+    "workload.delay_usd_per_gpu_hour_day": "nonnegative",
+    "workload.job_interrupt_per_gpu_hour": "nonnegative",
     "workload.checkpoint_tb": "nonnegative",
     "workload.migration_usd": "nonnegative",
     "market.drift_per_year": "drift",
@@ -85,16 +89,31 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "owned.lead_time_weeks": "nonnegative",
     "owned.kw_per_gpu": "nonnegative",
     "owned.idle_power_fraction": "probability",
-    "owned.staff_usd_per_fte_year": "nonnegative",
     "owned.resale_retention_per_year": "probability",
+    "owned.resale_fee_share": "probability",
+    "owned.support_share_per_year": "nonnegative",
+    "owned.fabric_usd_per_gpu": "nonnegative",
+    "operations.staff_usd_per_fte_year": "nonnegative",
+    "operations.cloud_min_fte": "nonnegative",
+    "operations.cloud_support_share": "nonnegative",
+    "storage.dataset_tb": "nonnegative",
+    "storage.growth_multiplier_per_year": "positive",
+    "storage.onprem_usd_per_tb_month": "nonnegative",
+    "storage.cloud_usd_per_tb_month": "nonnegative",
+    "storage.marketplace_usd_per_tb_month": "nonnegative",
+    "storage.academic_usd_per_tb_month": "nonnegative",
+    "storage.notebook_usd_per_tb_month": "nonnegative",
     "hosting.pue": "at_least_one",
     "hosting.facility_usd_per_kw_month": "nonnegative",
     "hosting.fte_per_100_gpus": "nonnegative",
     "hosting.min_fte": "nonnegative",
     "hosting.fixed_usd_per_month": "nonnegative",
+    "hosting.buildout_usd_per_kw": "nonnegative",
+    "hosting.min_commit_kw": "nonnegative",
     "academic.partnership_probability": "probability",
     "academic.admin_lead_days": "nonnegative",
     "academic.first_allocation_day": "nonnegative",
+    "academic.first_cycle_applied": "probability",
     "academic.application_lead_days": "nonnegative",
     "academic.acceptance_probability": "probability",
     "academic.allocation_gpus": "nonnegative",
@@ -133,6 +152,8 @@ WorkloadPriors = prior_group("workload")
 MarketPriors = prior_group("market")
 SpotPriors = prior_group("spot")
 OwnedPriors = prior_group("owned")
+OperationsPriors = prior_group("operations")
+StoragePriors = prior_group("storage")
 HostingPriors = prior_group("hosting")
 AcademicPriors = prior_group("academic")
 MarketplacePriors = prior_group("marketplace")
@@ -145,6 +166,8 @@ class Priors:
     market: MarketPriors = field(default_factory=MarketPriors)
     spot: SpotPriors = field(default_factory=SpotPriors)
     owned: OwnedPriors = field(default_factory=OwnedPriors)
+    operations: OperationsPriors = field(default_factory=OperationsPriors)
+    storage: StoragePriors = field(default_factory=StoragePriors)
     onprem: HostingPriors = field(default_factory=HostingPriors)
     colo: HostingPriors = field(default_factory=HostingPriors)
     academic: AcademicPriors = field(default_factory=AcademicPriors)

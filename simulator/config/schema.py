@@ -19,6 +19,10 @@ from simulator.config._fields import bounded
 from simulator.config.priors import Priors, PriorSpec, prior
 
 POOL_KINDS = ("owned", "on_demand", "spot", "marketplace", "academic", "notebook")
+# where data can live: the providers of the pool kinds (owned servers, on premises or in colocation, are ``onprem``);
+# simulator.engine.kinds checks that its providers are exactly these
+PROVIDERS = ("onprem", "cloud", "marketplace", "academic", "notebook")
+RUN_PRIORS = ("gpu_hours", "late_usd_per_day")  # the uncertain fields of a named run (engine: runs.NAME.FIELD)
 WORK_KINDS = ("light", "heavy", "runs")  # single-GPU light work, multi-GPU steady work, named training runs
 
 
@@ -29,6 +33,8 @@ class PoolConfig:
     ``gpus``: the owned fleet ordered at t=0, the rental quota (GPUs at once), the notebook seats (one GPU each),
     or, for ``academic``, an upper bound on GPUs used at once. ``serves``: which work may run there.
     ``interruptible``: the marketplace's cheaper, preemptible tier. ``hosting``: where owned servers live.
+    ``spares``: owned GPUs bought (and powered) on top of ``gpus`` and held back: a failed GPU is replaced by a spare
+    before the pool offers fewer than ``gpus``.
     """
 
     kind: str = bounded("on_demand", choices=POOL_KINDS)
@@ -36,6 +42,7 @@ class PoolConfig:
     serves: list[str] = bounded(list(WORK_KINDS), subset_of=WORK_KINDS)
     interruptible: bool = False
     hosting: str = bounded("onprem", choices=("onprem", "colo"))
+    spares: int = bounded(0, ge=0, le=1_000_000)
 
 
 @dataclass
@@ -63,8 +70,15 @@ class StrategyConfig:
 
 @dataclass
 class DataPolicy:
-    """Data constraints: sensitive data may not go to public cloud, marketplaces or notebooks, or pays compliance."""
+    """Where the data lives, and its constraints: sensitive data may not go to public cloud, marketplaces or
+    notebooks, or pays compliance.
 
+    ``home``: the provider holding the dataset (its storage is paid there); every other provider a strategy runs
+    work on holds a copy, paid for in storage, and pays the home provider's egress once per copy and again as the
+    dataset grows (``priors.storage``).
+    """
+
+    home: str = bounded("cloud", choices=PROVIDERS)
     sensitive: bool = False
     policy: str = bounded("exclude", choices=("exclude", "compliance"))
     compliance_markup: float = bounded(0.25, ge=0.0, le=10.0)  # extra share on cloud spend under `compliance`
@@ -73,12 +87,20 @@ class DataPolicy:
 
 @dataclass
 class RunConfig:
-    """A named training run: total work, width, start and deadline (days from the start of the horizon)."""
+    """A named training run: total work, width, start and deadline (days from the start of the horizon), and what
+    lateness costs: ``late_usd_per_day`` per day past the deadline (a prior), plus ``missed_usd`` once if it finishes
+    more than ``missed_after_days`` late (null: no cut-off)."""
 
     gpu_hours: PriorSpec = prior(gt=0.0)
     gpus: int = bounded(8, ge=1, le=1_000_000)
     start_day: float = bounded(0.0, ge=0.0)
     deadline_day: float = bounded(30.0, gt=0.0)
+    # [U] default: a slipped foundation run idles a ~10-person ML team (~$230k loaded each, PRIORS-2 5: ~$6k/day)
+    # and delays what it was for (a launch, a raise); median $10k/day, p90 $50k/day. Set your own per run.
+    late_usd_per_day: PriorSpec = field(
+        default_factory=lambda: PriorSpec(dist="lognormal", median=10_000.0, p90=50_000.0), metadata=dict(ge=0.0))
+    missed_usd: float = bounded(0.0, ge=0.0)
+    missed_after_days: float | None = bounded(None, ge=0.0)
 
 
 @dataclass

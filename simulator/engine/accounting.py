@@ -85,8 +85,6 @@ def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage
     cloud_codes = tuple(c for c, name in enumerate(KINDS) if is_public_cloud(name))
     cloud = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in cloud_codes])
     uses_cloud = jnp.any(any_of(st.kind, cloud_codes), axis=1)
-    data_usd = [wall / 1000.0 * params.workload.data_tb_per_1000_gpu_hours * terms.data_usd_per_tb[:, p]
-                for p, wall in enumerate(usage.wall)]
     other = {  # costs beyond usage spend, by category
         "notebook": seats * params.notebook.monthly_fee_usd * dt / DAYS_PER_MONTH
         + overage * params.notebook.usd_per_unit,
@@ -95,8 +93,7 @@ def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage
         "power": idle * up * hours * energy,
         "facility": installed * params.owned.kw_per_gpu * host.facility_usd_per_kw_month * dt / DAYS_PER_MONTH
         + jnp.where(owned_here, host.fixed_usd_per_month * dt / DAYS_PER_MONTH, 0.0),
-        "staff": jnp.where(owned_here, staff_fte * params.owned.staff_usd_per_fte_year * dt / DAYS_PER_YEAR, 0.0),
-        "data": functools.reduce(jnp.add, data_usd),
+        "staff": jnp.where(owned_here, staff_fte * params.operations.staff_usd_per_fte_year * dt / DAYS_PER_YEAR, 0.0),
         "migration": usage.migration_usd,
         "compliance": st.compliance_markup * cloud
         + jnp.where(uses_cloud, st.compliance_usd_per_year * dt / DAYS_PER_YEAR, 0.0),

@@ -7,10 +7,10 @@ function in :data:`simulator.engine.pools.KIND_TERMS`; what it *is* is its row h
 =============  ==========  =============  ============  ==============  ===========  =============
 kind           provider    interruptible  data charge   sensitive data  cost         max job GPUs
 =============  ==========  =============  ============  ==============  ===========  =============
-owned          premises    no             none          open            power        any
+owned          onprem      no             none          open            power        any
 on_demand      cloud       no             egress        public cloud    on_demand    any
 spot           cloud       yes            egress        public cloud    spot         any
-marketplace    marketplace yes            bandwidth     closed          marketplace  any
+marketplace    marketplace yes            bandwidth     closed          marketplace  8 (one host)
 academic       academic    no             none          open            academic     any
 notebook       notebook    yes            none          closed          notebook     1
 =============  ==========  =============  ============  ==============  ===========  =============
@@ -55,14 +55,14 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("owned", "premises", interruptible=False, data_charge="none", sensitive_data="open",
+    Kind("owned", "onprem", interruptible=False, data_charge="none", sensitive_data="open",
          cost_category="power"),
     Kind("on_demand", "cloud", interruptible=False, data_charge="egress",
          sensitive_data="public_cloud", cost_category="on_demand"),
     Kind("spot", "cloud", interruptible=True, data_charge="egress", sensitive_data="public_cloud",
          cost_category="spot"),
     Kind("marketplace", "marketplace", interruptible=True, data_charge="bandwidth",
-         sensitive_data="closed", cost_category="marketplace"),
+         sensitive_data="closed", cost_category="marketplace", max_job_gpus=8.0),  # no fabric between hosts
     Kind("academic", "academic", interruptible=False, data_charge="none", sensitive_data="open",
          cost_category="academic"),
     Kind("notebook", "notebook", interruptible=True, data_charge="none", sensitive_data="closed",
@@ -97,7 +97,7 @@ def codes_where(**properties) -> tuple[int, ...]:
 
 
 def provider_ids() -> dict[str, int]:
-    """Provider id by provider name, in order of first appearance in :data:`KINDS` (premises 0, cloud 1, ...)."""
+    """Provider id by provider name, in order of first appearance in :data:`KINDS` (onprem 0, cloud 1, ...)."""
     return {p: i for i, p in enumerate(dict.fromkeys(k.provider for k in KINDS.values()))}
 
 

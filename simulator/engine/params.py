@@ -15,6 +15,7 @@ from typing import NamedTuple
 import jax
 
 from simulator.config import priors as schema
+from simulator.config.schema import RUN_PRIORS
 
 
 def _group(name: str, spec: type) -> type:
@@ -26,6 +27,8 @@ WorkloadParams = _group("WorkloadParams", schema.WorkloadPriors)
 MarketParams = _group("MarketParams", schema.MarketPriors)
 SpotParams = _group("SpotParams", schema.SpotPriors)
 OwnedParams = _group("OwnedParams", schema.OwnedPriors)
+OperationsParams = _group("OperationsParams", schema.OperationsPriors)
+StorageParams = _group("StorageParams", schema.StoragePriors)
 HostingParams = _group("HostingParams", schema.HostingPriors)
 AcademicParams = _group("AcademicParams", schema.AcademicPriors)
 MarketplaceParams = _group("MarketplaceParams", schema.MarketplacePriors)
@@ -39,37 +42,42 @@ class Params(NamedTuple):
     market: MarketParams
     spot: SpotParams
     owned: OwnedParams
+    operations: OperationsParams
+    storage: StorageParams
     onprem: HostingParams
     colo: HostingParams
     academic: AcademicParams
     marketplace: MarketplaceParams
     notebook: NotebookParams
     run_gpu_hours: tuple[jax.Array, ...]  # size of each named run, in ``EngineInputs.run_names`` order
+    run_late_usd_per_day: tuple[jax.Array, ...]  # cost of a day of lateness of each named run, same order
 
     @classmethod
     def from_flat(cls, flat: dict[str, jax.Array], run_names: tuple[str, ...]) -> Params:
-        """From a table keyed ``group.field`` and ``runs.NAME.gpu_hours`` (every key used exactly once)."""
+        """From a table keyed ``group.field`` and ``runs.NAME.FIELD`` (every key used exactly once)."""
         groups = {group: node(**{k.removeprefix(f"{group}."): v for k, v in flat.items() if k.startswith(f"{group}.")})
                   for group, node in GROUP_TYPES.items()}
-        runs = tuple(flat[f"runs.{name}.gpu_hours"] for name in run_names)
-        used = sum(len(g) for g in groups.values()) + len(runs)
+        runs = {field: tuple(flat[f"runs.{name}.{field}"] for name in run_names) for field in RUN_PRIORS}
+        used = sum(len(g) for g in groups.values()) + sum(len(r) for r in runs.values())
         if used != len(flat):
             raise TypeError(f"parameters not in any group: {sorted(set(flat) - set(cls.to_flat_names(run_names)))}")
-        return cls(**groups, run_gpu_hours=runs)
+        return cls(**groups, **{f"run_{field}": values for field, values in runs.items()})
 
     @staticmethod
     def to_flat_names(run_names: tuple[str, ...]) -> list[str]:
         """Dotted names of every parameter, in prior-table order."""
         names = [f"{g}.{f}" for g, node in GROUP_TYPES.items() for f in node._fields]
-        return names + [f"runs.{name}.gpu_hours" for name in run_names]
+        return names + [f"runs.{name}.{field}" for name in run_names for field in RUN_PRIORS]
 
     def to_flat(self, run_names: tuple[str, ...]) -> dict[str, jax.Array]:
         """The table keyed by dotted name (the engine's ``parameters`` output)."""
-        values = [v for g in GROUP_TYPES for v in getattr(self, g)] + list(self.run_gpu_hours)
+        values = [v for g in GROUP_TYPES for v in getattr(self, g)]
+        values += [getattr(self, f"run_{field}")[r] for r in range(len(run_names)) for field in RUN_PRIORS]
         return dict(zip(self.to_flat_names(run_names), values, strict=True))
 
 
 GROUP_TYPES: dict[str, type] = dict(workload=WorkloadParams, market=MarketParams, spot=SpotParams,
-                                    owned=OwnedParams, onprem=HostingParams, colo=HostingParams,
+                                    owned=OwnedParams, operations=OperationsParams, storage=StorageParams,
+                                    onprem=HostingParams, colo=HostingParams,
                                     academic=AcademicParams, marketplace=MarketplaceParams,
                                     notebook=NotebookParams)

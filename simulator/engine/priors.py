@@ -21,7 +21,7 @@ import numpy as np
 from jax.scipy.special import ndtri
 from scipy import stats
 
-from simulator.config.schema import Config, PriorSpec
+from simulator.config.schema import RUN_PRIORS, Config, PriorSpec
 from simulator.engine._keys import stable_id, uniforms
 
 Z90 = 1.2815515655446004  # standard normal 90th percentile: lognormal sigma = ln(p90 / median) / Z90
@@ -106,7 +106,8 @@ def prior_from_spec(spec: PriorSpec, domain: dict[str, Any]) -> Prior:
 
 
 def prior_table(cfg: Config) -> dict[str, Prior]:
-    """Every prior of the config, by dotted name (``market.drift_per_year``, ``runs.NAME.gpu_hours``)."""
+    """Every prior of the config, by dotted name (``market.drift_per_year``, ``runs.NAME.gpu_hours``,
+    ``runs.NAME.late_usd_per_day``)."""
     table: dict[str, Prior] = {}
     for group in dataclasses.fields(cfg.priors):
         node = getattr(cfg.priors, group.name)
@@ -118,7 +119,8 @@ def prior_table(cfg: Config) -> dict[str, Prior]:
         else {}
     )
     for name, run in cfg.runs.items():
-        table[f"runs.{name}.gpu_hours"] = prior_from_spec(run.gpu_hours, run_domain["gpu_hours"])
+        for field in RUN_PRIORS:
+            table[f"runs.{name}.{field}"] = prior_from_spec(getattr(run, field), run_domain[field])
     return table
 
 

@@ -30,18 +30,34 @@ CATEGORY_DESCRIPTIONS = {
     "marketplace": "marketplace rental (wall GPU-hours x marketplace price, interruptible tier discounted)",
     "notebook": "notebook subscriptions (monthly fee per seat) and compute units beyond those included",
     "academic": "academic centre: usage price and partnership cost",
-    "capex": "purchase of owned GPUs at delivery, at the price quoted when ordered",
+    "capex": "purchase of owned GPUs (spares included) at delivery, at the price quoted when ordered",
+    "fabric": "network fabric (switches, cables, optics) of owned GPUs, paid at delivery",
+    "buildout": "one-off build-out of an on-prem server room per kW of owned GPUs delivered",
+    "support": "support and maintenance of owned GPUs after their first year, a share of their purchase price",
     "power": "electricity of owned GPUs: (busy + idle fraction x idle) GPU-h x kW x PUE x $/kWh",
-    "facility": "space and cooling (on-prem) or rack rent (colocation) per kW per month, and fixed hosting fees",
-    "staff": "operations staff for owned GPUs",
-    "data": "egress from where the data lives and marketplace bandwidth, per TB moved with the work",
+    "facility": "space and cooling (on-prem) or rack rent (colocation, at least the committed kW) per kW per month, "
+                "and fixed hosting fees",
+    "staff": "operations staff for owned GPUs (per 100 GPUs, with a floor per cluster)",
+    "cloud_ops": "cloud operations staff for strategies with rental pools, and paid support as a share of rentals",
+    "storage": "the dataset where it lives and its copies at every other provider used, per TB-month",
+    "data": "egress of the dataset to each provider that holds a copy (once per copy, and as the data grows)",
     "migration": "moving a training run between providers: engineering cost and checkpoint egress",
     "compliance": "sensitive data on public cloud under policy 'compliance': markup and yearly fee",
-    "residual": "resale value of owned GPUs at the horizon (a credit, negative)",
+    "residual": "resale value of owned GPUs at the horizon, net of sale fees (a credit, negative)",
+    "delay": "shortfall: steady work waiting (GPU-hour-days, academic queue and the wait after the horizon "
+             "until cleared included) x workload.delay_usd_per_gpu_hour_day",
+    "late_runs": "shortfall: days each training run finishes past its deadline x its late_usd_per_day, plus "
+                 "missed_usd if later than missed_after_days",
+    "unserved": "shortfall: work still waiting at the horizon (steady backlog and unfinished runs), valued at the "
+                "strategy's marginal rental price at the horizon",
 }
 """Cost categories in Dataset order, each with its description; a kind's usage spend is booked to its row's
-``cost_category`` (:mod:`simulator.engine.kinds`), the other categories in :func:`accounting.step_costs`."""
+``cost_category`` (:mod:`simulator.engine.kinds`), the other categories in :func:`accounting.step_costs` and
+:func:`accounting.finalise`. The categories in :data:`SHORTFALL_CATEGORIES` price undone or late work (the
+*shortfall*); the others are money spent (the *spend*); ``cost`` (the cost of service) is their sum."""
 COST_CATEGORIES = tuple(CATEGORY_DESCRIPTIONS)
+SHORTFALL_CATEGORIES = ("delay", "late_runs", "unserved")
+SPEND_CATEGORIES = tuple(c for c in COST_CATEGORIES if c not in SHORTFALL_CATEGORIES)
 CATEGORY_INDEX = {name: i for i, name in enumerate(COST_CATEGORIES)}
 
 
