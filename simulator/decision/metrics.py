@@ -13,6 +13,11 @@ For strategy ``k`` over ``n`` paths:
 * ``P(late) = (1/n) sum_i 1[some run of path i is late]``; ``P(over budget) = (1/n) sum_i 1[cost_i > budget]``;
   ``P(on budget and on time) = (1/n) sum_i 1[cost_i <= budget and no run late]``; each with the binomial SE
   ``sqrt(p (1 - p) / n)``; without a budget every path is on budget (the joint probability is then P(on time));
+* cost = cost of service = spend + shortfall (priced delay, lateness and unserved work); mean spend, mean
+  shortfall and mean delivered GPU-hours, each with ``s / sqrt(n)``;
+* cost per delivered GPU-hour ``R = E[spend] / E[delivered]``, a ratio of means (not the mean of per-path ratios),
+  with the delta-method SE ``sqrt(var(spend_i - R delivered_i) / n) / E[delivered]`` on the paired paths
+  (:func:`simulator.stats.estimators.ratio_and_se`);
 * objective ``J``: mean cost, the ``level``-quantile (VaR) or ``CVaR_level``;
 * margin ``m = J(b) - J(a)`` of two strategies on the same paths, with the pathwise SE: for the mean,
   ``sqrt(var(cost_b - cost_a) / n)`` from the difference moments; for a quantile or CVaR,
@@ -34,6 +39,7 @@ from simulator.stats.estimators import (
     probability_se,
     quantile_and_se,
     quantile_ci,
+    ratio_and_se,
     se_from_variance,
 )
 from simulator.stats.samples import OrderedSample, as_sample
@@ -55,6 +61,20 @@ def distribution_metrics(
         out[f"{name}_lo"], out[f"{name}_hi"] = quantile_ci(sample, p, confidence)
     out[f"{prefix}_var"], out[f"{prefix}_var_se"] = quantile_and_se(sample, level)
     out[f"{prefix}_cvar"], out[f"{prefix}_cvar_se"] = cvar_and_se(sample, level)
+    return out
+
+
+def service_metrics(outcomes: Outcomes, k: int) -> dict[str, float]:
+    """Mean spend, shortfall and delivered GPU-hours of strategy ``k`` with SEs, and the cost per delivered GPU-hour
+    ``usd_per_gpu_hour`` (ratio of means, delta-method SE; see module Notes)."""
+    moments, n = outcomes.service(k), outcomes.n
+    out: dict[str, float] = {}
+    for name in ("spend", "shortfall", "delivered_gpu_hours"):
+        out[f"{name}_mean"] = moments[f"{name}_mean"]
+        out[f"{name}_mean_se"] = float(se_from_variance(moments[f"{name}_variance"], n)) if n > 1 else float("nan")
+    out["usd_per_gpu_hour"], out["usd_per_gpu_hour_se"] = ratio_and_se(
+        moments["spend_mean"], moments["delivered_gpu_hours_mean"], moments["spend_variance"],
+        moments["delivered_gpu_hours_variance"], moments["spend_delivered_covariance"], n)
     return out
 
 
@@ -106,7 +126,8 @@ def risk_metrics(
     confidence: float = 0.95,
     budget_usd: float | None = None,
 ) -> pd.DataFrame:
-    """One row per strategy: cost and delay metrics with SEs and CIs, P(late), P(cost > budget), P(on budget and
+    """One row per strategy: cost (of service) and delay metrics with SEs and CIs, spend, shortfall and the cost per
+    delivered GPU-hour with SEs, P(late), P(cost > budget), P(on budget and
     time) (see module Notes). ``attrs``: the settings and :meth:`~simulator.decision.outcomes.Outcomes.describe`."""
     settings = dict(quantiles=quantiles, level=level, confidence=confidence)
     rows = []
@@ -114,6 +135,7 @@ def risk_metrics(
         row: dict = {"strategy": strategy}
         row |= distribution_metrics(outcomes.distribution("cost", k), "cost", **settings)
         row |= distribution_metrics(outcomes.distribution("delay", k), "delay", **settings)
+        row |= service_metrics(outcomes, k)
         row["p_late"], row["p_late_se"] = probability(outcomes, "late", k)
         row["p_over_budget"], row["p_over_budget_se"] = (
             NO_ESTIMATE if budget_usd is None else probability(outcomes, "over_budget", k, budget_usd)

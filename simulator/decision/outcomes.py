@@ -22,6 +22,12 @@ Events counted by :meth:`Outcomes.fraction` (``t`` the threshold): ``late`` (som
 deadline), ``over_budget`` (``cost > t``), ``over_capex_budget`` (``capex > t``) and ``on_budget_and_time``
 (``cost <= t`` and no run late; every path is on budget when ``t`` is None). :meth:`Outcomes.p_cheaper` counts
 ``cost_a < cost_b`` with ties one half.
+
+``cost`` is the cost of service: ``spend + shortfall`` (money spent plus the priced delay, lateness and unserved
+work). :meth:`Outcomes.service` gives the moments of ``spend``, ``shortfall`` and ``delivered_gpu_hours`` and the
+covariance of spend and delivered GPU-hours (for the cost per delivered GPU-hour). A results file written before
+the engine priced the shortfall has none of them: its cost was all spend, so ``spend = cost``, ``shortfall = 0``,
+and the delivered GPU-hours are unknown (NaN, so the cost per GPU-hour shows as missing).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from simulator.stats.estimators import influence_difference, some_run_late
 from simulator.stats.samples import OrderedSample, Sample, SketchSample
 
 EVENTS = ("late", "over_budget", "over_capex_budget", "on_budget_and_time")
+SERVICE = ("spend", "shortfall", "delivered_gpu_hours")  # per-path outputs beside the cost of service
 
 
 def is_streamed(ds: xr.Dataset) -> bool:
@@ -76,6 +83,11 @@ class Outcomes(Protocol):
         """Per-path ``psi^b - psi^a`` of the objective on the kept paths."""
         ...
 
+    def service(self, k: int) -> dict[str, float]:
+        """Strategy ``k``'s ``{name}_mean`` and ``{name}_variance`` of :data:`SERVICE` and
+        ``spend_delivered_covariance`` over the ``n`` paths (see module Notes for old results)."""
+        ...
+
     def describe(self) -> dict:
         """What a metrics table says about its paths: ``paths`` and, for a streamed run, ``path_level_paths`` and
         the sketch's ``relative_accuracy``."""
@@ -92,6 +104,16 @@ class PathOutcomes:
     late: np.ndarray  # bool: some named run finished after its deadline
     capex: np.ndarray  # undiscounted purchases, USD
     pool_kinds: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    spend: np.ndarray | None = None  # present value, USD; None: all of cost (a run without priced shortfall)
+    shortfall: np.ndarray | None = None  # present value, USD; None: 0
+    delivered_gpu_hours: np.ndarray | None = None  # None: not recorded (NaN)
+
+    def __post_init__(self):
+        cost = np.asarray(self.cost, float)
+        defaults = {"spend": cost, "shortfall": np.zeros_like(cost), "delivered_gpu_hours": np.full_like(cost, np.nan)}
+        for name, default in defaults.items():
+            value = getattr(self, name)
+            object.__setattr__(self, name, default if value is None else np.asarray(value, float))
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset, pool_kinds: dict[str, tuple[str, ...]] | None = None) -> PathOutcomes:
@@ -102,16 +124,19 @@ class PathOutcomes:
         )
         lateness = ds["run_lateness_days"].transpose("strategy", "path", ...).values
         strategies = tuple(str(s) for s in ds["strategy"].values)
+        service = {name: ds[name].transpose("strategy", "path").values for name in SERVICE if name in ds}
         return cls(strategies, ds["cost"].values, ds["delay"].values, some_run_late(lateness), capex,
-                   dict(pool_kinds or {}))
+                   dict(pool_kinds or {}), **service)
 
     @classmethod
     def from_engine(cls, outputs: dict[str, np.ndarray], strategies: list[str], pool_kinds=None,
                     capex_index: int | None = None) -> PathOutcomes:
         """From raw engine outputs, laid out ``(path, strategy, ...)``."""
         capex = outputs["cash_by_category"][..., capex_index] if capex_index is not None else 0 * outputs["cost"]
+        service = {name: np.asarray(outputs[name]).T for name in SERVICE if name in outputs}
         return cls(tuple(strategies), outputs["cost"].T, outputs["delay"].T,
-                   some_run_late(outputs["run_lateness_days"]).T, np.asarray(capex).T, dict(pool_kinds or {}))
+                   some_run_late(outputs["run_lateness_days"]).T, np.asarray(capex).T, dict(pool_kinds or {}),
+                   **service)
 
     @classmethod
     def from_cost(cls, strategies: tuple[str, ...], cost: np.ndarray) -> PathOutcomes:
@@ -153,6 +178,16 @@ class PathOutcomes:
 
     def influence_difference(self, b: int, a: int, objective: str, level: float) -> np.ndarray:
         return influence_difference(self.cost[b], self.cost[a], objective, level)
+
+    def service(self, k: int) -> dict[str, float]:
+        out = {}
+        for name in SERVICE:
+            x = getattr(self, name)[k]
+            out[f"{name}_mean"] = float(np.mean(x))
+            out[f"{name}_variance"] = float(np.var(x, ddof=1)) if x.size > 1 else float("nan")
+        pair = np.cov(self.spend[k], self.delivered_gpu_hours[k], ddof=1) if self.n > 1 else np.full((2, 2), np.nan)
+        out["spend_delivered_covariance"] = float(pair[0, 1])
+        return out
 
     def describe(self) -> dict:
         return dict(paths=self.n)
@@ -207,6 +242,19 @@ class StreamedOutcomes:
 
     def influence_difference(self, b: int, a: int, objective: str, level: float) -> np.ndarray:
         return self.path_level.influence_difference(b, a, objective, level)
+
+    def service(self, k: int) -> dict[str, float]:
+        ds = self.ds
+        if "stream_spend_mean" not in ds:  # a run before the shortfall was priced: all of cost was spend
+            cost_mean, cost_variance = float(ds["stream_cost_mean"][k]), float(ds["stream_cost_variance"][k])
+            nan = float("nan")
+            return dict(spend_mean=cost_mean, spend_variance=cost_variance, shortfall_mean=0.0,
+                        shortfall_variance=0.0, delivered_gpu_hours_mean=nan, delivered_gpu_hours_variance=nan,
+                        spend_delivered_covariance=nan)
+        out = {f"{name}_{moment}": float(ds[f"stream_{name}_{moment}"][k])
+               for name in SERVICE for moment in ("mean", "variance")}
+        out["spend_delivered_covariance"] = float(ds["stream_spend_delivered_covariance"][k])
+        return out
 
     def describe(self) -> dict:
         return dict(paths=self.n, path_level_paths=self.ds.sizes["path"],

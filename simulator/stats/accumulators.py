@@ -9,6 +9,8 @@ Notes
 squares ``M2_b = sum (x - m_b)^2`` merges into ``a`` as ``n = n_a + n_b``, ``delta = m_b - m_a``,
 ``m = m_a + delta n_b / n``, ``M2 = M2_a + M2_b + delta^2 n_a n_b / n``; the sample variance is ``M2 / (n - 1)``.
 Unlike running sums of ``x`` and ``x^2`` this does not cancel catastrophically for costs of ~1e7 USD.
+**Co-moments** of two variables merge the same way: ``C = sum (x - m_x)(y - m_y)``,
+``C = C_a + C_b + delta_x delta_y n_a n_b / n``; the sample covariance is ``C / (n - 1)``.
 
 **Quantile sketch** (DDSketch's logarithmic mapping, Masson, Rim and Lee, VLDB 2019): with relative accuracy
 ``alpha`` and ``gamma = (1 + alpha) / (1 - alpha)``, a value ``x > 0`` falls in bucket ``i = ceil(log_gamma x)``,
@@ -62,6 +64,46 @@ class Moments:
     def variance(self) -> np.ndarray:
         """Sample variance ``M2 / (n - 1)`` (NaN for fewer than two values)."""
         return self.m2 / (self.count - 1) if self.count > 1 else np.full_like(self.mean, np.nan)
+
+
+@dataclasses.dataclass
+class CoMoments:
+    """Count, means and centred co-moment ``C = sum (x - m_x)(y - m_y)`` of paired values (float64, see module Notes).
+
+    Used for the covariance a ratio estimator's delta-method SE needs (:func:`simulator.stats.estimators.ratio_and_se`).
+    """
+
+    count: int
+    mean_x: np.ndarray
+    mean_y: np.ndarray
+    c: np.ndarray
+
+    @classmethod
+    def empty(cls, shape: tuple[int, ...]) -> CoMoments:
+        return cls(0, np.zeros(shape), np.zeros(shape), np.zeros(shape))
+
+    @classmethod
+    def of(cls, x: np.ndarray, y: np.ndarray) -> CoMoments:
+        """Co-moments of paired chunks ``x``, ``y`` of shape ``(n, *shape)`` (paths first)."""
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        mx, my = x.mean(axis=0), y.mean(axis=0)
+        return cls(x.shape[0], mx, my, ((x - mx) * (y - my)).sum(axis=0))
+
+    def merge(self, other: CoMoments) -> CoMoments:
+        """Chan's pairwise update of the co-moment (see module Notes)."""
+        if other.count == 0:
+            return self
+        if self.count == 0:
+            return other
+        n = self.count + other.count
+        dx, dy = other.mean_x - self.mean_x, other.mean_y - self.mean_y
+        c = self.c + other.c + dx * dy * (self.count * other.count / n)
+        return CoMoments(n, self.mean_x + dx * (other.count / n), self.mean_y + dy * (other.count / n), c)
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """Sample covariance ``C / (n - 1)`` (NaN for fewer than two pairs)."""
+        return self.c / (self.count - 1) if self.count > 1 else np.full_like(self.c, np.nan)
 
 
 @dataclasses.dataclass

@@ -8,7 +8,13 @@ Notes
 -----
 Per strategy ``s`` (and pair ``s, v``; ``n`` paths; exact moments by :class:`simulator.stats.accumulators.Moments`):
 
-* mean and variance of cost, delay, cost and cash by category, run lateness;
+* mean and variance of cost (the cost of service), delay, cost and cash by category, run lateness;
+* when the engine outputs them (:attr:`RunStatistics.SERVICE_INPUTS`): mean and variance of ``spend``,
+  ``shortfall`` and ``delivered_gpu_hours``, and the covariance of spend and delivered GPU-hours (exact co-moments,
+  :class:`simulator.stats.accumulators.CoMoments`), so the cost per delivered GPU-hour
+  ``R = E[spend] / E[delivered]`` gets its delta-method SE ``sqrt((var_s - 2 R cov + R^2 var_d) / n) / E[delivered]``
+  over all paths exactly as from the kept paths (:func:`simulator.stats.estimators.ratio_and_se`). Co-moments were
+  chosen over moments of ``spend - R0 delivered`` at a fixed ``R0``: they need no guess of ``R`` and are exact;
 * pathwise differences ``d_sv = cost_v - cost_s``: mean and variance, so ``SE(mean d_sv) = sd(d_sv) / sqrt(n)``
   uses the common random numbers;
 * counts: ``P(cost_s < cost_v)`` (ties count one half), ``P(some run late)``, ``P(cost > budget)``,
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.stats.accumulators import LogSketch, Moments
+from simulator.stats.accumulators import CoMoments, LogSketch, Moments
 from simulator.stats.estimators import some_run_late
 
 
@@ -39,6 +45,7 @@ class RunStatistics:
     """
 
     INPUTS = ("cost_by_category", "cash_by_category", "delay", "run_lateness_days")  # engine outputs it reads
+    SERVICE_INPUTS = ("spend", "shortfall", "delivered_gpu_hours")  # read when the first chunk has them
 
     def __init__(self, strategies: int, runs: int, categories: int, *, capex_column: int,
                  budget_usd: float | None, capex_budget_usd: float | None, relative_accuracy: float):
@@ -66,9 +73,34 @@ class RunStatistics:
             "delay": LogSketch.empty(s, relative_accuracy),
         }
         self.paths = 0
+        self.service: bool | None = None  # whether the chunks carry SERVICE_INPUTS (decided by the first chunk)
+
+    def _fold_service(self, chunk: dict[str, np.ndarray]) -> None:
+        """Moments of :attr:`SERVICE_INPUTS` and the spend-delivered co-moments, if the run outputs them.
+
+        The first chunk decides; a later chunk without them raises, since moments over only some chunks would be
+        silently wrong (the caller must pass every chunk the same outputs).
+        """
+        present = [name in chunk for name in self.SERVICE_INPUTS]
+        if self.service is None:
+            self.service = all(present)
+            if self.service:
+                shape = np.shape(chunk["spend"])[1:]
+                self.moments |= {name: Moments.empty(shape) for name in self.SERVICE_INPUTS}
+                self.spend_delivered = CoMoments.empty(shape)
+        if not self.service:
+            return
+        if not all(present):
+            raise ValueError(f"a chunk lacks {[n for n, p in zip(self.SERVICE_INPUTS, present) if not p]}, which "
+                             "earlier chunks had: pass RunStatistics.SERVICE_INPUTS with every chunk")
+        for name in self.SERVICE_INPUTS:
+            self.moments[name] = self.moments[name].merge(Moments.of(chunk[name]))
+        self.spend_delivered = self.spend_delivered.merge(CoMoments.of(chunk["spend"], chunk["delivered_gpu_hours"]))
 
     def add(self, chunk: dict[str, np.ndarray]) -> None:
-        """Fold one chunk of host (float64) engine outputs in: :attr:`INPUTS` and ``cost``, their float64 total."""
+        """Fold one chunk of host (float64) engine outputs in: :attr:`INPUTS`, ``cost`` (their float64 total) and,
+        when present, :attr:`SERVICE_INPUTS`."""
+        self._fold_service(chunk)
         cost = chunk["cost"]
         difference = cost[:, None, :] - cost[:, :, None]  # [path, s, v] = cost_v - cost_s
         values = {
@@ -110,6 +142,13 @@ class RunStatistics:
             label = "cost(versus) - cost(strategy)" if name == "cost_difference" else name.replace("_", " ")
             add(f"{name}_mean", dims, moments.mean, units, f"mean of {label}")
             add(f"{name}_variance", dims, moments.variance, f"{units}^2", f"sample variance of {label}")
+        if self.service:
+            for name, units in (("spend", "USD"), ("shortfall", "USD"), ("delivered_gpu_hours", "GPU-hours")):
+                label = name.replace("_", " ")
+                add(f"{name}_mean", s, self.moments[name].mean, units, f"mean of {label}")
+                add(f"{name}_variance", s, self.moments[name].variance, f"{units}^2", f"sample variance of {label}")
+            add("spend_delivered_covariance", s, self.spend_delivered.covariance, "USD GPU-hours",
+                "sample covariance of spend and delivered GPU-hours")
         n = max(self.paths, 1)
         add("p_cheaper", pair, self.counts["cheaper"] / n, "1", "P(cost(strategy) < cost(versus)), ties 1/2")
         for name, label in (("late", "some run late"), ("over_budget", "cost > decision.budget_usd"),

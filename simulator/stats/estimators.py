@@ -11,6 +11,9 @@ For ``n`` independent paths with values ``x_i``:
 * a difference ``d`` with standard error ``se`` is *within noise* at confidence ``c`` when ``|d| <= z(c) se``
   (a difference that is exactly zero is always within noise);
 * a probability ``p_hat = (1/n) sum 1[event_i]`` with standard error ``sqrt(p_hat (1 - p_hat) / n)``;
+* a ratio of means ``R = xbar / ybar`` (e.g. spend per delivered GPU-hour) on paired values: the delta method gives
+  ``SE(R) = sqrt(var(x_i - R y_i) / n) / |ybar|``, with ``var(x - R y) = var(x) - 2 R cov(x, y) + R^2 var(y)``, so
+  it needs only the two variances and the covariance (exact moments of a streamed run serve as well as the paths);
 * quantile ``q_p``: the empirical ``p``-quantile; its standard error is estimated by the order-statistic interval:
   ranks ``n p +- sqrt(n p (1 - p))`` bound a ~68% interval, half its width is the SE;
 * a distribution-free confidence interval for ``q_p`` at confidence ``1 - a``: the order statistics
@@ -81,6 +84,22 @@ def mean_and_se(x: np.ndarray | OrderedSample) -> tuple[float, float]:
     sample = as_sample(x)
     se = float(se_from_variance(sample.variance, sample.n)) if sample.n > 1 else float("nan")
     return float(sample.mean), se
+
+
+def ratio_and_se(
+    mean_x: float, mean_y: float, var_x: float, var_y: float, cov_xy: float, n: int
+) -> tuple[float, float]:
+    """Ratio of means ``R = mean_x / mean_y`` of ``n`` paired values and its delta-method SE (see module Notes).
+
+    ``R`` and its SE are NaN when ``mean_y`` is 0 or NaN (nothing delivered, or not recorded); the residual variance
+    is clipped at 0 against float rounding.
+    """
+    if not np.isfinite(mean_y) or mean_y == 0.0:
+        return float("nan"), float("nan")
+    ratio = mean_x / mean_y
+    residual = max(var_x - 2.0 * ratio * cov_xy + ratio**2 * var_y, 0.0)
+    se = float(np.sqrt(residual / n) / abs(mean_y)) if n > 1 else float("nan")
+    return float(ratio), se
 
 
 def probability_se(p: float, n: int) -> float:
