@@ -25,8 +25,8 @@ from simulator.decision.outcomes import Outcomes, PathOutcomes, is_streamed, out
 from simulator.decision.recommend import Recommendation, precision_reached, recommend
 from simulator.decision.sensitivity import Rerun, first_order_indices, headline, parameter_draws, tornado
 from simulator.engine.kinds import closed_by_policy
-from simulator.engine.strategies import CATEGORY_INDEX
-from simulator.stats.compare import comparison_frames
+from simulator.engine.strategies import CATEGORY_INDEX, SHORTFALL_CATEGORIES
+from simulator.stats.compare import comparison_frames, mask_inadmissible
 
 log = logging.getLogger("simulator")
 
@@ -45,6 +45,7 @@ class Analysis:
     precision: str  # what precision the run reached (and, for engine.paths=auto, whether it met the target)
     paths: int
     auto_paths: bool
+    categories: pd.DataFrame | None = None  # mean PV cost by category per strategy; attrs["shortfall"]: those names
 
 
 def pool_kinds(cfg: Config) -> dict[str, tuple[str, ...]]:
@@ -112,19 +113,45 @@ def analyse(
         precision,
         outcomes.n,
         cfg.engine.paths == "auto",
+        category_means(ds),
     )
 
 
+def category_means(ds: xr.Dataset) -> pd.DataFrame | None:
+    """Mean present-value cost by category per strategy (over all paths, streamed or kept), strategies as rows.
+
+    ``attrs["shortfall"]`` lists the shortfall categories: those whose ``category_group`` coordinate is
+    "shortfall", or, in a Dataset without that coordinate, :data:`~simulator.engine.strategies.SHORTFALL_CATEGORIES`
+    present in it (none in a run written before the shortfall was priced). None without ``cost_by_category``.
+    """
+    if "stream_cost_by_category_mean" in ds:
+        means = ds["stream_cost_by_category_mean"]
+    elif "cost_by_category" in ds:
+        means = ds["cost_by_category"].mean("path")
+    else:
+        return None
+    categories = [str(c) for c in ds["category"].values]
+    if "category_group" in ds.coords:
+        shortfall = [c for c, g in zip(categories, ds["category_group"].values, strict=True) if g == "shortfall"]
+    else:
+        shortfall = [c for c in categories if c in SHORTFALL_CATEGORIES]
+    frame = pd.DataFrame(means.transpose("strategy", "category").values,
+                         index=pd.Index([str(s) for s in ds["strategy"].values], name="strategy"), columns=categories)
+    frame.attrs["shortfall"] = shortfall
+    return frame
+
+
 def _comparisons(ds: xr.Dataset, outcomes: Outcomes, rec: Recommendation) -> dict[str, pd.DataFrame]:
-    """Paired comparisons (:func:`simulator.stats.compare.comparison_frames`) on the kept paths; for a streamed run
-    the win matrix over all paths."""
+    """Paired comparisons (:func:`simulator.stats.compare.comparison_frames`) on the kept paths, among the admissible
+    strategies (the others masked); for a streamed run the win matrix over all paths."""
     names = list(outcomes.strategies)
     admissible = np.array([rec.ranking.loc[s, "admissible"] for s in names])
     comparisons = comparison_frames(outcomes.path_level.cost, names, admissible)
     if is_streamed(ds):
         label = pd.Index(names, name="strategy")
         win, win_se = win_matrix(outcomes)
-        comparisons["win"], comparisons["win_se"] = (pd.DataFrame(w, index=label, columns=names) for w in (win, win_se))
+        comparisons["win"], comparisons["win_se"] = (
+            mask_inadmissible(pd.DataFrame(w, index=label, columns=names), admissible) for w in (win, win_se))
     return comparisons
 
 
@@ -158,12 +185,12 @@ def _sensitivity(
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, str]:
     """First-order indices of the top-two cost difference, the tornado (with ``rerun``) and the headline."""
     decision, settings = cfg.decision, cfg.decision.sensitivity
-    order = list(rec.ranking.index)
     if rec.best is None:
         return None, None, "No strategy meets the constraints, so there is no choice to attribute (sensitivity skipped)."
-    if len(order) < 2:
-        return None, None, "Only one strategy, so there is no choice to attribute (sensitivity skipped)."
-    pair = (order[0], order[1])
+    if rec.runner_up is None:  # the pair is the top two admissible strategies, never an inadmissible one
+        return None, None, ("Only one strategy meets the constraints, so there is no choice to attribute "
+                            "(sensitivity skipped).")
+    pair = (rec.best, rec.runner_up)
     difference = ds["cost"].sel(strategy=pair[1]).values - ds["cost"].sel(strategy=pair[0]).values
     indices = first_order_indices(
         parameter_draws(ds),
@@ -178,8 +205,7 @@ def _sensitivity(
     tornado_frame = None
     if candidates and rerun is not None:
         log.info("tornado: %s vs %s, %d priors x 2 runs of %d paths", *pair, len(candidates), rerun.paths)
-        reference = (rec.margin, rec.margin_se) if (rec.best, rec.runner_up) == pair else None
-        tornado_frame = tornado(rerun, pair, candidates, decision, reference)
+        tornado_frame = tornado(rerun, pair, candidates, decision, (rec.margin, rec.margin_se))
     return indices, tornado_frame, headline(indices, tornado_frame, pair)
 
 
@@ -187,8 +213,10 @@ VERDICT_COLUMNS = ("best", "runner_up", "margin", "margin_se", "z")  # recommend
 
 
 def write_tables(analysis: Analysis, directory: Path) -> list[Path]:
-    """CSV files of the analysis: ``summary.csv`` (metrics and ranking), ``pairwise_win.csv`` (with SEs),
-    ``dominance.csv``, ``sensitivity_indices.csv``, ``tornado.csv`` and ``recommendation.csv``.
+    """CSV files of the analysis: ``summary.csv`` (metrics and ranking; spend, shortfall and cost per delivered
+    GPU-hour with SEs), ``pairwise_win.csv`` (with SEs; empty where a strategy fails a constraint),
+    ``dominance.csv`` (admissible pairs), ``cost_by_category.csv`` (mean PV per category),
+    ``sensitivity_indices.csv``, ``tornado.csv`` and ``recommendation.csv``.
 
     ``recommendation.csv`` is one row: best, runner-up, margin ``J(runner-up) - J(best)``, its pathwise SE and ``z``;
     a multirun's decision map (:mod:`simulator.sweeps.multirun`) shades cells by ``margin / margin_se``, which
@@ -200,6 +228,7 @@ def write_tables(analysis: Analysis, directory: Path) -> list[Path]:
         "summary": analysis.metrics,
         "pairwise_win": analysis.comparisons["win"].join(analysis.comparisons["win_se"].add_suffix("_se")),
         "dominance": analysis.comparisons["dominance"],
+        "cost_by_category": analysis.categories,
         "sensitivity_indices": analysis.indices,
         "tornado": analysis.tornado,
         "recommendation": pd.DataFrame([{k: getattr(rec, k) for k in VERDICT_COLUMNS}]),

@@ -2,7 +2,8 @@
 
 Pure functions of a run's :class:`~simulator.decision.outcomes.Outcomes` (kept or streamed) and a
 :class:`~simulator.config.schema.DecisionConfig`. A strategy is *admissible* when it meets every constraint; the
-admissible strategies are ranked by the objective of their present-value cost (lower is better), then the others.
+admissible strategies are ranked by the objective of their present-value cost of service (spend plus the priced
+shortfall: delay, late runs and unserved work; lower is better), then the others.
 
 Notes
 -----
@@ -33,7 +34,8 @@ from simulator.decision import metrics
 from simulator.decision.outcomes import Outcomes
 from simulator.stats.estimators import within_noise, z_value
 
-OBJECTIVE_LABELS = {"mean": "mean cost", "quantile": "P{p} cost (VaR)", "cvar": "CVaR{p} of cost"}
+OBJECTIVE_LABELS = {"mean": "mean cost of service", "quantile": "P{p} cost of service (VaR)",
+                    "cvar": "CVaR{p} of the cost of service"}
 
 
 def objective_label(decision: DecisionConfig) -> str:
@@ -96,7 +98,7 @@ class Recommendation:
     """The ranked list and the verdict: best admissible strategy, runner-up, margin and its pathwise SE."""
 
     ranking: pd.DataFrame  # index strategy, in rank order
-    objective: str  # human label, e.g. "mean cost"
+    objective: str  # human label, e.g. "mean cost of service"
     best: str | None
     runner_up: str | None
     margin: float  # J(runner-up) - J(best), USD; nan without a runner-up

@@ -1,4 +1,8 @@
-"""Seaborn plots of the decision: risk maps, pairwise win probabilities, tornado, first-order indices.
+"""Seaborn plots of the decision: risk maps, pairwise win probabilities, cost decomposition, tornado, indices.
+
+Costs are costs of service (spend + priced shortfall). A strategy that fails a constraint is marked in every plot:
+hollow on the risk maps, greyed out and labelled ``(excluded)`` in the win matrix (its cells are masked, so it is
+never a pairwise winner) and in the cost decomposition.
 
 One function per plot, ``f(frame(s), *, ax=None, **kw) -> Axes``, drawn from the frames of
 :class:`simulator.decision.analyse.Analysis`; :data:`DECISION_PLOTS` maps each PNG name to its function and the frames it
@@ -16,17 +20,19 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
 from simulator.report.figures import MONEY, new_axes, save_figures
 from simulator.report.format import value_label
 from simulator.stats.estimators import z_value
 
+EXCLUDED = " (excluded)"  # after the name of a strategy that fails a constraint
 LABELS = {
-    "cost_mean": "expected cost (PV, USD)",
-    "cost_cvar": "CVaR of cost: mean of the worst tail (PV, USD)",
-    "cost_var": "VaR of cost (PV, USD)",
-    "cost_p95": "P95 cost (PV, USD)",
+    "cost_mean": "expected cost of service (PV, USD)",
+    "cost_cvar": "CVaR of the cost of service: mean of the worst tail (PV, USD)",
+    "cost_var": "VaR of the cost of service (PV, USD)",
+    "cost_p95": "P95 cost of service (PV, USD)",
     "p_late": "P(a training run is late)",
     "delay_mean": "mean delay of steady work (days)",
 }
@@ -75,13 +81,20 @@ def risk_map(
 
 
 def win_probability_heatmap(win: pd.DataFrame, win_se: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes:
-    """Pairwise ``P(row cheaper than column)`` over paths (common random numbers), annotated with its SE."""
+    """Pairwise ``P(row cheaper than column)`` over paths (common random numbers), annotated with its SE.
+
+    Rows and columns of strategies that fail a constraint (NaN cells, ``win.attrs["inadmissible"]``) are grey,
+    annotated "excluded" and their names marked: an inadmissible strategy is never shown winning a pair.
+    """
     n = len(win)
     ax = new_axes(ax, size=(1.6 * n + 3, 1.2 * n + 2))
+    excluded = set(win.attrs.get("inadmissible", []))
     text = (win.map(lambda p: f"{p:.2f}") + "\n± " + win_se.map(lambda s: f"{s:.3f}")).to_numpy(dtype=object)
     np.fill_diagonal(text, "")
+    ax.set_facecolor("0.85")  # masked (NaN) cells show the background
+    labels = [f"{name}{EXCLUDED}" if name in excluded else str(name) for name in win.index]
     sns.heatmap(
-        win,
+        win.set_axis(labels, axis=0).set_axis(labels, axis=1),
         annot=text,
         fmt="",
         vmin=0.0,
@@ -94,9 +107,55 @@ def win_probability_heatmap(win: pd.DataFrame, win_se: pd.DataFrame, *, ax: Axes
         ax=ax,
         **kw,
     )
-    ax.set(xlabel="column strategy", ylabel="row strategy", title="P(row is cheaper than column), pathwise")
+    ax.grid(False)
+    for i, j in zip(*np.nonzero(~np.isfinite(win.to_numpy(dtype=float))), strict=True):
+        if i != j:  # seaborn does not annotate masked cells
+            ax.text(j + 0.5, i + 0.5, "excluded", ha="center", va="center", color="0.35", fontsize=9)
+    title = "P(row has the lower cost of service than column), pathwise"
+    ax.set(xlabel="column strategy", ylabel="row strategy",
+           title=title + ("\ngrey: fails a constraint, not compared" if excluded else ""))
     ax.tick_params(axis="x", rotation=30)
     ax.tick_params(axis="y", rotation=0)
+    return ax
+
+
+def cost_decomposition(
+    categories: pd.DataFrame, admissible: pd.Series | None = None, *, ax: Axes | None = None, **kw
+) -> Axes:
+    """Mean cost of service per strategy as stacked horizontal bars: spend categories solid from zero (credits such
+    as resale to the left), the shortfall categories (``categories.attrs["shortfall"]``) hatched on top of the spend.
+
+    A black tick marks each strategy's total (the mean cost of service); strategies that fail a constraint
+    (``admissible`` False) are faded and marked ``(excluded)``.
+    """
+    shortfall = [c for c in categories.attrs.get("shortfall", []) if c in categories.columns]
+    spend = [c for c in categories.columns if c not in shortfall]
+    used = [c for c in (*spend, *shortfall) if np.any(np.abs(categories[c].to_numpy()) > 0)]
+    ax = new_axes(ax, size=(10, 1.8 + 0.55 * len(categories)))
+    palette = dict(zip(used, sns.color_palette("tab20", n_colors=max(len(used), 1)), strict=False))
+    keep = pd.Series(True, index=categories.index) if admissible is None else admissible.reindex(categories.index)
+    positions = np.arange(len(categories))[::-1]  # the first strategy on top
+    right, left = np.zeros(len(categories)), np.zeros(len(categories))
+    for category in used:
+        values = categories[category].to_numpy(dtype=float)
+        start = np.where(values >= 0, right, left + values)
+        hatch = "//" if category in shortfall else None
+        for y, x0, width, ok in zip(positions, start, np.abs(values), keep.to_numpy(bool), strict=True):
+            ax.barh(y, width, left=x0, height=0.6, color=palette[category], hatch=hatch, edgecolor="white",
+                    alpha=1.0 if ok else 0.35, **kw)
+        right, left = np.where(values >= 0, right + values, right), np.where(values < 0, left + values, left)
+    ax.scatter(categories.sum(axis=1).to_numpy(float), positions, marker="|", s=400, color="black", zorder=3)
+    names = [str(s) if ok else f"{s}{EXCLUDED}" for s, ok in zip(categories.index, keep.to_numpy(bool), strict=True)]
+    ax.set_yticks(positions, names)
+    handles = [Line2D([], [], color=palette[c], lw=8, label=c) for c in used if c not in shortfall]
+    handles += [Patch(facecolor=palette[c], hatch="//", edgecolor="white", label=f"{c} (shortfall)")
+                for c in used if c in shortfall]
+    handles.append(Line2D([], [], color="black", marker="|", ls="", ms=14, label="cost of service"))
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    ax.axvline(0.0, color="black", lw=0.8)
+    ax.xaxis.set_major_formatter(MONEY)
+    ax.set(xlabel="mean present value (USD)",
+           title="Cost of service = spend (solid) + priced shortfall (hatched), mean per strategy")
     return ax
 
 
@@ -142,7 +201,7 @@ def tornado_plot(tornado: pd.DataFrame, *, ax: Axes | None = None, **kw) -> Axes
         fontsize=8,
     )
     ax.set(
-        xlabel=f"margin: cost of {runner} minus cost of {best} (PV, USD)",
+        xlabel=f"margin: cost of service of {runner} minus that of {best} (PV, USD)",
         title=f"Tornado: what moves the {best} vs {runner} margin (changes on {tornado.attrs.get('paths', '?')} paths)",
     )
     return ax
@@ -173,6 +232,10 @@ DECISION_PLOTS: dict[str, Callable] = {  # PNG name -> draw(analysis), None when
     "risk_map": lambda a: risk_map(a.metrics),
     "risk_map_lateness": lambda a: risk_map(a.metrics, y="p_late"),
     "win_probability": lambda a: win_probability_heatmap(a.comparisons["win"], a.comparisons["win_se"]),
+    "cost_decomposition": lambda a: (
+        cost_decomposition(a.categories, a.metrics["admissible"].astype(bool))
+        if getattr(a, "categories", None) is not None else None
+    ),
     "tornado": lambda a: (
         tornado_plot(a.tornado, confidence=_confidence(a)) if a.tornado is not None and len(a.tornado) else None
     ),

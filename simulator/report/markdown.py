@@ -1,7 +1,10 @@
 """``summary.md``: the decision report, one function per section, from an :class:`~simulator.decision.analyse.Analysis`.
 
-Sections: header, recommendation, ranking, cost, delay and deadlines, pairwise win rates, stochastic dominance,
-sensitivity, and a glossary. Numbers go through :mod:`simulator.report.format`; the terminal table is
+Sections: header, recommendation, ranking, cost of service, spend and shortfall (with the cost per delivered
+GPU-hour), delay and deadlines, pairwise win rates, stochastic dominance, sensitivity, and a glossary. A strategy
+that fails a constraint is marked ``(excluded)`` in every table, ranked after the admissible ones, has no
+P(cheapest) or regret, and is left out of the pairwise and dominance views (it is never shown as a winner).
+Numbers go through :mod:`simulator.report.format`; the terminal table is
 :mod:`simulator.report.terminal`.
 """
 
@@ -12,6 +15,13 @@ import pandas as pd
 
 from simulator.report.format import markdown_table, money_pm, number_pm
 from simulator.stats.estimators import z_value
+
+EXCLUDED = " (excluded)"  # after the name of a strategy that fails a constraint
+
+
+def _name(name: str, row: pd.Series) -> str:
+    """The strategy's name, marked when it fails a constraint."""
+    return str(name) if bool(row.get("admissible", True)) else f"{name}{EXCLUDED}"
 
 
 def _ci(row: pd.Series, name: str) -> str:
@@ -65,6 +75,7 @@ def decision_markdown(analysis, *, scenario: str, description: str, seconds: flo
         _recommendation(analysis),
         _ranking(analysis, m),
         _cost(m),
+        _service(m),
         _delay(m),
         _pairwise(analysis),
         _dominance(analysis, m),
@@ -89,9 +100,22 @@ def _header(analysis, *, scenario: str, description: str, seconds: float) -> lis
         "",
         f"{analysis.paths:,} paths ({auto}{seconds:.1f} s of simulation); costs are present values in USD; "
         f"± is one Monte Carlo standard error (SE), [ ] a {confidence:.0%} confidence interval.",
+        "",
+        _service_definition(analysis),
         *_streamed_note(analysis),
         "",
     ]
+
+
+def _service_definition(analysis) -> str:
+    """The one sentence that says what "cost of service" is, naming the run's shortfall categories."""
+    categories = getattr(analysis, "categories", None)
+    shortfall = list(categories.attrs.get("shortfall", [])) if categories is not None else []
+    named = f" (categories {', '.join(f'`{c}`' for c in shortfall)})" if shortfall else ""
+    return ("**Cost of service** = spend + shortfall: the money spent on compute, hardware and operations plus the "
+            f"priced shortfall{named}: the delay of steady work, training runs finishing late, and work still "
+            "undone at the horizon, each at its price. \"cost\" below means the cost of service; strategies marked "
+            f"`{EXCLUDED.strip()}` fail a constraint and are never a candidate or a pairwise winner.")
 
 
 def _recommendation(analysis) -> list[str]:
@@ -117,8 +141,8 @@ def _ranking(analysis, m: pd.DataFrame) -> list[str]:
         if r.get("closed_by_data_policy"):
             ok += f" (data policy closes its {r['closed_by_data_policy']} pools)"
         regret = money_pm(r["expected_regret"], r["expected_regret_se"]) if np.isfinite(r["expected_regret"]) else "—"
-        rows.append([r["rank"], name, money_pm(r["objective"], r["objective_se"]), ok,
-                     number_pm(r["p_cheapest_feasible"], r["p_cheapest_feasible_se"], 3), regret,
+        cheapest = number_pm(r["p_cheapest_feasible"], r["p_cheapest_feasible_se"], 3) if r["admissible"] else "—"
+        rows.append([r["rank"], _name(name, r), money_pm(r["objective"], r["objective_se"]), ok, cheapest, regret,
                      r["borderline"] or "—"])
     return markdown_table("Ranking", header, rows)[1:]
 
@@ -129,16 +153,35 @@ def _cost(m: pd.DataFrame) -> list[str]:
     rows = []
     for name, r in m.iterrows():
         budget = number_pm(r["p_over_budget"], r["p_over_budget_se"], 3) if np.isfinite(r["p_over_budget"]) else "no budget"
-        rows.append([name, money_pm(r["cost_mean"], r["cost_mean_se"]), money_pm(r["cost_sd"]), _ci(r, "cost_p5"),
-                     _ci(r, "cost_p50"), _ci(r, "cost_p95"), money_pm(r["cost_var"], r["cost_var_se"]),
-                     money_pm(r["cost_cvar"], r["cost_cvar_se"]), budget])
-    return markdown_table("Cost (present value, USD)", header, rows)
+        rows.append([_name(name, r), money_pm(r["cost_mean"], r["cost_mean_se"]), money_pm(r["cost_sd"]),
+                     _ci(r, "cost_p5"), _ci(r, "cost_p50"), _ci(r, "cost_p95"),
+                     money_pm(r["cost_var"], r["cost_var_se"]), money_pm(r["cost_cvar"], r["cost_cvar_se"]), budget])
+    return markdown_table("Cost of service (present value, USD)", header, rows)
+
+
+def per_gpu_hour(row: pd.Series) -> str:
+    """``$2.41 ± 0.03`` per delivered GPU-hour, or ``—`` when the run did not record the delivered GPU-hours."""
+    value, se = row.get("usd_per_gpu_hour", np.nan), row.get("usd_per_gpu_hour_se", np.nan)
+    return "—" if not np.isfinite(value) else "$" + number_pm(value, se, 2)
+
+
+def _service(m: pd.DataFrame) -> list[str]:
+    """Mean spend and shortfall next to the cost of service, delivered GPU-hours and spend per delivered GPU-hour."""
+    header = ["strategy", "cost of service (mean)", "spend (mean)", "shortfall (mean)", "delivered GPU-hours (mean)",
+              "spend per delivered GPU-hour"]
+    rows = [[_name(name, r), money_pm(r["cost_mean"], r["cost_mean_se"]),
+             money_pm(r["spend_mean"], r["spend_mean_se"]), money_pm(r["shortfall_mean"], r["shortfall_mean_se"]),
+             number_pm(r["delivered_gpu_hours_mean"], r["delivered_gpu_hours_mean_se"], 0)
+             if np.isfinite(r["delivered_gpu_hours_mean"]) else "—", per_gpu_hour(r)] for name, r in m.iterrows()]
+    note = ["", "Spend per delivered GPU-hour is E[spend] / E[delivered GPU-hours] (a ratio of means; SE by the "
+            "delta method on the paired paths). The shortfall is not in it: it prices the work *not* delivered."]
+    return markdown_table("Spend and shortfall (present value, USD)", header, rows) + note
 
 
 def _delay(m: pd.DataFrame) -> list[str]:
     header = ["strategy", "mean delay, days", "P50", "P95", f"CVaR{_level(m)} delay", "P(a run is late)",
               "P(on budget and on time)"]
-    rows = [[name, number_pm(r["delay_mean"], r["delay_mean_se"]), f"{r['delay_p50']:.2f}",
+    rows = [[_name(name, r), number_pm(r["delay_mean"], r["delay_mean_se"]), f"{r['delay_p50']:.2f}",
              f"{r['delay_p95']:.2f} [{r['delay_p95_lo']:.2f}, {r['delay_p95_hi']:.2f}]",
              number_pm(r["delay_cvar"], r["delay_cvar_se"]), number_pm(r["p_late"], r["p_late_se"], 3),
              number_pm(r["p_on_budget_and_time"], r["p_on_budget_and_time_se"], 3)] for name, r in m.iterrows()]
@@ -146,21 +189,33 @@ def _delay(m: pd.DataFrame) -> list[str]:
 
 
 def _pairwise(analysis) -> list[str]:
+    """The win matrix; rows and columns of strategies that fail a constraint are blank (masked in the analysis)."""
     win, win_se = analysis.comparisons["win"], analysis.comparisons["win_se"]
-    rows = [[f"**{a}**", *("" if a == b else number_pm(win.loc[a, b], win_se.loc[a, b], 3) for b in win.columns)]
-            for a in win.index]
-    return markdown_table("Pairwise: P(row is cheaper than column), path by path", ["", *win.columns], rows)
+    excluded = set(win.attrs.get("inadmissible", []))
+
+    def label(name):
+        return f"{name}{EXCLUDED}" if name in excluded else name
+
+    def cell(a, b):
+        if a == b:
+            return ""
+        return number_pm(win.loc[a, b], win_se.loc[a, b], 3) if np.isfinite(win.loc[a, b]) else "—"
+
+    rows = [[f"**{label(a)}**", *(cell(a, b) for b in win.columns)] for a in win.index]
+    note = ["", f"— : not compared, fails a constraint: {', '.join(sorted(excluded))}."] if excluded else []
+    table = markdown_table("Pairwise: P(row has the lower cost of service than column), path by path",
+                           ["", *(label(c) for c in win.columns)], rows)
+    return table + note
 
 
 def _dominance(analysis, m: pd.DataFrame) -> list[str]:
-    failing = set(m.index[~m["admissible"].astype(bool)])
-    pairs = [
-        f"- {d.dominant} dominates {d.dominated} ({d.order})"
-        + (f"; {d.dominant} fails a constraint" if d.dominant in failing else "")
-        for d in analysis.comparisons["dominance"].itertuples()
-    ]
-    return ["", "## Stochastic dominance (lower cost is better)", "",
-            *(pairs or ["No strategy dominates another: each pair's cost distributions cross."])]
+    """Dominance among admissible strategies only (the analysis leaves the others out)."""
+    failing = sorted(str(s) for s in m.index[~m["admissible"].astype(bool)])
+    dominance = analysis.comparisons["dominance"]
+    pairs = [f"- {d.dominant} dominates {d.dominated} ({d.order})" for d in dominance.itertuples()]
+    note = ["", f"Strategies that fail a constraint are left out: {', '.join(failing)}."] if failing else []
+    return ["", "## Stochastic dominance (lower cost of service is better)", "",
+            *(pairs or ["No admissible strategy dominates another: each pair's cost distributions cross."]), *note]
 
 
 def _sensitivity(analysis) -> list[str]:
@@ -188,7 +243,8 @@ def _tornado_table(t: pd.DataFrame, objective: str) -> list[str]:
 
 
 def _glossary() -> list[str]:
-    return ["", "Delay: backlog-weighted wait of steady demand (plus the academic queue wait). P(late): a named "
-            "training run finishes after its deadline. Regret: cost above the cheapest admissible strategy on the "
-            "same path. Formulas: docstrings of simulator/stats/estimators.py, stats/compare.py, "
+    return ["", "Cost of service: spend + priced shortfall (delay, late runs, unserved work). Delay: backlog-weighted "
+            "wait of steady demand (plus the academic queue wait). P(late): a named "
+            "training run finishes after its deadline. Regret: cost of service above the cheapest admissible "
+            "strategy on the same path. Formulas: docstrings of simulator/stats/estimators.py, stats/compare.py, "
             "decision/recommend.py, decision/sensitivity.py."]

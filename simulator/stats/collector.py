@@ -91,8 +91,9 @@ class RunStatistics:
         if not self.service:
             return
         if not all(present):
-            raise ValueError(f"a chunk lacks {[n for n, p in zip(self.SERVICE_INPUTS, present) if not p]}, which "
-                             "earlier chunks had: pass RunStatistics.SERVICE_INPUTS with every chunk")
+            missing = [name for name in self.SERVICE_INPUTS if name not in chunk]
+            raise ValueError(f"a chunk lacks {missing}, which earlier chunks had: pass "
+                             "RunStatistics.SERVICE_INPUTS with every chunk")
         for name in self.SERVICE_INPUTS:
             self.moments[name] = self.moments[name].merge(Moments.of(chunk[name]))
         self.spend_delivered = self.spend_delivered.merge(CoMoments.of(chunk["spend"], chunk["delivered_gpu_hours"]))

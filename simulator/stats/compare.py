@@ -21,6 +21,11 @@ For strategies ``a, b`` and paths ``i = 1..n`` (costs ``c_ai``):
   increasing convex disutility of cost): ``E(c_a - t)^+ <= E(c_b - t)^+`` for all ``t``, i.e. the sum of the ``k``
   largest costs of ``a`` is at most that of ``b`` for every ``k`` (``CVaR`` at every level). Each implies the next;
   the strongest that holds is reported, and only when it is strict somewhere.
+
+Strategies that fail a constraint (``admissible[s]`` False) are never candidates: P(cheapest) and regret are taken
+among the admissible ones, the win matrix's rows and columns of an inadmissible strategy are masked (NaN, listed in
+the frame's ``attrs["inadmissible"]``), and the dominance table lists pairs of admissible strategies only, so no
+pairwise view shows an inadmissible strategy as the winner.
 """
 
 from __future__ import annotations
@@ -111,21 +116,35 @@ def dominance(a: np.ndarray, b: np.ndarray, *, rtol: float = 1e-12) -> str | Non
     return None
 
 
-def dominance_table(cost: np.ndarray, names: list[str]) -> pd.DataFrame:
-    """Every ordered pair ``(dominant, dominated, order)`` for which dominance holds."""
+def dominance_table(cost: np.ndarray, names: list[str], admissible: np.ndarray | None = None) -> pd.DataFrame:
+    """Every ordered pair ``(dominant, dominated, order)`` of admissible strategies for which dominance holds."""
     rows = []
-    for i, j in itertools.permutations(range(len(names)), 2):
+    keep = np.ones(len(names), bool) if admissible is None else np.asarray(admissible, bool)
+    for i, j in itertools.permutations(np.flatnonzero(keep), 2):
         order = dominance(cost[i], cost[j])
         if order is not None:
             rows.append({"dominant": names[i], "dominated": names[j], "order": order})
     return pd.DataFrame(rows, columns=["dominant", "dominated", "order"])
 
 
+def mask_inadmissible(frame: pd.DataFrame, admissible: np.ndarray | None) -> pd.DataFrame:
+    """A pairwise (S x S) frame with the rows and columns of inadmissible strategies set to NaN; their names in
+    ``attrs["inadmissible"]``."""
+    keep = np.ones(len(frame), bool) if admissible is None else np.asarray(admissible, bool)
+    masked = frame.where(np.outer(keep, keep))
+    masked.attrs["inadmissible"] = [str(name) for name in frame.index[~keep]]
+    return masked
+
+
 def comparison_frames(
     cost: np.ndarray, names: list[str], feasible: np.ndarray | None = None
 ) -> dict[str, pd.DataFrame]:
-    """All paired comparisons as labelled frames: ``win``/``win_se`` (S x S, row beats column), ``per_strategy``
-    (P(cheapest feasible), expected regret, with SEs) and ``dominance``."""
+    """All paired comparisons as labelled frames: ``win``/``win_se`` (S x S, row beats column, among admissible
+    strategies), ``per_strategy`` (P(cheapest feasible), expected regret, with SEs) and ``dominance``.
+
+    ``feasible``: (S,) admissible strategies, or (S, n) feasibility per path (then P(cheapest) and regret use it
+    path by path, and the pairwise views keep every strategy)."""
+    admissible = None if feasible is None or np.ndim(feasible) != 1 else np.asarray(feasible, bool)
     win, win_se = win_probability(cost)
     p_best, p_best_se, p_none = cheapest_feasible_probability(cost, feasible)
     regret, regret_se = expected_regret(cost, feasible)
@@ -141,10 +160,10 @@ def comparison_frames(
     per_strategy.attrs["p_none_feasible"] = p_none
     label = pd.Index(names, name="strategy")
     return {
-        "win": pd.DataFrame(win, index=label, columns=names),
-        "win_se": pd.DataFrame(win_se, index=label, columns=names),
+        "win": mask_inadmissible(pd.DataFrame(win, index=label, columns=names), admissible),
+        "win_se": mask_inadmissible(pd.DataFrame(win_se, index=label, columns=names), admissible),
         "per_strategy": per_strategy,
-        "dominance": dominance_table(np.asarray(cost, float), names),
+        "dominance": dominance_table(np.asarray(cost, float), names, admissible),
     }
 
 
