@@ -1,7 +1,12 @@
-"""Seaborn risk plots, one function per plot: ``f(ds, *, ax=None, **kw) -> Axes``; :func:`save_all` writes PNGs."""
+"""Seaborn risk plots, one function per plot: ``f(ds, *, ax=None, **kw) -> Axes``; :func:`save_all` writes PNGs.
+
+Costs are costs of service (spend + priced shortfall). ``excluded`` names the strategies that fail a constraint
+(``analysis.metrics.index[~analysis.metrics["admissible"]]``): they are labelled ``(excluded)`` in every plot.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -16,14 +21,22 @@ from simulator.report.figures import MONEY, new_axes, save_figures
 SIZE = (8, 4.5)  # inches
 
 
-def _long(ds: xr.Dataset, variable: str) -> pd.DataFrame:
-    return ds[variable].to_dataframe().reset_index()[["strategy", "path", variable]]
+def _label(strategy, excluded: Collection[str] = ()) -> str:
+    """A strategy's name in a legend or on an axis, marked when it fails a constraint."""
+    return f"{strategy} (excluded)" if str(strategy) in set(excluded) else str(strategy)
 
 
-def cost_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
-    """Distribution of present-value cost per strategy (violins with quartiles; P5-P95 clipped view)."""
+def _long(ds: xr.Dataset, variable: str, excluded: Collection[str] = ()) -> pd.DataFrame:
+    frame = ds[variable].to_dataframe().reset_index()[["strategy", "path", variable]]
+    frame["strategy"] = [_label(s, excluded) for s in frame["strategy"]]
+    return frame
+
+
+def cost_distribution(ds: xr.Dataset, *, ax: Axes | None = None, excluded: Collection[str] = (), **kw) -> Axes:
+    """Distribution of the present-value cost of service per strategy (violins with quartiles; P5-P95 clipped
+    view); strategies in ``excluded`` are labelled so."""
     ax = new_axes(ax, SIZE)
-    frame = _long(ds, "cost")
+    frame = _long(ds, "cost", excluded)
     sns.violinplot(
         data=frame,
         x="cost",
@@ -40,7 +53,7 @@ def cost_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
     ax.set_xlim(min(lo, 0.0), hi)
     ax.xaxis.set_major_formatter(MONEY)
     ax.set(
-        xlabel="present value of cost (USD), 99th percentile view",
+        xlabel="present value of the cost of service (USD), 99th percentile view",
         ylabel="",
         title=f"Cost distribution per strategy ({_paths_label(ds)})",
     )
@@ -53,10 +66,10 @@ def _paths_label(ds: xr.Dataset) -> str:
     return f"first {kept:,} of {int(ds.attrs['paths']):,} paths" if is_streamed(ds) else f"{kept:,} paths"
 
 
-def delay_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
+def delay_distribution(ds: xr.Dataset, *, ax: Axes | None = None, excluded: Collection[str] = (), **kw) -> Axes:
     """Empirical CDF of the backlog-weighted delay per strategy (log-scaled days, zero delays at the left)."""
     ax = new_axes(ax, SIZE)
-    frame = _long(ds, "delay")
+    frame = _long(ds, "delay", excluded)
     frame["delay"] = frame["delay"].clip(lower=1e-3)
     sns.ecdfplot(data=frame, x="delay", hue="strategy", log_scale=True, ax=ax, **kw)
     ax.set(
@@ -68,9 +81,10 @@ def delay_distribution(ds: xr.Dataset, *, ax: Axes | None = None, **kw) -> Axes:
 
 
 def cost_fan_chart(
-    ds: xr.Dataset, *, ax: Axes | None = None, band: tuple[float, float] = (0.05, 0.95)
+    ds: xr.Dataset, *, ax: Axes | None = None, band: tuple[float, float] = (0.05, 0.95), excluded: Collection[str] = ()
 ) -> Axes:
-    """Cumulative present-value cost over time: median line and ``band`` quantile ribbon per strategy."""
+    """Cumulative present-value cost over time: median line and ``band`` quantile ribbon per strategy (dashed for a
+    strategy in ``excluded``)."""
     ax = new_axes(ax, SIZE)
     palette = sns.color_palette(n_colors=ds.sizes["strategy"])
     months = ds["month"].values
@@ -78,7 +92,8 @@ def cost_fan_chart(
         cumulative = ds["cumulative_cost"].sel(strategy=strategy).values  # (trajectory_path, month)
         lo, mid, hi = np.quantile(cumulative, [band[0], 0.5, band[1]], axis=0)
         ax.fill_between(months, lo, hi, color=color, alpha=0.2, linewidth=0)
-        sns.lineplot(x=months, y=mid, color=color, label=str(strategy), ax=ax)
+        sns.lineplot(x=months, y=mid, color=color, label=_label(strategy, excluded), ax=ax,
+                     linestyle="--" if str(strategy) in set(excluded) else "-")
     ax.yaxis.set_major_formatter(MONEY)
     ax.set(
         xlabel="month",
@@ -96,6 +111,8 @@ PLOTS = {
 }
 
 
-def save_all(ds: xr.Dataset, directory: Path) -> list[Path]:
-    """Draw every plot of :data:`PLOTS` and save it as ``directory/NAME.png``."""
-    return save_figures(((name, lambda plot=plot: plot(ds)) for name, plot in PLOTS.items()), directory)
+def save_all(ds: xr.Dataset, directory: Path, *, excluded: Collection[str] = ()) -> list[Path]:
+    """Draw every plot of :data:`PLOTS` and save it as ``directory/NAME.png``; ``excluded``: strategies that fail a
+    constraint, labelled so."""
+    return save_figures(((name, lambda plot=plot: plot(ds, excluded=excluded)) for name, plot in PLOTS.items()),
+                        directory)
