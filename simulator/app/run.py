@@ -117,7 +117,8 @@ def _write_outputs(ds, analysis, config, out_dir: Path, *, scenario: str, resolv
     (out_dir / "config_resolved.yaml").write_text(resolved)
     write_tables(analysis, out_dir)
     if config.report.plots:
-        save_all(ds, out_dir)
+        failing = analysis.metrics.index[~analysis.metrics["admissible"].astype(bool)]
+        save_all(ds, out_dir, excluded=list(failing))
         save_decision_plots(analysis, out_dir)
     (out_dir / "summary.md").write_text(text)
     write_atomic(ds, out_dir / "results.nc")  # last: its presence means the run is complete
