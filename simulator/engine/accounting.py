@@ -171,7 +171,7 @@ def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, j
     monthly = {k: jnp.moveaxis(v, 0, -2) for k, v in monthly.items()}  # (M, ..., N) -> (..., M, N)
     out = dict(cost=ordered_sum(pv), spend=part(SPEND_CATEGORIES), shortfall=part(SHORTFALL_CATEGORIES),
                cost_by_category=pv, cash_by_category=cash, delay=delay,
-               delivered_gpu_hours=state.demand_gpu_hours - backlog + run_done, run_finish_day=finish,
+               delivered_gpu_hours=jnp.maximum(state.demand_gpu_hours - backlog, 0.0) + run_done, run_finish_day=finish,
                run_lateness_days=lateness, run_completed=completed, final_backlog=backlog,
                owned_failures=state.failures, interruptions_by_kind=state.interruptions,
                spot_interruptions=state.interruptions[:, interruptible_codes().index(SPOT)],
