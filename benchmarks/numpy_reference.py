@@ -391,7 +391,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     for s in range(n_s):
         residual = -(1.0 - th["owned.resale_fee_share"]) * price_now * rho ** (horizon / DAYS_PER_YEAR) * weight[s]
         backlog = light[s] + heavy[s]
-        wait = backlog**2 / (2.0 * HOURS_PER_DAY * quota[s])
+        wait = backlog * np.minimum(backlog / (2.0 * HOURS_PER_DAY * quota[s]), 1e4)  # the engine's wait cap
         waited[s] += wait
         left = backlog.copy()
         late_cash, late_pv = np.zeros(n), np.zeros(n)

@@ -21,6 +21,10 @@ With ``v = workload.delay_usd_per_gpu_hour_day`` and discount factor ``delta(t) 
 the final index ``M_T`` of its lowest-priority ``on_demand`` pool that serves heavy work (with GPUs), and that pool's
 quota. Every on-demand pool is priced ``P_od(0) M_T^beta_od`` (:mod:`simulator.engine.pools`), which is also what a
 strategy without such a pool would pay the market; its ``G`` is ``workload.clearing_gpus``.
+
+*float32 guard.* The mean terminal wait ``B_T / (2 rho)`` is capped at :data:`TERMINAL_WAIT_CAP_DAYS` (10,000 days,
+27 years): ``B_T^2`` overflows float32 for a backlog above ~1e19 GPU-hours (a demand of 1e30 GPU-hours a day); the
+cap binds only for a backlog that would take more than 55 years of clearing capacity, never in a sane scenario.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from simulator.engine.kinds import ON_DEMAND
 from simulator.engine.params import Params
 from simulator.engine.processes import market
 from simulator.engine.strategies import StrategyTable
+
+TERMINAL_WAIT_CAP_DAYS = 1e4  # cap on the mean wait after the horizon (see the float32 guard in the module notes)
 
 
 def marginal_rental(st: StrategyTable, params: Params, log_index: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -69,6 +75,6 @@ def terminal_shortfall(st: StrategyTable, params: Params, log_index: jax.Array, 
     """
     price, quota = marginal_rental(st, params, log_index)
     clearing_rate = HOURS_PER_DAY * quota
-    wait = backlog * backlog / (2.0 * clearing_rate)
+    wait = backlog * jnp.minimum(backlog / (2.0 * clearing_rate), TERMINAL_WAIT_CAP_DAYS)
     left = backlog + jnp.sum(jnp.maximum(run_remaining, 0.0), axis=1)
     return wait, params.workload.delay_usd_per_gpu_hour_day * wait, left * price / efficiency
