@@ -2,14 +2,15 @@
 
 It implements the same drivers, pools, routing, costs and step as :mod:`simulator.engine` (the formulas are in the
 docstrings of :mod:`simulator.engine.processes`, :mod:`simulator.engine.pools`, :mod:`simulator.engine.routing` and
-:mod:`simulator.engine.accounting`) for strategies made of ``owned``, ``on_demand`` and ``spot`` pools, with named training
+:mod:`simulator.engine.accounting`, :mod:`simulator.engine.ownership`, :mod:`simulator.engine.shortfall`) for
+strategies made of ``owned``, ``on_demand`` and ``spot`` pools, with named training
 runs and light/heavy steady demand: the features of ``scenario=hybrid``. It is written the way a competent NumPy user
 would write it: a ``numpy.random.Generator``, arrays over paths, Python loops over time steps, strategies and pools,
 kind-specific code per pool, ``Generator.poisson`` where a hazard can be non-zero, float64 throughout.
 
 Its random numbers differ from the engine's (a different generator, and Poisson counts drawn per strategy rather
 than shared), so it agrees with the engine in distribution, not path by path: ``tests/test_numpy_reference.py``
-compares the means of cost, delay and lateness per strategy with a z-test. Shared drivers (demand, price index, spot
+compares the means of cost, spend, shortfall, delay and lateness per strategy with a z-test. Shared drivers (demand, price index, spot
 availability, the owned fleet's failures within a strategy) are common to all strategies, as in the engine.
 """
 
@@ -22,11 +23,13 @@ import numpy as np
 from simulator.config.schema import Config
 from simulator.engine import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY
 from simulator.engine.priors import Prior, prior_table
-from simulator.engine.strategies import COST_CATEGORIES
+from simulator.engine.strategies import COST_CATEGORIES, SHORTFALL_CATEGORIES
 
 SUPPORTED_KINDS = ("owned", "on_demand", "spot")
 CATEGORY = {name: i for i, name in enumerate(COST_CATEGORIES)}
 PROVIDER = {"owned": 0, "on_demand": 1, "spot": 1}  # spot and on-demand are the same cloud provider
+PROVIDER_NAMES = ("onprem", "cloud", "marketplace", "academic", "notebook")  # provider ids, as the engine's kinds
+RENTED = ("on_demand", "spot")  # kinds rented by the GPU-hour (cloud operations)
 
 
 def _sample_prior(p: Prior, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -43,6 +46,12 @@ def _sample_prior(p: Prior, rng: np.random.Generator, n: int) -> np.ndarray:
     else:
         x = rng.beta(a, b, n)
     return np.clip(x, low, high)
+
+
+def _late_usd(lateness: np.ndarray, per_day: np.ndarray, run) -> np.ndarray:
+    """Lateness cost of a run: ``l lateness + m 1[lateness > a]`` (no cut-off when ``missed_after_days`` is None)."""
+    cut = np.inf if run.missed_after_days is None else run.missed_after_days
+    return per_day * lateness + np.where(lateness > cut, run.missed_usd, 0.0)
 
 
 def _egress(provider: np.ndarray | int, egress: np.ndarray, bandwidth: np.ndarray):
@@ -77,7 +86,8 @@ def _check_scope(cfg: Config) -> None:
 def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Simulate ``paths`` paths of every strategy of ``cfg``; returns arrays with a leading path axis.
 
-    Outputs: ``cost`` (N, S) present value, ``cost_by_category`` (N, S, C), ``delay`` (N, S) days,
+    Outputs: ``cost``, ``spend`` and ``shortfall`` (N, S) present value, ``cost_by_category`` (N, S, C), ``delay``
+    (N, S) days,
     ``run_finish_day`` and ``run_lateness_days`` (N, S, R), ``owned_failures`` and ``spot_interruptions`` (N, S).
     """
     rng = np.random.default_rng(seed)
@@ -123,7 +133,18 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     efficiency = [s.checkpoint_interval_hours / (s.checkpoint_interval_hours + ckpt_cost) for s in strategies]
     loss_hours = [0.5 * (s.checkpoint_interval_hours + ckpt_cost) + restart for s in strategies]
     budget = [np.inf if s.capex_budget_usd is None else s.capex_budget_usd for s in strategies]
-    home = [PROVIDER[ps[0].kind] for ps in pools]
+    home = PROVIDER_NAMES.index(cfg.data.home)
+    tb_price = [th[f"storage.{name}_usd_per_tb_month"] for name in PROVIDER_NAMES]
+    home_egress = _egress(home, egress, bandwidth)
+    copies = [[np.zeros(n, bool) for _ in PROVIDER_NAMES] for _ in strategies]
+    support_base = [np.zeros(n) for _ in strategies]
+    cohorts = [[(np.zeros(n), np.zeros(n)) for _ in range(12)] for _ in strategies]  # (capex, day) by month % 12
+    month_capex = [np.zeros(n) for _ in strategies]
+    month_day = [np.zeros(n) for _ in strategies]
+    rents = [any(p.kind in RENTED and p.gpus > 0 for p in ps) for ps in pools]
+    # marginal rental quota: the last on-demand pool serving heavy work with GPUs, else workload.clearing_gpus
+    quota = [next((np.full(n, p.gpus) for p in reversed(ps) if p.kind == "on_demand" and "heavy" in p.serves
+                   and p.gpus > 0), th["workload.clearing_gpus"]) for ps in pools]
     price0 = th["market.hardware_usd_per_gpu"]
     ordered = [sum(p.gpus for p in ps if p.kind == "owned") for ps in pools]
     pending = [np.clip(np.minimum(o, np.floor(b / np.maximum(price0, 1e-30))), 0.0, None)
@@ -162,6 +183,10 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                 arrived = (pending[s] > 0.0) & (t >= pending_day[s])
                 delivered = np.where(arrived, pending[s], 0.0)
                 capex = delivered * pending_price[s]
+                month_capex[s] = month_capex[s] + capex
+                month_day[s] = np.where(capex > 0.0, t, month_day[s])
+                young_capex, young_day = cohorts[s][month % 12]  # delivered 12 months ago
+                supported = support_base[s] + np.where(t + 0.5 * dt >= young_day + DAYS_PER_YEAR, young_capex, 0.0)
                 installed[s] = installed[s] + delivered
                 weight[s] = weight[s] + delivered * rho ** (-t / DAYS_PER_YEAR)
                 pending[s] = np.where(arrived, 0.0, pending[s])
@@ -282,21 +307,47 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         busy_month[s] = busy_month[s] + wall[j]
                     else:
                         cost[CATEGORY[p.kind]] += spend
+                        if p.kind in RENTED:
+                            cost[CATEGORY["cloud_ops"]] += th["operations.cloud_support_share"] * spend
+                kw = th["owned.kw_per_gpu"]
                 cost[CATEGORY["capex"]] = capex
+                cost[CATEGORY["fabric"]] = th["owned.fabric_usd_per_gpu"] * delivered
+                cost[CATEGORY["buildout"]] = th["onprem.buildout_usd_per_kw"] * kw * delivered
+                cost[CATEGORY["support"]] = th["owned.support_share_per_year"] * supported * dt / DAYS_PER_YEAR
                 cost[CATEGORY["power"]] += th["owned.idle_power_fraction"] * up * hours * energy
                 owned_here = installed[s] > 0.0
-                cost[CATEGORY["facility"]] = (installed[s] * th["owned.kw_per_gpu"] * th["onprem.facility_usd_per_kw_month"]
-                                              * dt / DAYS_PER_MONTH
-                                              + np.where(owned_here, th["onprem.fixed_usd_per_month"] * dt / DAYS_PER_MONTH,
-                                                         0.0))
+                cost[CATEGORY["facility"]] = np.where(
+                    owned_here, (np.maximum(installed[s] * kw, th["onprem.min_commit_kw"])
+                                 * th["onprem.facility_usd_per_kw_month"] + th["onprem.fixed_usd_per_month"])
+                    * dt / DAYS_PER_MONTH, 0.0)
+                salary = th["operations.staff_usd_per_fte_year"]
                 fte = np.maximum(th["onprem.min_fte"], th["onprem.fte_per_100_gpus"] * installed[s] / 100.0)
-                cost[CATEGORY["staff"]] = np.where(owned_here, fte * th["operations.staff_usd_per_fte_year"] * dt / DAYS_PER_YEAR,
-                                                   0.0)
+                cost[CATEGORY["staff"]] = np.where(owned_here, fte * salary * dt / DAYS_PER_YEAR, 0.0)
+                if rents[s]:
+                    cost[CATEGORY["cloud_ops"]] += th["operations.cloud_min_fte"] * salary * dt / DAYS_PER_YEAR
                 cost[CATEGORY["migration"]] = migration
+                # The dataset: stored at home, copied to every other provider run on; egress per copy and growth.
+                d_now = th["storage.dataset_tb"] * th["storage.growth_multiplier_per_year"] ** (t / DAYS_PER_YEAR)
+                d_next = th["storage.dataset_tb"] * th["storage.growth_multiplier_per_year"] ** ((t + dt) / DAYS_PER_YEAR)
+                per_tb_month, n_new, n_copies = tb_price[home].copy(), np.zeros(n), np.zeros(n)
+                for q in range(len(PROVIDER_NAMES)):
+                    ran = np.zeros(n, bool)
+                    for j, p in enumerate(ps):
+                        if PROVIDER[p.kind] == q:
+                            ran |= wall[j] > 0.0
+                    held = (copies[s][q] | ran) & (q != home)
+                    n_new += held & ~copies[s][q]
+                    n_copies += held
+                    per_tb_month = per_tb_month + np.where(held, tb_price[q], 0.0)
+                    copies[s][q] = held
+                cost[CATEGORY["storage"]] = d_now * per_tb_month * dt / DAYS_PER_MONTH
+                cost[CATEGORY["data"]] = home_egress * (d_now * n_new + (d_next - d_now) * n_copies)
+                waited_step = (light[s] + heavy[s]) * dt
+                cost[CATEGORY["delay"]] = th["workload.delay_usd_per_gpu_hour_day"] * waited_step
                 pv[s] += cost * discount
                 cash[s] += cost
                 up_month[s] = up_month[s] + up * hours
-                waited[s] += (light[s] + heavy[s]) * dt
+                waited[s] += waited_step
             demand_total += arrivals
             # Shared drivers move.
             log_demand = log_demand + demand_drift + demand_vol * rng.standard_normal(n)
@@ -323,23 +374,50 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                 committed[s] = committed[s] + gpus * price
             busy_month[s] = np.zeros(n)
             up_month[s] = np.zeros(n)
+            # Support cohorts: month - 12's delivery joins the base; this month's takes its slot.
+            young_capex, _ = cohorts[s][month % 12]
+            support_base[s] = support_base[s] + young_capex
+            cohorts[s][month % 12] = (month_capex[s], month_day[s])
+            month_capex[s] = np.zeros(n)
 
-    # End of the horizon: resale credit, run finish and lateness, delay.
+    # End of the horizon: resale credit net of fees, run finish and lateness, the shortfall, delay.
     price_now = price0 * np.exp(th["market.loading_hardware"] * log_index)
+    od_now = od_base * np.exp(th["market.loading_on_demand"] * log_index)  # the marginal rental price c_T
     discount_end = (1.0 + rate) ** (-horizon / DAYS_PER_YEAR)
     finish_day = np.zeros((n_s, n_r, n))
+    deadlines = np.asarray([run.deadline_day for run in runs]).reshape(1, -1, 1)
+    v = th["workload.delay_usd_per_gpu_hour_day"]
+    delivered = np.zeros((n_s, n))
     for s in range(n_s):
-        residual = -price_now * rho ** (horizon / DAYS_PER_YEAR) * weight[s]
-        pv[s, CATEGORY["residual"]] += residual * discount_end
-        cash[s, CATEGORY["residual"]] += residual
+        residual = -(1.0 - th["owned.resale_fee_share"]) * price_now * rho ** (horizon / DAYS_PER_YEAR) * weight[s]
+        backlog = light[s] + heavy[s]
+        wait = backlog * np.minimum(backlog / (2.0 * HOURS_PER_DAY * quota[s]), 1e4)  # the engine's wait cap
+        waited[s] += wait
+        left = backlog.copy()
+        late_cash, late_pv = np.zeros(n), np.zeros(n)
+        delivered[s] = np.maximum(demand_total - backlog, 0.0)
         for r, run in enumerate(runs):
             done = remaining[s][r] <= 0.0
             full_rate = run.gpus * HOURS_PER_DAY * efficiency[s]
             finish_day[s, r] = np.where(done, finish[s][r], horizon + remaining[s][r] / full_rate)
-    deadlines = np.asarray([run.deadline_day for run in runs]).reshape(1, -1, 1)
+            late = _late_usd(np.maximum(0.0, finish_day[s, r] - run.deadline_day),
+                             th[f"runs.{list(cfg.runs)[r]}.late_usd_per_day"], run)
+            late_cash += late
+            late_pv += late * (1.0 + rate) ** (-finish_day[s, r] / DAYS_PER_YEAR)
+            left += np.maximum(remaining[s][r], 0.0)
+            delivered[s] += run_size[r] - np.maximum(remaining[s][r], 0.0)
+        unserved = left * od_now / efficiency[s]
+        for name, usd, at_pv in (("residual", residual, residual * discount_end),
+                                 ("delay", v * wait, v * wait * discount_end),
+                                 ("unserved", unserved, unserved * discount_end), ("late_runs", late_cash, late_pv)):
+            pv[s, CATEGORY[name]] += at_pv
+            cash[s, CATEGORY[name]] += usd
+    shortfall_columns = [CATEGORY[c] for c in SHORTFALL_CATEGORIES]
+    shortfall = pv[:, shortfall_columns].sum(axis=1)
     out = dict(
-        cost=pv.sum(axis=1), cost_by_category=pv, delay=waited / np.maximum(demand_total, np.finfo(float).tiny),
+        cost=pv.sum(axis=1), spend=pv.sum(axis=1) - shortfall, shortfall=shortfall, cost_by_category=pv,
+        cash_by_category=cash, delay=waited / np.maximum(demand_total, np.finfo(float).tiny),
         run_finish_day=finish_day, run_lateness_days=np.maximum(0.0, finish_day - deadlines),
-        owned_failures=failures, spot_interruptions=interruptions,
+        owned_failures=failures, spot_interruptions=interruptions, delivered_gpu_hours=delivered,
     )
     return {k: np.moveaxis(v, -1, 0) for k, v in out.items()}

@@ -66,6 +66,7 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "workload.checkpoint_cost_hours": "nonnegative",
     "workload.restart_hours": "nonnegative",
     "workload.delay_usd_per_gpu_hour_day": "nonnegative",
+    "workload.clearing_gpus": "at_least_one",
     "workload.job_interrupt_per_gpu_hour": "nonnegative",
     "workload.checkpoint_tb": "nonnegative",
     "workload.migration_usd": "nonnegative",

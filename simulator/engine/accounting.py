@@ -1,4 +1,4 @@
-"""Costs of a step by category, and the end-of-horizon accounts (resale, run lateness, delay).
+"""Costs of a step by category, and the end-of-horizon accounts (resale, shortfall); the engine's outputs.
 
 Notes
 -----
@@ -10,11 +10,22 @@ Per step of ``dt`` days (``h = 24 dt`` hours), with ``W_p`` the wall GPU-hours u
   ``u_p (max(0, U + W u - I) - max(0, U - I))`` with ``U`` the units used so far this month, ``u`` units per GPU-hour,
   ``I = seats * included units``;
 * power of owned GPUs: ``(busy (1 - i) + i * up h) kW PUE $/kWh`` (``i`` the idle power fraction);
-* facility: ``installed * kW * rate * dt / month`` plus the hosting's fixed monthly fee while GPUs are installed;
-* staff: ``max(min FTE, FTE per 100 GPUs * installed / 100) * salary * dt / year`` while GPUs are installed;
-* data: ``sum_p W_p / 1000 * TB per 1000 GPU-h * $/TB_p``; migration as routed; compliance: markup on cloud spend
-  plus the yearly fee; capex at delivery;
-* residual (at the horizon ``T``): ``-P_0 M_T^beta rho^{T/365.25} w`` (see :mod:`simulator.engine.processes.fleet`).
+* staff: ``max(min FTE, FTE per 100 GPUs * installed / 100) * salary * dt / year`` while GPUs are installed
+  (``salary = operations.staff_usd_per_fte_year``);
+* cloud_ops, for a strategy with a rented pool (a kind with ``rented`` in :data:`simulator.engine.kinds.KINDS`, with
+  GPUs): ``operations.cloud_min_fte * salary * dt / year + operations.cloud_support_share * R_t``, ``R_t`` the step's
+  usage spend on rented pools;
+* migration as routed; compliance: markup on cloud spend plus the yearly fee; capex at delivery;
+* support, fabric, build-out, facility, storage and data: :mod:`simulator.engine.ownership`;
+* delay (shortfall): ``v * waited_t`` (:mod:`simulator.engine.shortfall`);
+* residual (at the horizon ``T``): ``-(1 - f) P_0 M_T^beta rho^{T/365.25} w`` (see
+  :mod:`simulator.engine.processes.fleet`; ``f = owned.resale_fee_share``);
+* shortfall at ``T`` (terminal delay, unserved work, late runs): :mod:`simulator.engine.shortfall`.
+
+Every step cost is booked as cash and at present value ``(1 + r)^{-(t + dt/2) / 365.25}``; the horizon terms at
+``(1 + r)^{-T / 365.25}`` (late runs at each run's finish). ``spend`` sums the spend categories, ``shortfall`` the
+shortfall categories (:data:`simulator.engine.strategies.SHORTFALL_CATEGORIES`), ``cost = spend + shortfall`` (the
+cost of service).
 """
 
 from __future__ import annotations
@@ -27,12 +38,20 @@ import jax.numpy as jnp
 
 from simulator.engine._constants import DAYS_PER_MONTH, DAYS_PER_YEAR, HOURS_PER_DAY, RESALE_RETENTION_FLOOR
 from simulator.engine._xla import ordered_sum
-from simulator.engine.kinds import ACADEMIC, KINDS, NOTEBOOK, SPOT, any_of, is_public_cloud
+from simulator.engine.kinds import ACADEMIC, KINDS, NOTEBOOK, SPOT, any_of, codes_where, is_public_cloud
+from simulator.engine.ownership import owning_costs
 from simulator.engine.params import Params
 from simulator.engine.pools import PoolTerms, hosting, interruptible_codes
 from simulator.engine.processes import market, spot
 from simulator.engine.routing import Usage
-from simulator.engine.strategies import CATEGORY_INDEX, COST_CATEGORIES, StrategyTable
+from simulator.engine.shortfall import late_run_costs, terminal_shortfall
+from simulator.engine.strategies import (
+    CATEGORY_INDEX,
+    COST_CATEGORIES,
+    SHORTFALL_CATEGORIES,
+    SPEND_CATEGORIES,
+    StrategyTable,
+)
 
 
 def sum_by_kind(values: list[jax.Array] | jax.Array, kind: jax.Array, code: int) -> jax.Array:
@@ -65,12 +84,18 @@ class FleetStep(NamedTuple):
     installed: jax.Array  # GPUs installed
     up: jax.Array  # GPUs up
     capex: jax.Array  # paid for GPUs delivered this step
+    delivered: jax.Array  # GPUs delivered this step
+    supported: jax.Array  # capex of the GPUs delivered at least a year ago (``ownership.supported_capex``)
 
 
 def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage, owned: FleetStep,
-               notebook_units: jax.Array, dt: float, partnership: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Cash spent in one step by category, (S, C, N), and the updated notebook units of the month (S, N)."""
-    installed, up, capex, hours = owned.installed, owned.up, owned.capex, HOURS_PER_DAY * dt
+               notebook_units: jax.Array, dt: float, partnership: jax.Array,
+               extra: dict[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
+    """Cash spent in one step by category, (S, C, N), and the updated notebook units of the month (S, N).
+
+    ``extra`` holds categories computed by the caller (storage, data, delay), (S, N) each.
+    """
+    installed, up, hours = owned.installed, owned.up, HOURS_PER_DAY * dt
     spend = [wall * terms.price[:, p] for p, wall in enumerate(usage.wall)]
     host = hosting(st, params)
     energy = params.owned.kw_per_gpu * host.pue * params.market.electricity_usd_per_kwh
@@ -80,23 +105,28 @@ def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage
     units = notebook_units + sum_by_kind(usage.wall, st.kind, NOTEBOOK) * params.notebook.units_per_gpu_hour
     overage = jnp.maximum(0.0, units - allowance) - jnp.maximum(0.0, notebook_units - allowance)
     has_academic = jnp.any((st.kind == ACADEMIC) & (st.gpus > 0.0), axis=1) & partnership  # a 0-GPU cap: no fee
-    owned_here = installed > 0.0
     staff_fte = jnp.maximum(host.min_fte, host.fte_per_100_gpus * installed / 100.0)
+    salary = params.operations.staff_usd_per_fte_year
     cloud_codes = tuple(c for c, name in enumerate(KINDS) if is_public_cloud(name))
     cloud = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in cloud_codes])
     uses_cloud = jnp.any(any_of(st.kind, cloud_codes), axis=1)
+    rented_codes = codes_where(rented=True)
+    rented = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in rented_codes])
+    rents = jnp.any(any_of(st.kind, rented_codes) & (st.gpus > 0.0), axis=1)
     other = {  # costs beyond usage spend, by category
         "notebook": seats * params.notebook.monthly_fee_usd * dt / DAYS_PER_MONTH
         + overage * params.notebook.usd_per_unit,
         "academic": jnp.where(has_academic, params.academic.partnership_usd_per_year * dt / DAYS_PER_YEAR, 0.0),
-        "capex": capex,
+        "capex": owned.capex,
         "power": idle * up * hours * energy,
-        "facility": installed * params.owned.kw_per_gpu * host.facility_usd_per_kw_month * dt / DAYS_PER_MONTH
-        + jnp.where(owned_here, host.fixed_usd_per_month * dt / DAYS_PER_MONTH, 0.0),
-        "staff": jnp.where(owned_here, staff_fte * params.operations.staff_usd_per_fte_year * dt / DAYS_PER_YEAR, 0.0),
+        "staff": jnp.where(installed > 0.0, staff_fte * salary * dt / DAYS_PER_YEAR, 0.0),
+        "cloud_ops": jnp.where(rents, params.operations.cloud_min_fte * salary * dt / DAYS_PER_YEAR, 0.0)
+        + params.operations.cloud_support_share * rented,
         "migration": usage.migration_usd,
         "compliance": st.compliance_markup * cloud
         + jnp.where(uses_cloud, st.compliance_usd_per_year * dt / DAYS_PER_YEAR, 0.0),
+        **owning_costs(params, host, installed, owned.delivered, owned.supported, dt),
+        **extra,
     }
     rental = usage_spend(spend, st.kind)
     by_category = [_plus(rental.get(name), other.get(name), installed) for name in COST_CATEGORIES]
@@ -111,27 +141,38 @@ def _plus(a: jax.Array | None, b: jax.Array | None, like: jax.Array) -> jax.Arra
 
 
 def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, jax.Array]):
-    """Resale credit at the horizon, run finish times and lateness, delay; the engine's per-path outputs."""
-    st, fl = inputs.strategies, state.fleet
+    """Resale credit and shortfall at the horizon, run finish times and lateness, delay; the engine's outputs."""
+    st, fl, runs = inputs.strategies, state.fleet, state.runs
     rho = jnp.maximum(params.owned.resale_retention_per_year, RESALE_RETENTION_FLOOR)
     price_now = market.loaded_price(params.market.hardware_usd_per_gpu, state.log_index,
                                     params.market.loading_hardware)
-    residual = -price_now * rho ** (horizon / DAYS_PER_YEAR) * fl.resale_weight
-    discount_end = (1.0 + inputs.discount_rate_per_year) ** (-horizon / DAYS_PER_YEAR)
-    column = CATEGORY_INDEX["residual"]
-    pv = state.pv.at[:, column].add(residual * discount_end)
-    cash = state.cash.at[:, column].add(residual)
+    residual = -(1.0 - params.owned.resale_fee_share) * price_now * rho ** (horizon / DAYS_PER_YEAR) \
+        * fl.resale_weight
     # Unfinished runs: extrapolate at full width without interruptions (an optimistic finish, flagged).
-    runs = state.runs
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
     full_rate = inputs.run_gpus[None, :, None] * HOURS_PER_DAY * efficiency[:, None, :]  # (S, R, N)
     completed = runs.remaining <= 0.0
     finish = jnp.where(completed, runs.finish_day, horizon + runs.remaining / full_rate)
     lateness = jnp.maximum(0.0, finish - inputs.run_deadline_day[None, :, None])
-    delay = state.waited / jnp.maximum(state.demand_gpu_hours, jnp.finfo(pv.dtype).tiny)
+    backlog = state.light + state.heavy
+    wait, delay_usd, unserved = terminal_shortfall(st, params, state.log_index, backlog, runs.remaining, efficiency)
+    late_cash, late_pv = late_run_costs(params, finish, lateness, inputs.run_missed_usd,
+                                        inputs.run_missed_after_days, inputs.discount_rate_per_year)
+    discount_end = (1.0 + inputs.discount_rate_per_year) ** (-horizon / DAYS_PER_YEAR)
+    pv, cash = state.pv, state.cash
+    for name, usd, pv_usd in (("residual", residual, residual * discount_end),
+                              ("delay", delay_usd, delay_usd * discount_end),
+                              ("unserved", unserved, unserved * discount_end), ("late_runs", late_cash, late_pv)):
+        pv, cash = pv.at[:, CATEGORY_INDEX[name]].add(pv_usd), cash.at[:, CATEGORY_INDEX[name]].add(usd)
+    delay = (state.waited + wait) / jnp.maximum(state.demand_gpu_hours, jnp.finfo(pv.dtype).tiny)
+    sizes = jnp.stack(list(params.run_gpu_hours)) if params.run_gpu_hours else jnp.zeros((0,) + backlog.shape[1:], backlog.dtype)
+    run_done = jnp.sum(sizes[None] - jnp.maximum(runs.remaining, 0.0), axis=1)
+    part = lambda names: ordered_sum(pv[:, [CATEGORY_INDEX[c] for c in names]])  # noqa: E731
     monthly = {k: jnp.moveaxis(v, 0, -2) for k, v in monthly.items()}  # (M, ..., N) -> (..., M, N)
-    out = dict(cost=ordered_sum(pv), cost_by_category=pv, cash_by_category=cash, delay=delay, run_finish_day=finish,
-               run_lateness_days=lateness, run_completed=completed, final_backlog=state.light + state.heavy,
+    out = dict(cost=ordered_sum(pv), spend=part(SPEND_CATEGORIES), shortfall=part(SHORTFALL_CATEGORIES),
+               cost_by_category=pv, cash_by_category=cash, delay=delay,
+               delivered_gpu_hours=jnp.maximum(state.demand_gpu_hours - backlog, 0.0) + run_done, run_finish_day=finish,
+               run_lateness_days=lateness, run_completed=completed, final_backlog=backlog,
                owned_failures=state.failures, interruptions_by_kind=state.interruptions,
                spot_interruptions=state.interruptions[:, interruptible_codes().index(SPOT)],
                owned_gpus_installed=fl.installed, **monthly)

@@ -13,10 +13,16 @@ import numpy as np
 
 from simulator.config.schema import Config
 from simulator.engine.devices import path_mesh, round_chunk, simulate_chunk_sharded, to_host
+from simulator.engine.kinds import provider_ids
 from simulator.engine.priors import cast_table, prior_table
 from simulator.engine.progress import RunProgress
 from simulator.engine.scan import TRAJECTORIES, EngineInputs, Grid, slot_layout
-from simulator.engine.strategies import COST_CATEGORIES, strategy_table
+from simulator.engine.strategies import (
+    COST_CATEGORIES,
+    SHORTFALL_CATEGORIES,
+    SPEND_CATEGORIES,
+    strategy_table,
+)
 from simulator.stats.collector import RunStatistics
 
 
@@ -69,10 +75,24 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
         run_start_day=jnp.asarray([r.start_day for r in runs], dtype).reshape(-1),
         run_deadline_day=jnp.asarray([r.deadline_day for r in runs], dtype).reshape(-1),
         discount_rate_per_year=jnp.asarray(cfg.engine.discount_rate_per_year, dtype),
+        run_missed_usd=jnp.asarray([r.missed_usd for r in runs], dtype).reshape(-1),
+        run_missed_after_days=jnp.asarray([np.inf if r.missed_after_days is None else r.missed_after_days
+                                           for r in runs], dtype).reshape(-1),
+        home_provider=jnp.asarray(provider_ids()[cfg.data.home], jnp.int32),
         run_names=tuple(cfg.runs),
         slot_kinds=slot_layout(strategies),
     )
     return inputs, Grid.from_step(cfg.engine.horizon_months, cfg.engine.step_days)
+
+
+def totals(cost_by_category: np.ndarray) -> dict[str, np.ndarray]:
+    """``spend``, ``shortfall`` and ``cost`` (the cost of service) as float64 sums of their categories (last axis):
+    ``cost`` is the sum of every category, ``spend`` of :data:`SPEND_CATEGORIES`, ``shortfall`` of
+    :data:`SHORTFALL_CATEGORIES`."""
+    columns = lambda names: [COST_CATEGORIES.index(c) for c in names]  # noqa: E731
+    return dict(cost=cost_by_category.sum(axis=-1),
+                spend=cost_by_category[..., columns(SPEND_CATEGORIES)].sum(axis=-1),
+                shortfall=cost_by_category[..., columns(SHORTFALL_CATEGORIES)].sum(axis=-1))
 
 
 def root_key(seed: int) -> jax.Array:
@@ -130,7 +150,7 @@ def run_stream(
         host = jax.tree_util.tree_map(
             lambda x, n=n: np.asarray(x[:n], dtype=np.float64 if x.dtype != bool else bool), result
         )
-        host["cost"] = host["cost_by_category"].sum(axis=-1)  # float64 total, consistent with its breakdown
+        host.update(totals(host["cost_by_category"]))  # float64 totals, consistent with their breakdown
         if statistics is not None:
             statistics.add(host)
         if progress is not None:

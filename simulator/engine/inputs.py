@@ -1,4 +1,5 @@
-"""What the engine is given: the static time grid and the array inputs (priors, strategies, runs, discounting)."""
+"""What the engine is given: the static time grid and the array inputs (priors, strategies, runs, discounting, the
+dataset's home)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ class EngineInputs:
     run_start_day: jax.Array  # (R,)
     run_deadline_day: jax.Array  # (R,)
     discount_rate_per_year: jax.Array  # ()
+    run_missed_usd: jax.Array  # (R,) paid once if a run is more than ``run_missed_after_days`` late
+    run_missed_after_days: jax.Array  # (R,) inf: no cut-off
+    home_provider: jax.Array  # () int: provider id where the dataset lives (``data.home``, :func:`kinds.provider_ids`)
     run_names: tuple[str, ...] = dataclasses.field(default=(), metadata=dict(static=True))
     # Kind code of every slot, (S, P) nested tuples (see :func:`slot_layout`): static, so work that is zero by kind
     # (a Poisson draw at no hazard, failures of a strategy without owned GPUs) is not compiled; () = unknown.

@@ -5,15 +5,15 @@ registered later gets the next code). What a kind *offers* in a step (capacity, 
 function in :data:`simulator.engine.pools.KIND_TERMS`; what it *is* is its row here:
 
 =============  ==========  =============  ============  ==============  ===========  =============
-kind           provider    interruptible  data charge   sensitive data  cost         max job GPUs
-=============  ==========  =============  ============  ==============  ===========  =============
-owned          onprem      no             none          open            power        any
-on_demand      cloud       no             egress        public cloud    on_demand    any
-spot           cloud       yes            egress        public cloud    spot         any
-marketplace    marketplace yes            bandwidth     closed          marketplace  8 (one host)
-academic       academic    no             none          open            academic     any
-notebook       notebook    yes            none          closed          notebook     1
-=============  ==========  =============  ============  ==============  ===========  =============
+kind           provider    interruptible  data charge   sensitive data  cost         max job GPUs   rented
+=============  ==========  =============  ============  ==============  ===========  =============  ======
+owned          onprem      no             none          open            power        any            no
+on_demand      cloud       no             egress        public cloud    on_demand    any            yes
+spot           cloud       yes            egress        public cloud    spot         any            yes
+marketplace    marketplace yes            bandwidth     closed          marketplace  8 (one host)   yes
+academic       academic    no             none          open            academic     any            no
+notebook       notebook    yes            none          closed          notebook     1              no
+=============  ==========  =============  ============  ==============  ===========  =============  ======
 
 *Provider*: kinds of one provider share where data lives: moving work or a checkpoint between two providers pays
 the data charge of the provider it leaves (cloud egress or marketplace bandwidth, per TB). *Interruptible*: work on
@@ -22,7 +22,9 @@ terminations), counted per kind; a deadline-aware run whose slack is gone leaves
 :mod:`simulator.engine.routing`). *Sensitive data* (the scenario's data policy): ``open`` pools stay open,
 ``closed`` pools get no capacity, ``public cloud`` pools are closed under ``policy: exclude`` and pay the compliance
 markup and fee under ``policy: compliance``. *Cost*: the category that the pool's usage spend (wall GPU-hours x
-price) is booked to. *Max job GPUs*: the widest training run the kind may host.
+price) is booked to. *Max job GPUs*: the widest training run the kind may host. *Rented*: capacity rented by the
+GPU-hour from a provider: a strategy with such a pool pays cloud operations (``cloud_ops``, see
+:mod:`simulator.engine.accounting`).
 """
 
 from __future__ import annotations
@@ -52,17 +54,18 @@ class Kind:
     sensitive_data: SensitiveData
     cost_category: str
     max_job_gpus: float = math.inf
+    rented: bool = False
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("owned", "onprem", interruptible=False, data_charge="none", sensitive_data="open",
          cost_category="power"),
     Kind("on_demand", "cloud", interruptible=False, data_charge="egress",
-         sensitive_data="public_cloud", cost_category="on_demand"),
+         sensitive_data="public_cloud", cost_category="on_demand", rented=True),
     Kind("spot", "cloud", interruptible=True, data_charge="egress", sensitive_data="public_cloud",
-         cost_category="spot"),
+         cost_category="spot", rented=True),
     Kind("marketplace", "marketplace", interruptible=True, data_charge="bandwidth",
-         sensitive_data="closed", cost_category="marketplace", max_job_gpus=8.0),  # no fabric between hosts
+         sensitive_data="closed", cost_category="marketplace", max_job_gpus=8.0, rented=True),  # no fabric between hosts
     Kind("academic", "academic", interruptible=False, data_charge="none", sensitive_data="open",
          cost_category="academic"),
     Kind("notebook", "notebook", interruptible=True, data_charge="none", sensitive_data="closed",
@@ -138,6 +141,7 @@ OWNED = code("owned")  # the built-in kinds with behaviour of their own (fleet, 
 ACADEMIC = code("academic")
 NOTEBOOK = code("notebook")
 SPOT = code("spot")
+ON_DEMAND = code("on_demand")
 
 
 def interruptible_names() -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""What each pool offers in a step: GPUs, price, interruption hazard, efficiency, queue wait, data cost.
+"""What each pool offers in a step: GPUs, price, interruption hazard, efficiency, queue wait.
 
 One function turns the strategy table and the step's shared drivers into per-slot arrays ``(S, P)``, so routing
 (:mod:`simulator.engine.routing`) treats every kind alike. Per kind:
@@ -40,7 +40,6 @@ class PoolTerms(NamedTuple):
     run_efficiency: jax.Array  # extra useful fraction of long runs (walltime or session resubmission)
     queue_days: jax.Array  # wait added to every GPU-hour served (academic queue)
     interruptible: jax.Array  # bool: the kind loses work to interruptions (left by a run whose slack is gone)
-    data_usd_per_tb: jax.Array  # egress and bandwidth per TB moved with work run away from the data's home
 
 
 TERM_DEFAULTS = dict(capacity=0.0, price=0.0, hazard=0.0, instance_gpus=1.0, run_efficiency=1.0, queue_days=0.0)
@@ -144,13 +143,5 @@ def pool_terms(st: StrategyTable, params: Params, drivers: StepDrivers) -> PoolT
     by_name = {name: KIND_TERMS[name](st, params, drivers) for name in KINDS}
     chosen = {term: by_kind(kind, default, **{name: t[term] for name, t in by_name.items() if term in t})
               for term, default in TERM_DEFAULTS.items()}
-    egress, bandwidth = params.market.egress_usd_per_tb, params.marketplace.bandwidth_usd_per_tb
-    slot = lambda x: x[:, None]  # noqa: E731  (S, N) -> (S, 1, N)
-    provider = st.provider
-    away = (provider != slot(st.home_provider)) & (kind != EMPTY)
-    # data out of its home to the pool, and results back: egress charged by each side's provider
-    away_usd_per_tb = slot(by_provider(st.home_provider, egress, bandwidth)) + by_provider(provider, egress, bandwidth)
     interruptible = any_of(kind, interruptible_codes())
-    return PoolTerms(**chosen,
-                     interruptible=jnp.broadcast_to(interruptible, away.shape[:2] + drivers.log_index.shape),
-                     data_usd_per_tb=jnp.where(away, away_usd_per_tb, 0.0))
+    return PoolTerms(**chosen, interruptible=jnp.broadcast_to(interruptible, kind.shape[:2] + drivers.log_index.shape))

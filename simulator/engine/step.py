@@ -9,11 +9,15 @@ Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days)
 3. every pool offers GPUs at a price (:mod:`simulator.engine.pools`); training runs, then light and heavy backlogs,
    are routed through the pools in priority order (:func:`_route`, :mod:`simulator.engine.routing`); lost work stays
    in the backlog and is recomputed;
-4. costs accrue by category, as cash and at present value ``(1 + r)^{-t / 365.25}`` (mid-step) (:func:`_accrue`).
+4. costs accrue by category, as cash and at present value ``(1 + r)^{-t / 365.25}`` (mid-step) (:func:`_accrue`):
+   spend (:mod:`~simulator.engine.accounting`, :mod:`~simulator.engine.ownership`) and the delay cost of the work
+   still waiting (:mod:`~simulator.engine.shortfall`).
 
-At each month end (:func:`month_end`), owned fleets may order an expansion. Delay of steady demand is
-backlog-weighted: ``delay = (sum_t B_t dt + sum_t Q S_t) / sum_t A_t`` days (Little's law for a fluid FIFO queue,
-plus the academic queue wait ``Q`` of the GPU-hours ``S_t`` served there).
+At each month end (:func:`month_end`), owned fleets may order an expansion, and a year-old delivery cohort joins the
+support base (:func:`~simulator.engine.ownership.roll_month`). Delay of steady demand is backlog-weighted:
+``delay = (sum_t B_t dt + sum_t Q S_t + B_T^2 / (2 rho)) / sum_t A_t`` days (Little's law for a fluid FIFO queue,
+plus the academic queue wait ``Q`` of the GPU-hours ``S_t`` served there, plus the wait after the horizon until the
+final backlog is cleared at ``rho`` GPU-hours a day, :mod:`~simulator.engine.shortfall`).
 
 Paths are the last axis of every array; strategies (S), slots (P) and runs (R) lead.
 """
@@ -38,6 +42,14 @@ from simulator.engine._xla import materialise, on_rows, rows_with
 from simulator.engine.accounting import FleetStep, step_costs, sum_by_kind
 from simulator.engine.inputs import EngineInputs, Grid
 from simulator.engine.kinds import OWNED
+from simulator.engine.ownership import (
+    Ledger,
+    dataset_costs,
+    init_ledger,
+    record_delivery,
+    roll_month,
+    supported_capex,
+)
 from simulator.engine.params import Params
 from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, interruptible_codes, pool_terms
 from simulator.engine.processes import academic, failures, fleet, market, spot, workload
@@ -69,6 +81,7 @@ class State(NamedTuple):
     heavy: jax.Array  # (S,) heavy GPU-hours waiting
     runs: RunState
     notebook_units: jax.Array  # (S,) compute units used this month
+    ledger: Ledger  # support cohorts and dataset copies (:mod:`simulator.engine.ownership`)
     pv: jax.Array  # (S, C) present value by category
     cash: jax.Array  # (S, C) undiscounted
     waited: jax.Array  # (S,) GPU-hour-days of waiting
@@ -124,7 +137,8 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
         runs=RunState(remaining=jnp.broadcast_to(run_size, run_shape).astype(dtype),
                       finish_day=jnp.zeros(run_shape, dtype), switched=jnp.zeros(run_shape, bool),
                       provider=jnp.full(run_shape, -1, jnp.int32)),
-        notebook_units=zeros, pv=categories, cash=categories, waited=zeros,
+        notebook_units=zeros, ledger=init_ledger(n_strategies, n_paths, dtype), pv=categories, cash=categories,
+        waited=zeros,
         demand_gpu_hours=jnp.zeros((n_paths,), dtype), failures=zeros,
         interruptions=jnp.zeros((n_strategies, len(interruptible_codes()), n_paths), dtype),
     )
@@ -238,9 +252,15 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
     st, t_start, dt = inputs.strategies, ctx.t_start, ctx.dt
     hours = HOURS_PER_DAY * dt
     runs, light, heavy, usage = routed
-    spent = FleetStep(owned.fleet.installed, owned.up, owned.capex)
+    delivered = owned.fleet.installed - state.fleet.installed  # this step's deliveries (exact: whole GPUs)
+    ledger = record_delivery(state.ledger, owned.capex, t_start)
+    spent = FleetStep(owned.fleet.installed, owned.up, owned.capex, delivered, supported_capex(ledger, t_start, dt))
+    waited = (light + heavy) * dt + usage.queue_gpu_hour_days
+    dataset, copies = dataset_costs(params, inputs.home_provider, ctx.provider, usage.wall, ledger.copies, t_start,
+                                    dt, inputs.layout)
+    extra = dict(delay=params.workload.delay_usd_per_gpu_hour_day * waited, **dataset)
     cash_step, notebook_units = step_costs(st, params, terms, usage, spent, state.notebook_units, dt,
-                                           draws.partnership)
+                                           draws.partnership, extra)
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
     busy_owned = sum_by_kind(usage.wall, st.kind, OWNED)  # one owned slot: exact
     fl = owned.fleet._replace(busy_month=owned.fleet.busy_month + busy_owned,
@@ -255,8 +275,8 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
                                         ndtri(u["market/index"]), dt / DAYS_PER_YEAR),
         spot_available=spot.availability_step(state.spot_available, u["spot/availability"], p_lose, p_regain),
         fleet=fl, light=light, heavy=heavy, runs=runs, notebook_units=notebook_units,
-        pv=state.pv + cash_step * discount, cash=state.cash + cash_step,
-        waited=state.waited + (light + heavy) * dt + usage.queue_gpu_hour_days,
+        ledger=ledger._replace(copies=copies), pv=state.pv + cash_step * discount, cash=state.cash + cash_step,
+        waited=state.waited + waited,
         demand_gpu_hours=state.demand_gpu_hours + arrivals,
         failures=state.failures + owned.failed, interruptions=usage.interruptions,
     )
@@ -264,7 +284,8 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
 
 def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, state: State,
               m: jax.Array) -> State:
-    """Expansion orders on sustained utilisation (capped by the capex budget); reset monthly counters."""
+    """Expansion orders on sustained utilisation (capped by the capex budget); the support cohorts roll; reset
+    monthly counters."""
     st, fl = inputs.strategies, state.fleet
     utilisation = fl.busy_month / jnp.maximum(fl.up_month, UP_HOURS_FLOOR)
     months_above, order = fleet.expansion_due(utilisation, fl.months_above, st.expansion_threshold,
@@ -281,4 +302,5 @@ def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws
                      committed_usd=fl.committed_usd + gpus * price,
                      busy_month=jnp.zeros_like(fl.busy_month), up_month=jnp.zeros_like(fl.up_month),
                      months_above=months_above)
-    return state._replace(fleet=fl, notebook_units=jnp.zeros_like(state.notebook_units))
+    return state._replace(fleet=fl, notebook_units=jnp.zeros_like(state.notebook_units),
+                          ledger=roll_month(state.ledger, m))

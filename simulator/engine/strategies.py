@@ -79,7 +79,6 @@ class StrategyTable:
     expansion_gpus: jax.Array  # (S,)
     expansion_threshold: jax.Array  # (S,)
     expansion_months: jax.Array  # (S,)
-    home_provider: jax.Array  # (S,) int: where the data lives (the first pool's provider)
     compliance_markup: jax.Array  # (S,) on cloud spend
     compliance_usd_per_year: jax.Array  # (S,) while the strategy has a cloud pool
 
@@ -112,7 +111,7 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
     gpus = np.zeros((n, slots))
     serves = {work: np.zeros((n, slots), bool) for work in ("light", "heavy", "runs")}
     interruptible = np.zeros((n, slots), bool)
-    colo, home, markup, fee = np.zeros(n, bool), np.zeros(n, np.int32), np.zeros(n), np.zeros(n)
+    colo, markup, fee = np.zeros(n, bool), np.zeros(n), np.zeros(n)
     for i, strategy in enumerate(strategies.values()):
         for j, pool in enumerate(strategy.pools.values()):
             kind[i, j] = code(pool.kind)
@@ -121,7 +120,6 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
                 serves[work][i, j] = work in pool.serves
             interruptible[i, j] = pool.interruptible
             colo[i] |= pool.kind == "owned" and pool.hosting == "colo"
-        home[i] = provider_of_code()[kind[i, 0]]
         uses_cloud = any(is_public_cloud(p.kind) for p in strategy.pools.values())
         if data.sensitive and data.policy == "compliance" and uses_cloud:
             markup[i], fee[i] = data.compliance_markup, data.compliance_usd_per_year
@@ -137,5 +135,5 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
         expansion_gpus=f([s.expansion.gpus for s in knobs]),
         expansion_threshold=f([s.expansion.utilisation_threshold for s in knobs]),
         expansion_months=f([s.expansion.months_above for s in knobs]),
-        home_provider=jnp.asarray(home), compliance_markup=f(markup), compliance_usd_per_year=f(fee),
+        compliance_markup=f(markup), compliance_usd_per_year=f(fee),
     )

@@ -44,17 +44,36 @@ INTERRUPTIBLE_KINDS = ("strategy", "path", "interruptible_kind")
 MONTHS, SHARED_MONTHS = ("strategy", "trajectory_path", "month"), ("trajectory_path", "month")
 
 VARIABLES: dict[str, Variable] = {
-    "cost": Variable(PATHS, "USD", "present value of total cost",
-                     "Sum over categories of costs discounted to t=0 at engine.discount_rate_per_year, residual "
-                     "value credited"),
+    "cost": Variable(PATHS, "USD", "cost of service (present value)",
+                     "spend + shortfall: the sum over every category of costs discounted to t=0 at "
+                     "engine.discount_rate_per_year, residual value credited; strategies compared at equal service"),
+    "spend": Variable(PATHS, "USD", "present value of money spent",
+                      "Sum of the spend categories (category_group 'spend'): rentals, capex, fabric, build-out, "
+                      "support, power, facility, staff, cloud operations, storage, data, migration, compliance, "
+                      "less the residual resale value net of fees"),
+    "shortfall": Variable(PATHS, "USD", "present value of the shortfall",
+                          "Sum of the shortfall categories (category_group 'shortfall'): delay = v x (sum_t B_t dt + "
+                          "academic queue GPU-hour-days + B_T^2 / (2 x 24 G)), v = workload.delay_usd_per_gpu_hour_day; "
+                          "unserved = (B_T + remaining run GPU-hours) x c_T / eff at T; late_runs = sum_r "
+                          "late_usd_per_day_r x lateness_r + missed_usd_r x 1[lateness_r > missed_after_days_r] at "
+                          "the run's finish (B_T the backlog at the horizon T, c_T and G the price and quota of the "
+                          "strategy's marginal on-demand pool, or the market price and workload.clearing_gpus, eff the "
+                          "checkpoint efficiency)"),
+    "delivered_gpu_hours": Variable(PATHS, "GPU-hours", "useful work delivered",
+                                    "Steady work served (arrivals - final backlog) plus training-run work done "
+                                    "(size - remaining) over the horizon"),
     "delay": Variable(PATHS, "days", "backlog-weighted delay of steady demand",
-                      "(sum_t backlog_t * dt + sum_t Q * academic_t) / sum_t arrivals_t: mean wait of a GPU-hour of "
-                      "steady demand (Little's law), plus the academic queue wait Q (priors.academic.queue_wait_days) "
-                      "of the GPU-hours served on the academic pool"),
+                      "(sum_t backlog_t * dt + sum_t Q * academic_t + B_T^2 / (2 x 24 G)) / sum_t arrivals_t: mean "
+                      "wait of a GPU-hour of steady demand (Little's law), plus the academic queue wait Q "
+                      "(priors.academic.queue_wait_days) of the GPU-hours served on the academic pool, plus the wait "
+                      "after the horizon until the final backlog B_T is cleared at 24 G GPU-hours a day (G the quota "
+                      "of the marginal on-demand pool, or workload.clearing_gpus)"),
     "cost_by_category": Variable(CATEGORIES, "USD", "present value of cost by category",
-                                 "Discounted cost per category; see the category coordinate's descriptions"),
+                                 "Discounted cost per category (spend and shortfall, see the category_group "
+                                 "coordinate); see the category coordinate's descriptions"),
     "cash_by_category": Variable(CATEGORIES, "USD", "undiscounted cash by category",
-                                 "Cash spent per category over the horizon, not discounted"),
+                                 "Cash spent per category over the horizon, not discounted (the shortfall "
+                                 "categories at nominal value)"),
     "run_finish_day": Variable(RUNS, "days", "training run finish time",
                                "Day the run's last GPU-hour of useful work completed; unfinished runs are "
                                "extrapolated past the horizon at full width (see run_completed)"),
@@ -75,7 +94,8 @@ VARIABLES: dict[str, Variable] = {
     "owned_gpus_installed": Variable(PATHS, "GPUs", "owned GPUs installed at the horizon",
                                      "Owned GPUs delivered by the end of the horizon (initial order and expansions)"),
     "cumulative_cost": Variable(MONTHS, "USD", "cumulative present value of cost",
-                                "Discounted cost accrued by the end of each month (residual value not yet credited)"),
+                                "Discounted cost accrued by the end of each month, the delay of waiting work "
+                                "included (residual value and the horizon's shortfall not yet booked)"),
     "backlog": Variable(MONTHS, "GPU-hours", "backlog at month end", "Steady demand waiting at the end of each month"),
     "owned_gpus_up": Variable(MONTHS, "GPUs", "owned GPUs up at month end",
                               "Installed owned GPUs minus those down for repair"),

@@ -31,3 +31,30 @@ def test_delay_names_the_academic_queue():
 def test_parameter_variables_are_named_from_the_prior():
     name, variable = parameter_variable("market.spot_discount")
     assert name == "param_market__spot_discount" and variable.dims == ("path",)
+
+
+def test_cost_of_service_variables_are_labelled():
+    """cost = spend + shortfall, each labelled with its formula; delivered work has its own row."""
+    assert "spend + shortfall" in VARIABLES["cost"].description
+    assert "delay_usd_per_gpu_hour_day" in VARIABLES["shortfall"].description
+    assert "late_usd_per_day" in VARIABLES["shortfall"].description and "clearing_gpus" in VARIABLES["delay"].description
+    for name in ("spend", "shortfall"):
+        assert VARIABLES[name].dims == ("strategy", "path") and VARIABLES[name].units == "USD"
+    assert VARIABLES["delivered_gpu_hours"].units == "GPU-hours"
+
+
+def test_category_group_coordinate():
+    """Every category is labelled spend or shortfall, the shortfall ones being SHORTFALL_CATEGORIES."""
+    import numpy as np
+
+    from simulator.engine.host import Simulation
+    from simulator.engine.inputs import Grid
+    from simulator.engine.strategies import COST_CATEGORIES, SHORTFALL_CATEGORIES
+    from simulator.results.dataset import _coordinates
+
+    outputs = dict(cost=np.zeros((3, 1)), cumulative_cost=np.zeros((2, 1, 2)))
+    sim = Simulation(outputs, {}, Grid(2, 30), ["s"], [], 0.0, 0.0)
+    dims, groups, _ = _coordinates(sim, [])["category_group"]
+    assert dims == "category" and len(groups) == len(COST_CATEGORIES)
+    assert {c for c, g in zip(COST_CATEGORIES, groups, strict=True) if g == "shortfall"} == set(SHORTFALL_CATEGORIES)
+    assert set(groups) == {"spend", "shortfall"}
