@@ -146,7 +146,7 @@ def run_stream(
         if statistics is None and kept == 0:
             continue
         if kept == 0:  # a chunk only folded into the statistics: convert just what they read
-            result = {name: result[name] for name in RunStatistics.INPUTS}
+            result = {k: result[k] for k in (*RunStatistics.INPUTS, *RunStatistics.SERVICE_INPUTS) if k in result}
         host = jax.tree_util.tree_map(
             lambda x, n=n: np.asarray(x[:n], dtype=np.float64 if x.dtype != bool else bool), result
         )
