@@ -29,7 +29,7 @@ from simulator.engine._constants import DAYS_PER_MONTH, DAYS_PER_YEAR, HOURS_PER
 from simulator.engine._xla import ordered_sum
 from simulator.engine.kinds import ACADEMIC, KINDS, NOTEBOOK, SPOT, any_of, is_public_cloud
 from simulator.engine.params import Params
-from simulator.engine.pools import PoolTerms, hosting, interruptible_codes
+from simulator.engine.pools import PoolTerms, hosting
 from simulator.engine.processes import market, spot
 from simulator.engine.routing import Usage
 from simulator.engine.strategies import CATEGORY_INDEX, COST_CATEGORIES, StrategyTable
@@ -133,7 +133,7 @@ def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, j
     out = dict(cost=ordered_sum(pv), cost_by_category=pv, cash_by_category=cash, delay=delay, run_finish_day=finish,
                run_lateness_days=lateness, run_completed=completed, final_backlog=state.light + state.heavy,
                owned_failures=state.failures, interruptions_by_kind=state.interruptions,
-               spot_interruptions=state.interruptions[:, interruptible_codes().index(SPOT)],
+               spot_interruptions=state.interruptions[:, SPOT],
                owned_gpus_installed=fl.installed, **monthly)
     out = {k: jnp.moveaxis(v, -1, 0) for k, v in out.items()}  # paths first for the host
     return {**out, "parameters": params.to_flat(inputs.run_names)}
