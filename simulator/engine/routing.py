@@ -9,8 +9,9 @@ fleet's failures that hit the run's GPUs. Useful GPU-hours are ``max(0, w h - N 
 (``e_pool`` for walltime or session resubmission).
 
 *Deadline-aware fallback.* With ``deadline_aware``, a run leaves interruptible pools (spot, marketplace, notebook:
-the kinds table's ``interruptible``) once its slack is gone. ``slack = deadline - t - remaining / (24 w tau/(tau + C))``
-is what is left at full speed on a pool that is not interrupted. The run switches, for the rest of the horizon, in
+the kinds table's ``interruptible``) once its slack is gone. ``slack = deadline - t - (remaining / (w tau/(tau + C))
++ loss) / 24`` is what is left at full speed on a pool that is not interrupted, after the move itself (``loss`` hours
+on all ``w`` GPUs, see *Moves*). The run switches, for the rest of the horizon, in
 the first step where ``0 <= slack < dt`` (one more unproductive step would make it late); a run with ``slack < 0``
 cannot make its deadline even at full speed and stays where it is (switching would only cost more). A switched run
 takes the first slot with room for its width among the pools that are not interruptible (owned, on-demand,
@@ -20,6 +21,20 @@ refuge from a spot pool that rarely loses work); in a step where there is none, 
 have taken it without the policy, so the policy never strands a run (with no such pool at all, on and off agree path
 by path).
 
+*Moves.* Moving is not free: a run that changes slot (its spot capacity went away, an owned GPU failed so it no
+longer fits, the deadline-aware fallback) or resumes after a step in which it could not run loses the work since its
+last checkpoint and pays the restart, ``w loss`` GPU-hours of useful work on the slot it starts on (``RunState.slot``
+remembers the last slot, or ``STALLED``). A run that ran on an interruptible kind and finds no room there any more
+counts one interruption of that kind (its capacity went away), whether it moves or stalls.
+
+*Job interrupts.* Every slot has the job-interrupt hazard ``lambda_j`` per GPU-hour (term ``job_interrupt``; owned
+slots ``max(lambda_j - lambda_hw, 0)``, the hardware-down failures being drawn by the fleet): a run of width ``w``
+sees ``N ~ Poisson((lambda / g + lambda_j) w h)`` events on its slot, each losing ``w loss`` GPU-hours, plus the
+owned failures that hit its GPUs. Steady work (many one-GPU jobs) loses the *expected* ``lambda_j W loss`` (and, on
+owned slots, ``f W loss / h``) instead of a draw: the count of such events over a slot's ``W`` GPU-hours is large
+and its relative noise small, a draw would need two more random streams per kind without a hazard and a Poisson
+evaluation per slot, and the interruption counts for these (``interruptions_by_kind``) are then expected counts.
+
 *Migration.* A run placed on a provider other than its previous one pays the migration cost plus its checkpoint's
 egress from the previous provider.
 
@@ -27,14 +42,15 @@ egress from the previous provider.
 for falls to the next slot (in priority order) in the same step. A slot is offered ``B`` GPU-hours of useful work
 and sized for the work *and its expected loss*: with the loss fraction per wall GPU-hour
 
-    ``l = lambda loss`` on an interruptible slot (events ``N ~ Poisson(lambda W / g)``, each losing ``g loss``
-    GPU-hours, ``g`` GPUs per instance), ``l = f loss / h`` on an owned slot (``f`` the share of its GPUs that fail
-    this step, ``N = f W / h``, ``g = 1``), ``l = 0`` elsewhere,
+    ``l = (lambda + lambda_j) loss`` on an interruptible slot (events ``N ~ Poisson(lambda W / g)``, each losing
+    ``g loss`` GPU-hours, ``g`` GPUs per instance, plus the expected job interrupts ``lambda_j W``, each losing
+    ``loss``), ``l = (f / h + lambda_j) loss`` on an owned slot (``f`` the share of its GPUs that fail this step,
+    ``f W / h`` events, ``lambda_j`` the owned slot's extra hazard), ``l = lambda_j loss`` elsewhere,
 
 it is asked for ``need = B / (eff (1 - min(l, l_max)))`` wall GPU-hours, ``l_max = 1/2`` (a slot is sized for at
 most twice the work offered to it), and runs ``W = min(free h, need)``. Events
-are drawn on ``W``; ``useful = max(0, W - N g loss) eff``, ``served = min(B, useful)``, and the wall GPU-hours used
-(and paid) are ``min(W, served / eff + N g loss)``: what the work needed, including what was lost. The next slot is
+are drawn on ``W``; with ``L = N g loss + (expected events) loss`` the GPU-hours lost, ``useful = max(0, W - L) eff``,
+``served = min(B, useful)``, and the wall GPU-hours used (and paid) are ``min(W, served / eff + L)``: what the work needed, including what was lost. The next slot is
 offered ``min(B (1 - (W / need) c), B - served)`` with ``c = (1 - min(l, 1)) / (1 - min(l, l_max))``: the part
 this slot had no capacity for, and, where ``l > l_max``, the part it is not expected to complete (``c = 1`` when
 ``l <= l_max``); never more than is left. A slot expected to lose everything (``l >= 1``) is not used (``W = 0``): all
@@ -188,7 +204,8 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         begin = jnp.maximum(t_start, spec.start_day[r])  # a run may start mid-step
         share = jnp.clip((t_start + dt - begin) / dt, 0.0, 1.0)
         active = (share > 0.0) & (remaining[:, r] > 0.0)
-        slack = spec.deadline_day[r] - t_start - remaining[:, r] / (HOURS_PER_DAY * width * efficiency)
+        # slack at full speed after one move (the move loss: ``loss`` hours on all w GPUs)
+        slack = spec.deadline_day[r] - t_start - (remaining[:, r] / (width * efficiency) + loss_hours) / HOURS_PER_DAY
         now_switched = switched[:, r] | (deadline_aware & active & (slack >= 0.0) & (slack < dt))
         active, now_switched = materialise((active, now_switched), always)
         allowed = serves_runs
@@ -273,6 +290,7 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         kind_events = jnp.zeros_like(wall) if interrupted is None else interrupted
         events = kind_events + fluid_events
         lost = (kind_events * slot_terms.instance_gpus + fluid_events) * loss_hours
+        events, lost = materialise((events, lost), ctx.always)
         served = jnp.minimum(offered, jnp.maximum(0.0, wall - lost) * efficiency)
         used = jnp.minimum(wall, served / efficiency + lost)  # what the work needed, including what was lost
         backlog = backlog - served
