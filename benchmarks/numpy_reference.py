@@ -127,6 +127,8 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     rho = np.maximum(th["owned.resale_retention_per_year"], 1e-6)
     lead_prior = priors["owned.lead_time_weeks"]
     run_size = [th[f"runs.{name}.gpu_hours"] for name in cfg.runs]
+    job = th["workload.job_interrupt_per_gpu_hour"]  # job interrupts per GPU-hour on every pool
+    job_owned = np.maximum(job - th["owned.failure_per_gpu_hour"], 0.0)  # beyond the hardware-down failures
 
     # Per-strategy state.
     pools = [[_Pool(p.kind, float(p.gpus), tuple(p.serves)) for p in s.pools.values()] for s in strategies]
@@ -146,7 +148,8 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     quota = [next((np.full(n, p.gpus) for p in reversed(ps) if p.kind == "on_demand" and "heavy" in p.serves
                    and p.gpus > 0), th["workload.clearing_gpus"]) for ps in pools]
     price0 = th["market.hardware_usd_per_gpu"]
-    ordered = [sum(p.gpus for p in ps if p.kind == "owned") for ps in pools]
+    spares = [float(sum(p.spares for p in s.pools.values() if p.kind == "owned")) for s in strategies]
+    ordered = [sum(p.gpus for p in ps if p.kind == "owned") + k for ps, k in zip(pools, spares, strict=True)]
     pending = [np.clip(np.minimum(o, np.floor(b / np.maximum(price0, 1e-30))), 0.0, None)
                for o, b in zip(ordered, budget, strict=True)]
     pending_day = [DAYS_PER_WEEK * th["owned.lead_time_weeks"] for _ in strategies]
@@ -164,6 +167,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     finish = [[np.zeros(n) for _ in range(n_r)] for _ in strategies]
     switched = [[np.zeros(n, bool) for _ in range(n_r)] for _ in strategies]
     last = [[np.full(n, -1) for _ in range(n_r)] for _ in strategies]
+    last_slot = [[np.full(n, -1) for _ in range(n_r)] for _ in strategies]  # -1 not started, -2 could not run
     pv = np.zeros((n_s, n_cat, n))
     cash = np.zeros((n_s, n_cat, n))
     waited = np.zeros((n_s, n))
@@ -203,8 +207,8 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                 # What each pool offers.
                 free, price = [], []
                 for p in ps:
-                    if p.kind == "owned":
-                        free.append(up.copy())
+                    if p.kind == "owned":  # spares held back: failures eat into them first
+                        free.append(np.minimum(up, np.maximum(installed[s] - spares[s], 0.0)))
                         price.append(busy_power)
                     elif p.kind == "on_demand":
                         free.append(np.full(n, p.gpus))
@@ -234,18 +238,27 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         plain = np.where(room, j, plain)
                         safe = np.where(room & (p.kind != "spot"), j, safe)
                     pick = np.where(now_switched & (safe >= 0), safe, plain)
+                    prev = last_slot[s][r]
+                    for j, p in enumerate(ps):  # spot capacity gone under a run: one spot interruption
+                        if p.kind == "spot":
+                            interruptions[s] += active & (prev == j) & (free[j] < width)
+                    ran = active & (pick >= 0)
+                    last_slot[s][r] = np.where(ran, pick, np.where(active & (prev != -1), -2, prev))
                     for j, p in enumerate(ps):
                         fits = active & (pick == j)
                         if not fits.any():
                             continue
+                        moved = fits & (prev != -1) & (prev != j)  # loses its work since the checkpoint + restart
                         if p.kind == "owned":
-                            events = failed_share * width * share
+                            events = failed_share * width * share + np.where(
+                                fits, rng.poisson(job_owned * wall_hours), 0.0)
                         elif p.kind == "spot":
                             reclaim = th["spot.reclaim_per_instance_hour"]
-                            events = np.where(fits, rng.poisson(reclaim * wall_hours / gpus_per_instance), 0.0)
+                            events = np.where(fits, rng.poisson((reclaim / gpus_per_instance + job) * wall_hours), 0.0)
                         else:
-                            events = np.zeros(n)
-                        useful = np.where(fits, np.maximum(0.0, wall_hours - events * width * loss) * eff, 0.0)
+                            events = np.where(fits, rng.poisson(job * wall_hours), 0.0)
+                        restarts = events + moved
+                        useful = np.where(fits, np.maximum(0.0, wall_hours - restarts * width * loss) * eff, 0.0)
                         done = np.minimum(rem, useful)
                         finished_now = fits & (done >= rem)
                         fraction = np.where(finished_now, done / np.maximum(useful, 1e-30), np.where(fits, 1.0, 0.0))
@@ -253,7 +266,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         rem = rem - done
                         free[j] = free[j] - width * share * fraction
                         wall[j] = wall[j] + wall_hours * fraction
-                        if p.kind != "owned":
+                        if p.kind == "spot":
                             interruptions[s] += np.where(fits, events, 0.0)
                         provider = PROVIDER[p.kind]
                         moved = fits & (last[s][r] >= 0) & (last[s][r] != provider)
@@ -272,24 +285,20 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                     for j, p in enumerate(ps):
                         if work not in p.serves:
                             continue
-                        if p.kind == "owned":
-                            loss_fraction = failed_share * loss / hours
-                        elif p.kind == "spot":
-                            loss_fraction = th["spot.reclaim_per_instance_hour"] * loss
-                        else:
-                            loss_fraction = np.zeros(n)
+                        # job interrupts (and owned failures) of steady work at their expected count
+                        fluid = failed_share / hours + job_owned if p.kind == "owned" else job
+                        loss_fraction = fluid * loss
+                        if p.kind == "spot":
+                            loss_fraction = loss_fraction + th["spot.reclaim_per_instance_hour"] * loss
                         kept = 1.0 - np.minimum(loss_fraction, 0.5)  # the engine's MAX_LOSS_FRACTION
                         need = offered / (eff * kept)
                         completes = (1.0 - np.minimum(loss_fraction, 1.0)) / kept
                         wall_hours = np.where(loss_fraction < 1.0, np.minimum(free[j] * hours, need), 0.0)
-                        if p.kind == "owned":
-                            lost = failed_share * wall_hours / hours * loss
-                        elif p.kind == "spot":
+                        lost = fluid * wall_hours * loss
+                        if p.kind == "spot":
                             events = rng.poisson(th["spot.reclaim_per_instance_hour"] * wall_hours / gpus_per_instance)
-                            interruptions[s] += events
-                            lost = events * gpus_per_instance * loss
-                        else:
-                            lost = np.zeros(n)
+                            interruptions[s] += events + fluid * wall_hours
+                            lost = lost + events * gpus_per_instance * loss
                         served = np.minimum(offered, np.maximum(0.0, wall_hours - lost) * eff)
                         used = np.minimum(wall_hours, served / eff + lost)
                         backlog = backlog - served

@@ -40,7 +40,7 @@ def pinned(cfg: Config) -> Config:
     for run in cfg.runs.values():
         run.gpu_hours = fixed(central_value(run.gpu_hours))
     quiet = dict(
-        workload=("volatility_per_year",),
+        workload=("volatility_per_year", "job_interrupt_per_gpu_hour"),
         market=("volatility_per_year", "drift_per_year"),
         spot=("reclaim_per_instance_hour", "unavailable_fraction"),
         owned=("failure_per_gpu_hour", "lead_time_weeks"),

@@ -41,7 +41,7 @@ from simulator.engine._xla import ordered_sum
 from simulator.engine.kinds import ACADEMIC, KINDS, NOTEBOOK, SPOT, any_of, codes_where, is_public_cloud
 from simulator.engine.ownership import owning_costs
 from simulator.engine.params import Params
-from simulator.engine.pools import PoolTerms, hosting, interruptible_codes
+from simulator.engine.pools import PoolTerms, hosting
 from simulator.engine.processes import market, spot
 from simulator.engine.routing import Usage
 from simulator.engine.shortfall import late_run_costs, terminal_shortfall
@@ -174,7 +174,7 @@ def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, j
                delivered_gpu_hours=jnp.maximum(state.demand_gpu_hours - backlog, 0.0) + run_done, run_finish_day=finish,
                run_lateness_days=lateness, run_completed=completed, final_backlog=backlog,
                owned_failures=state.failures, interruptions_by_kind=state.interruptions,
-               spot_interruptions=state.interruptions[:, interruptible_codes().index(SPOT)],
+               spot_interruptions=state.interruptions[:, SPOT],
                owned_gpus_installed=fl.installed, **monthly)
     out = {k: jnp.moveaxis(v, -1, 0) for k, v in out.items()}  # paths first for the host
     return {**out, "parameters": params.to_flat(inputs.run_names)}

@@ -6,13 +6,21 @@ One function turns the strategy table and the step's shared drivers into per-slo
 =============  ======================  ===============================  ========================================
 kind           GPUs this step          price per wall GPU-hour          interruptions (per instance-hour)
 =============  ======================  ===============================  ========================================
-owned          installed - down        busy power: kW PUE $/kWh (1-i)   failures of the owned fleet (expected)
+owned          installed - max(down,   busy power: kW PUE $/kWh (1-i)   failures of the owned fleet (expected)
+               min(spares, installed))
 on_demand      quota                   P_od(0) M^beta_od                none
 spot           quota if available      (1 - d) P_od(0) M^beta_spot      reclaim hazard, g GPUs per instance
 marketplace    quota                   r P_od(0) M^beta_mp (1 - d_int)  host failures (+ outbid if interruptible)
 academic       min(cap, centre GPUs)   usage price (~0)                 none; queue wait, walltime resubmission
 notebook       seats (1 GPU each)      units beyond the included ones   early terminations, 24-h session cap
 =============  ======================  ===============================  ========================================
+
+Every kind also has the *job-interrupt* hazard ``lambda_j`` per GPU-hour (``workload.job_interrupt_per_gpu_hour``,
+all causes: software, network, GPU faults), term ``job_interrupt``: a job interrupt costs the work since the last
+checkpoint and the restart, and the GPU stays. On an owned slot the hardware-down failures of the fleet
+(:mod:`~simulator.engine.processes.failures`, which also take the GPU away for the repair) are the part of these
+already drawn, so its extra hazard is ``max(lambda_j - lambda_hw, 0)``; a provider swaps a node in hours, so other
+kinds lose no capacity to it. The owned capacity holds back ``spares`` GPUs (:class:`StepDrivers`).
 
 Each kind's terms are one small function in :data:`KIND_TERMS` (its row of the table above); kinds as such
 (provider, interruptibility, data policy, cost category) are rows of :data:`simulator.engine.kinds.KINDS`.
@@ -36,6 +44,7 @@ class PoolTerms(NamedTuple):
     capacity: jax.Array  # GPUs offered this step
     price: jax.Array  # USD per wall GPU-hour of use
     hazard: jax.Array  # interruptions per instance-hour (non-owned kinds)
+    job_interrupt: jax.Array  # job interrupts per GPU-hour on top of ``hazard`` (every kind; owned: beyond failures)
     instance_gpus: jax.Array  # GPUs lost together when an instance is interrupted
     run_efficiency: jax.Array  # extra useful fraction of long runs (walltime or session resubmission)
     queue_days: jax.Array  # wait added to every GPU-hour served (academic queue)
@@ -50,7 +59,7 @@ class StepDrivers(NamedTuple):
     """The shared drivers of a step that pools read; (N,) per path, ``owned_up`` (S, N)."""
 
     log_index: jax.Array
-    owned_up: jax.Array
+    owned_up: jax.Array  # owned GPUs offered: up, less the spares held back (see ``step._fleet_step``)
     spot_available: jax.Array
     academic_gpus: jax.Array
 
@@ -144,4 +153,8 @@ def pool_terms(st: StrategyTable, params: Params, drivers: StepDrivers) -> PoolT
     chosen = {term: by_kind(kind, default, **{name: t[term] for name, t in by_name.items() if term in t})
               for term, default in TERM_DEFAULTS.items()}
     interruptible = any_of(kind, interruptible_codes())
-    return PoolTerms(**chosen, interruptible=jnp.broadcast_to(interruptible, kind.shape[:2] + drivers.log_index.shape))
+    job = params.workload.job_interrupt_per_gpu_hour
+    owned_extra = jnp.maximum(job - params.owned.failure_per_gpu_hour, 0.0)
+    job_interrupt = by_kind(kind, job, owned=owned_extra)
+    return PoolTerms(**chosen, job_interrupt=jnp.broadcast_to(job_interrupt, kind.shape[:2] + job.shape),
+                     interruptible=jnp.broadcast_to(interruptible, kind.shape[:2] + drivers.log_index.shape))

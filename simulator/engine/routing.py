@@ -9,8 +9,9 @@ fleet's failures that hit the run's GPUs. Useful GPU-hours are ``max(0, w h - N 
 (``e_pool`` for walltime or session resubmission).
 
 *Deadline-aware fallback.* With ``deadline_aware``, a run leaves interruptible pools (spot, marketplace, notebook:
-the kinds table's ``interruptible``) once its slack is gone. ``slack = deadline - t - remaining / (24 w tau/(tau + C))``
-is what is left at full speed on a pool that is not interrupted. The run switches, for the rest of the horizon, in
+the kinds table's ``interruptible``) once its slack is gone. ``slack = deadline - t - (remaining / (w tau/(tau + C))
++ loss) / 24`` is what is left at full speed on a pool that is not interrupted, after the move itself (``loss`` hours
+on all ``w`` GPUs, see *Moves*). The run switches, for the rest of the horizon, in
 the first step where ``0 <= slack < dt`` (one more unproductive step would make it late); a run with ``slack < 0``
 cannot make its deadline even at full speed and stays where it is (switching would only cost more). A switched run
 takes the first slot with room for its width among the pools that are not interruptible (owned, on-demand,
@@ -20,6 +21,20 @@ refuge from a spot pool that rarely loses work); in a step where there is none, 
 have taken it without the policy, so the policy never strands a run (with no such pool at all, on and off agree path
 by path).
 
+*Moves.* Moving is not free: a run that changes slot (its spot capacity went away, an owned GPU failed so it no
+longer fits, the deadline-aware fallback) or resumes after a step in which it could not run loses the work since its
+last checkpoint and pays the restart, ``w loss`` GPU-hours of useful work on the slot it starts on (``RunState.slot``
+remembers the last slot, or ``STALLED``). A run that ran on an interruptible kind and finds no room there any more
+counts one interruption of that kind (its capacity went away), whether it moves or stalls.
+
+*Job interrupts.* Every slot has the job-interrupt hazard ``lambda_j`` per GPU-hour (term ``job_interrupt``; owned
+slots ``max(lambda_j - lambda_hw, 0)``, the hardware-down failures being drawn by the fleet): a run of width ``w``
+sees ``N ~ Poisson((lambda / g + lambda_j) w h)`` events on its slot, each losing ``w loss`` GPU-hours, plus the
+owned failures that hit its GPUs. Steady work (many one-GPU jobs) loses the *expected* ``lambda_j W loss`` (and, on
+owned slots, ``f W loss / h``) instead of a draw: the count of such events over a slot's ``W`` GPU-hours is large
+and its relative noise small, a draw would need two more random streams per kind without a hazard and a Poisson
+evaluation per slot, and the interruption counts for these (``interruptions_by_kind``) are then expected counts.
+
 *Migration.* A run placed on a provider other than its previous one pays the migration cost plus its checkpoint's
 egress from the previous provider.
 
@@ -27,14 +42,15 @@ egress from the previous provider.
 for falls to the next slot (in priority order) in the same step. A slot is offered ``B`` GPU-hours of useful work
 and sized for the work *and its expected loss*: with the loss fraction per wall GPU-hour
 
-    ``l = lambda loss`` on an interruptible slot (events ``N ~ Poisson(lambda W / g)``, each losing ``g loss``
-    GPU-hours, ``g`` GPUs per instance), ``l = f loss / h`` on an owned slot (``f`` the share of its GPUs that fail
-    this step, ``N = f W / h``, ``g = 1``), ``l = 0`` elsewhere,
+    ``l = (lambda + lambda_j) loss`` on an interruptible slot (events ``N ~ Poisson(lambda W / g)``, each losing
+    ``g loss`` GPU-hours, ``g`` GPUs per instance, plus the expected job interrupts ``lambda_j W``, each losing
+    ``loss``), ``l = (f / h + lambda_j) loss`` on an owned slot (``f`` the share of its GPUs that fail this step,
+    ``f W / h`` events, ``lambda_j`` the owned slot's extra hazard), ``l = lambda_j loss`` elsewhere,
 
 it is asked for ``need = B / (eff (1 - min(l, l_max)))`` wall GPU-hours, ``l_max = 1/2`` (a slot is sized for at
 most twice the work offered to it), and runs ``W = min(free h, need)``. Events
-are drawn on ``W``; ``useful = max(0, W - N g loss) eff``, ``served = min(B, useful)``, and the wall GPU-hours used
-(and paid) are ``min(W, served / eff + N g loss)``: what the work needed, including what was lost. The next slot is
+are drawn on ``W``; with ``L = N g loss + (expected events) loss`` the GPU-hours lost, ``useful = max(0, W - L) eff``,
+``served = min(B, useful)``, and the wall GPU-hours used (and paid) are ``min(W, served / eff + L)``: what the work needed, including what was lost. The next slot is
 offered ``min(B (1 - (W / need) c), B - served)`` with ``c = (1 - min(l, 1)) / (1 - min(l, l_max))``: the part
 this slot had no capacity for, and, where ``l > l_max``, the part it is not expected to complete (``c = 1`` when
 ``l <= l_max``); never more than is left. A slot expected to lose everything (``l >= 1``) is not used (``W = 0``): all
@@ -60,6 +76,7 @@ from simulator.engine.params import Params
 from simulator.engine.pools import PoolTerms, by_provider, interruptible_codes
 from simulator.engine.processes.sampling import poisson_from_uniform
 
+NOT_STARTED, STALLED = -1, -2  # ``RunState.slot`` before a run first runs, and after an active step it could not run
 MAX_LOSS_FRACTION = 0.5  # a slot is sized for at most twice the work offered to it; it passes on what it would lose
 # beyond that (a slot losing more than half its wall time is one a scheduler would not pour hours into)
 
@@ -69,6 +86,7 @@ class RunState(NamedTuple):
     finish_day: jax.Array  # (S, R)
     switched: jax.Array  # (S, R) bool: slack gone, prefers pools that are not interruptible
     provider: jax.Array  # (S, R) last provider (-1: not started)
+    slot: jax.Array  # (S, R) slot of the last step it was active: NOT_STARTED, STALLED (could not run), or a slot
 
 
 class StepContext(NamedTuple):
@@ -105,7 +123,7 @@ class Usage(NamedTuple):
 
     free: list[jax.Array]  # P x (S, N) GPUs still free this step
     wall: list[jax.Array]  # P x (S, N) wall GPU-hours used
-    interruptions: jax.Array  # (S, K, N) events per interruptible kind, in ``interruptible_codes()`` order
+    interruptions: jax.Array  # (S, K, N) events per kind, in kind code order (every kind of ``KINDS``)
     migration_usd: jax.Array  # (S,)
     queue_gpu_hour_days: jax.Array  # (S,)
 
@@ -122,9 +140,9 @@ def _interruptions(rows: tuple[int, ...], hazard: jax.Array, rate: jax.Array, u:
 
 
 def _book(counts: jax.Array, events: jax.Array, on_kind) -> jax.Array:
-    """``counts`` (S, K, N) plus ``events`` (S, N) booked to the interruptible kind they happened on:
-    ``on_kind(code)`` says where (S, N) (or (S, 1)) the work ran on a slot of kind ``code``."""
-    return counts + jnp.stack([jnp.where(on_kind(c), events, 0.0) for c in interruptible_codes()], axis=1)
+    """``counts`` (S, K, N) plus ``events`` (S, N) booked to the kind they happened on: ``on_kind(code)`` says where
+    (S, N) (or (S, 1)) the work ran on a slot of kind ``code``."""
+    return counts + jnp.stack([jnp.where(on_kind(c), events, 0.0) for c in range(len(KINDS))], axis=1)
 
 
 def _first_fit(free: list[jax.Array], width: jax.Array, allowed: list[jax.Array],
@@ -152,6 +170,13 @@ def _choose(free: list[jax.Array], width: jax.Array, allowed: list[jax.Array], i
     return [jnp.where(use_safe, a, b) for a, b in zip(safe, plain, strict=True)]
 
 
+def _restarts(prev: jax.Array, free: list[jax.Array], width: jax.Array, active: jax.Array,
+              interruptible: list[jax.Array]) -> list[jax.Array]:
+    """Per slot, whether the run ran there last step and now cannot (its capacity went away), on an interruptible
+    kind: that counts as one interruption of the kind. ``prev`` is the run's ``RunState.slot`` (S, N)."""
+    return [active & (prev == p) & (f < width) & i for p, (f, i) in enumerate(zip(free, interruptible, strict=True))]
+
+
 def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext, spec: RunSpec,
                serves_runs: jax.Array, deadline_aware: jax.Array, u_runs: list[jax.Array],
                costs: MigrationCosts) -> tuple[RunState, Usage]:
@@ -159,51 +184,55 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
 
     Shapes: per-slot terms (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); paths last. Usage
     holds per-slot lists of (S, N) arrays. A run's interruptions are drawn once, at the hazard of the slot it runs on
-    (at most one slot is chosen).
+    (at most one slot is chosen); a run that changes slot, or resumes after a step it could not run, loses one
+    more ``w loss`` GPU-hours (the *move loss*, see the module docstring).
     """
     kind, t_start, dt, efficiency, loss_hours, failed_share = ctx.kind, ctx.t_start, ctx.dt, ctx.efficiency, \
         ctx.loss_hours, ctx.failed_share
-    remaining, finish, switched, last = runs
+    remaining, finish, switched, last, slot = runs
     free, wall_used, interruptions, migration, queue = usage
     free, wall_used = list(free), list(wall_used)
-    hours, always = HOURS_PER_DAY * dt, ctx.always
-    interruptible_rows = rows_with(ctx.layout, kind.shape[0], interruptible_codes())
+    hours, always, n_slots = HOURS_PER_DAY * dt, ctx.always, kind.shape[1]
     narrow = [(c, k.max_job_gpus) for c, k in enumerate(KINDS.values()) if k.max_job_gpus < float("inf")]
-    # a slot's expected interruption loss per wall GPU-hour of a one-GPU-wide job: lambda loss / g (a run of width w
-    # loses w times that); computed once per step, for the deadline policy's speed comparison
-    n_slots = kind.shape[1]
-    loss_per_gpu = materialise([terms.hazard[:, p] / terms.instance_gpus[:, p] * loss_hours for p in range(n_slots)],
-                               always)
+    # a slot's interruptions per wall GPU-hour of a one-GPU-wide job, lambda / g + lambda_j (a run of width w sees w
+    # times that, each losing ``loss`` hours on all w GPUs); computed once per step
+    per_gpu = materialise([terms.hazard[:, p] / terms.instance_gpus[:, p] + terms.job_interrupt[:, p]
+                           for p in range(n_slots)], always)
     interruptible = [terms.interruptible[:, p] for p in range(n_slots)]
     for r in range(spec.gpus.shape[0]):
-        width = spec.gpus[r]
+        width, prev = spec.gpus[r], slot[:, r]
         begin = jnp.maximum(t_start, spec.start_day[r])  # a run may start mid-step
         share = jnp.clip((t_start + dt - begin) / dt, 0.0, 1.0)
         active = (share > 0.0) & (remaining[:, r] > 0.0)
-        slack = spec.deadline_day[r] - t_start - remaining[:, r] / (HOURS_PER_DAY * width * efficiency)
+        # slack at full speed after one move (the move loss: ``loss`` hours on all w GPUs)
+        slack = spec.deadline_day[r] - t_start - (remaining[:, r] / (width * efficiency) + loss_hours) / HOURS_PER_DAY
         now_switched = switched[:, r] | (deadline_aware & active & (slack >= 0.0) & (slack < dt))
         active, now_switched = materialise((active, now_switched), always)
         allowed = serves_runs
         for code, max_gpus in narrow:  # kinds that host runs up to a width only
             allowed = allowed & ((kind != code) | (width <= max_gpus))
-        # expected useful work per wall GPU-hour on each slot: lambda w / g interruptions per wall hour, each losing
-        # ``loss`` hours on all w GPUs, at the slot's run efficiency (walltime resubmission, queue)
-        rate = [terms.run_efficiency[:, p] * (1.0 - jnp.minimum(loss * width, 1.0)) for p, loss in enumerate(loss_per_gpu)]
+        # expected useful work per wall GPU-hour on each slot, at the slot's run efficiency (walltime, queue)
+        rate = [terms.run_efficiency[:, p] * (1.0 - jnp.minimum(h * loss_hours * width, 1.0))
+                for p, h in enumerate(per_gpu)]
+        left = _restarts(prev, free, width, active, interruptible)
         chosen = _choose(free, width, [allowed[:, p] for p in range(n_slots)], interruptible, rate, now_switched,
                          active)
         running = functools.reduce(jnp.logical_or, chosen)
-        chosen, running = materialise((chosen, running), always)
+        chosen, running, left = materialise((chosen, running, left), always)
         wall = width * hours * share
 
         def pick(x, chosen=chosen):
-            """The value of the chosen slot (0 if none): exact, one slot at most."""
-            return functools.reduce(jnp.add, [jnp.where(c, x[:, p], 0.0) for p, c in enumerate(chosen)])
+            """The value of the chosen slot (0 if none): exact, one slot at most; ``x`` (S, P, N) or a list."""
+            x = x if isinstance(x, list) else [x[:, p] for p in range(n_slots)]
+            return functools.reduce(jnp.add, [jnp.where(c, v, 0.0) for v, c in zip(x, chosen, strict=True)])
 
+        here = functools.reduce(jnp.add, [jnp.where(c, p, 0) for p, c in enumerate(chosen)]).astype(slot.dtype)
+        moved = running & (prev != NOT_STARTED) & (here != prev)
         owned_events = pick(jnp.where(kind == OWNED, failed_share[:, None] * width * share, 0.0))
-        interrupted = _interruptions(interruptible_rows, pick(terms.hazard),
-                                     pick(terms.hazard * wall / terms.instance_gpus), u_runs[r])
-        events = owned_events if interrupted is None else interrupted + owned_events
-        useful = jnp.maximum(0.0, wall - events * width * loss_hours) * efficiency * pick(terms.run_efficiency)
+        hazard = pick(per_gpu)
+        events = owned_events + _interruptions(tuple(range(kind.shape[0])), hazard, hazard * wall, u_runs[r])
+        restarts = events + moved.astype(events.dtype)
+        useful = jnp.maximum(0.0, wall - restarts * width * loss_hours) * efficiency * pick(terms.run_efficiency)
         useful = jnp.where(running, useful, 0.0)
         done = jnp.minimum(remaining[:, r], useful)
         finished_now = running & (done >= remaining[:, r])
@@ -215,15 +244,18 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         for p, c in enumerate(chosen):
             free[p] = free[p] - jnp.where(c, width * share * fraction, 0.0)
             wall_used[p] = wall_used[p] + jnp.where(c, wall * fraction, 0.0)
-        interruptions = _book(interruptions, events, lambda code, chosen=chosen: functools.reduce(
-            jnp.logical_or, [c & (kind[:, p] == code) for p, c in enumerate(chosen)]))
+        on_slots = lambda masks: lambda code: functools.reduce(  # noqa: E731
+            jnp.logical_or, [m & (kind[:, p] == code) for p, m in enumerate(masks)])
+        interruptions = _book(_book(interruptions, events, on_slots(chosen)), 1.0, on_slots(left))
         new_provider = jnp.where(running, pick(ctx.provider).astype(last.dtype), last[:, r])
-        moved = running & (last[:, r] >= 0) & (new_provider != last[:, r])
+        changed = running & (last[:, r] >= 0) & (new_provider != last[:, r])
         egress = by_provider(last[:, r], costs.egress_usd_per_tb, costs.bandwidth_usd_per_tb)
-        migration = migration + jnp.where(moved, costs.migration_usd + costs.checkpoint_tb * egress, 0.0)
+        migration = migration + jnp.where(changed, costs.migration_usd + costs.checkpoint_tb * egress, 0.0)
         switched = switched.at[:, r].set(now_switched)
         last = last.at[:, r].set(new_provider)
-    return RunState(remaining, finish, switched, last), Usage(free, wall_used, interruptions, migration, queue)
+        stalled = jnp.where(active & (prev != NOT_STARTED), STALLED, prev)
+        slot = slot.at[:, r].set(jnp.where(running, here, stalled))
+    return RunState(remaining, finish, switched, last, slot), Usage(free, wall_used, interruptions, migration, queue)
 
 
 def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: PoolTerms, ctx: StepContext,
@@ -242,19 +274,23 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
     for p in range(kind.shape[1]):
         owned = kind[:, p] == OWNED
         slot_terms = PoolTerms(*(x[:, p] for x in terms))
-        loss_fraction = jnp.where(owned, failed_share * loss_hours / hours, slot_terms.hazard * loss_hours)
+        # job interrupts (and owned failures) of steady work: the expected count, each losing ``loss`` on one GPU
+        fluid_per_gpu_hour = jnp.where(owned, failed_share / hours, 0.0) + slot_terms.job_interrupt
+        loss_fraction = (fluid_per_gpu_hour + slot_terms.hazard) * loss_hours
         kept = 1.0 - jnp.minimum(loss_fraction, MAX_LOSS_FRACTION)
         need = offered / (efficiency * kept)
         completes = (1.0 - jnp.minimum(loss_fraction, 1.0)) / kept  # exactly 1 when the loss is within l_max
         # a slot expected to lose all it runs (l >= 1) is not used: the work goes on to the next slot
         wall = jnp.where(serves[:, p] & (loss_fraction < 1.0), jnp.minimum(free[p] * hours, need), 0.0)
-        owned_events = jnp.where(owned, failed_share * wall / hours, 0.0)
+        fluid_events = fluid_per_gpu_hour * wall
         rows = rows_with(ctx.layout, kind.shape[0], interruptible_codes(), slot=p)
         hazard = jnp.broadcast_to(slot_terms.hazard, wall.shape)
         interrupted = _interruptions(rows, hazard, slot_terms.hazard * wall / slot_terms.instance_gpus,
                                      u_slots[:, p])
-        events = owned_events if interrupted is None else interrupted + owned_events
-        lost = events * jnp.where(owned, 1.0, slot_terms.instance_gpus) * loss_hours
+        kind_events = jnp.zeros_like(wall) if interrupted is None else interrupted
+        events = kind_events + fluid_events
+        lost = (kind_events * slot_terms.instance_gpus + fluid_events) * loss_hours
+        events, lost = materialise((events, lost), ctx.always)
         served = jnp.minimum(offered, jnp.maximum(0.0, wall - lost) * efficiency)
         used = jnp.minimum(wall, served / efficiency + lost)  # what the work needed, including what was lost
         backlog = backlog - served

@@ -41,7 +41,7 @@ from simulator.engine._keys import (
 from simulator.engine._xla import materialise, on_rows, rows_with
 from simulator.engine.accounting import FleetStep, step_costs, sum_by_kind
 from simulator.engine.inputs import EngineInputs, Grid
-from simulator.engine.kinds import OWNED
+from simulator.engine.kinds import KINDS, OWNED
 from simulator.engine.ownership import (
     Ledger,
     dataset_costs,
@@ -51,9 +51,17 @@ from simulator.engine.ownership import (
     supported_capex,
 )
 from simulator.engine.params import Params
-from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, interruptible_codes, pool_terms
+from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, pool_terms
 from simulator.engine.processes import academic, failures, fleet, market, spot, workload
-from simulator.engine.routing import RunState, StepContext, Usage, migration_costs, route_backlog, route_runs
+from simulator.engine.routing import (
+    NOT_STARTED,
+    RunState,
+    StepContext,
+    Usage,
+    migration_costs,
+    route_backlog,
+    route_runs,
+)
 from simulator.engine.strategies import COST_CATEGORIES
 
 EXPANSION_STREAM = "owned/expansion_lead_time"  # one uniform per month
@@ -87,7 +95,7 @@ class State(NamedTuple):
     waited: jax.Array  # (S,) GPU-hour-days of waiting
     demand_gpu_hours: jax.Array  # ()
     failures: jax.Array  # (S,)
-    interruptions: jax.Array  # (S, K) per interruptible kind (``pools.interruptible_codes()`` order)
+    interruptions: jax.Array  # (S, K) per kind (kind code order): events that hit running work
 
 
 class PathDraws(NamedTuple):
@@ -96,6 +104,7 @@ class PathDraws(NamedTuple):
     step_keys: jax.Array  # (K, N) keys of the per-step streams, in ``step_stream_names`` order
     expansion_keys: jax.Array  # (N,) key of the monthly lead-time stream
     partnership: jax.Array  # (N,) bool: the academic partnership is obtained
+    first_cycle_applied: jax.Array  # (N,) bool: the application for the first allocation cycle is already in
     allocation_cycles: jax.Array  # (cycles, N) uniform deciding each allocation cycle
     initially_available: jax.Array  # (N,) uniform of spot's initial availability
 
@@ -110,6 +119,7 @@ def path_draws(inputs: EngineInputs, params: Params, grid: Grid, root_key: jax.A
     return PathDraws(step_keys=streams_keys(root_key, step_stream_names(inputs.layout, inputs.run_names), path_ids),
                      expansion_keys=stream(EXPANSION_STREAM),
                      partnership=once("academic/partnership") < params.academic.partnership_probability,
+                     first_cycle_applied=once("academic/first_cycle_applied") < params.academic.first_cycle_applied,
                      allocation_cycles=jnp.stack([counter_uniforms(cycle_keys, k, dtype) for k in range(n_cycles)]),
                      initially_available=once("spot/initially_available"))
 
@@ -136,11 +146,11 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
         light=zeros, heavy=zeros,
         runs=RunState(remaining=jnp.broadcast_to(run_size, run_shape).astype(dtype),
                       finish_day=jnp.zeros(run_shape, dtype), switched=jnp.zeros(run_shape, bool),
-                      provider=jnp.full(run_shape, -1, jnp.int32)),
+                      provider=jnp.full(run_shape, -1, jnp.int32), slot=jnp.full(run_shape, NOT_STARTED, jnp.int32)),
         notebook_units=zeros, ledger=init_ledger(n_strategies, n_paths, dtype), pv=categories, cash=categories,
         waited=zeros,
         demand_gpu_hours=jnp.zeros((n_paths,), dtype), failures=zeros,
-        interruptions=jnp.zeros((n_strategies, len(interruptible_codes()), n_paths), dtype),
+        interruptions=jnp.zeros((n_strategies, len(KINDS), n_paths), dtype),
     )
 
 
@@ -153,7 +163,7 @@ def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, sta
     u = dict(zip(names, counter_uniforms(draws.step_keys, step_index, dtype), strict=True))
     arrivals, academic_gpus = _drivers(params, draws, state, t_start, dt)
     owned = _fleet_step(inputs, params, state.fleet, u, t_start, dt)
-    terms = pool_terms(st, params, StepDrivers(state.log_index, owned.up, state.spot_available, academic_gpus))
+    terms = pool_terms(st, params, StepDrivers(state.log_index, owned.offered, state.spot_available, academic_gpus))
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
     loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours,
                                                   params.workload.restart_hours)
@@ -172,7 +182,8 @@ def _drivers(params: Params, draws: PathDraws, state: State, t_start: jax.Array,
     k = academic.cycle_index(t_start, params.academic.first_allocation_day)
     cycles = draws.allocation_cycles
     u_cycle = jnp.take_along_axis(cycles, jnp.clip(k, 0, cycles.shape[0] - 1)[None], axis=0)[0]
-    return arrivals, academic.available_gpus(t_start, params.academic, draws.partnership, u_cycle)
+    return arrivals, academic.available_gpus(t_start, params.academic, draws.partnership, u_cycle,
+                                             draws.first_cycle_applied)
 
 
 class OwnedStep(NamedTuple):
@@ -183,11 +194,17 @@ class OwnedStep(NamedTuple):
     up: jax.Array  # GPUs up this step
     failed: jax.Array  # GPUs that failed this step
     failed_share: jax.Array  # share of the up GPUs that failed
+    offered: jax.Array  # GPUs the owned pool offers: up, less the spares held back
 
 
 def _fleet_step(inputs: EngineInputs, params: Params, fl: Fleet, u: dict, t_start: jax.Array,
                 dt: float) -> OwnedStep:
-    """Deliveries of pending orders, then failures and repairs of the owned GPUs."""
+    """Deliveries of pending orders, then failures and repairs of the owned GPUs.
+
+    Every up GPU (spares included: they are powered) can fail; the pool offers ``installed - max(down,
+    min(spares, installed)) = min(up, max(installed - spares, 0))`` GPUs, so failures are covered by the spares
+    before the pool offers fewer than its ``gpus``.
+    """
     arrived = (fl.pending > 0.0) & (t_start >= fl.pending_day)
     delivered = jnp.where(arrived, fl.pending, 0.0)
     installed = fl.installed + delivered
@@ -205,8 +222,10 @@ def _fleet_step(inputs: EngineInputs, params: Params, fl: Fleet, u: dict, t_star
     failed, down_next = (jnp.zeros_like(installed), fl.down) if drawn is None else (drawn[:, 0], drawn[:, 2])
     fl = fl._replace(installed=installed, down=down_next, pending=jnp.where(arrived, 0.0, fl.pending),
                      resale_weight=weight)
-    return OwnedStep(fl, capex=delivered * fl.pending_price, up=up_start - failed, failed=failed,
-                     failed_share=failed / jnp.maximum(up_start, 1.0))
+    up = up_start - failed
+    offered = jnp.minimum(up, jnp.maximum(installed - inputs.strategies.spares, 0.0))
+    return OwnedStep(fl, capex=delivered * fl.pending_price, up=up, failed=failed,
+                     failed_share=failed / jnp.maximum(up_start, 1.0), offered=offered)
 
 
 class Routed(NamedTuple):

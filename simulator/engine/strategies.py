@@ -73,6 +73,7 @@ class StrategyTable:
     serves_runs: jax.Array  # (S, P) bool
     interruptible: jax.Array  # (S, P) bool
     colo: jax.Array  # (S,) bool: owned servers in colocation
+    spares: jax.Array  # (S,) owned GPUs bought on top of the owned pool's ``gpus`` and held back for failures
     checkpoint_interval_hours: jax.Array  # (S,)
     deadline_aware: jax.Array  # (S,) bool
     capex_budget_usd: jax.Array  # (S,), inf = no cap
@@ -84,8 +85,8 @@ class StrategyTable:
 
     @property
     def owned_ordered(self) -> jax.Array:
-        """Owned GPUs ordered at t=0 per strategy, (S,) (or (S, 1) with a path axis)."""
-        return jnp.sum(jnp.where(self.kind == OWNED, self.gpus, 0.0), axis=1)
+        """Owned GPUs ordered at t=0 per strategy, spares included, (S,) (or (S, 1) with a path axis)."""
+        return jnp.sum(jnp.where(self.kind == OWNED, self.gpus, 0.0), axis=1) + self.spares
 
     @property
     def provider(self) -> jax.Array:
@@ -112,6 +113,7 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
     serves = {work: np.zeros((n, slots), bool) for work in ("light", "heavy", "runs")}
     interruptible = np.zeros((n, slots), bool)
     colo, markup, fee = np.zeros(n, bool), np.zeros(n), np.zeros(n)
+    spares = np.zeros(n)
     for i, strategy in enumerate(strategies.values()):
         for j, pool in enumerate(strategy.pools.values()):
             kind[i, j] = code(pool.kind)
@@ -120,6 +122,7 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
                 serves[work][i, j] = work in pool.serves
             interruptible[i, j] = pool.interruptible
             colo[i] |= pool.kind == "owned" and pool.hosting == "colo"
+            spares[i] += pool.spares if pool.kind == "owned" else 0.0
         uses_cloud = any(is_public_cloud(p.kind) for p in strategy.pools.values())
         if data.sensitive and data.policy == "compliance" and uses_cloud:
             markup[i], fee[i] = data.compliance_markup, data.compliance_usd_per_year
@@ -129,7 +132,7 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
     return StrategyTable(
         kind=jnp.asarray(kind), gpus=f(gpus), serves_light=jnp.asarray(serves["light"]),
         serves_heavy=jnp.asarray(serves["heavy"]), serves_runs=jnp.asarray(serves["runs"]),
-        interruptible=jnp.asarray(interruptible), colo=jnp.asarray(colo),
+        interruptible=jnp.asarray(interruptible), colo=jnp.asarray(colo), spares=f(spares),
         checkpoint_interval_hours=f([s.checkpoint_interval_hours for s in knobs]),
         deadline_aware=jnp.asarray([s.deadline_aware for s in knobs]), capex_budget_usd=f(budget),
         expansion_gpus=f([s.expansion.gpus for s in knobs]),

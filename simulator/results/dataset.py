@@ -17,7 +17,7 @@ import xarray as xr
 
 from simulator.config.errors import SimulationOverflow
 from simulator.engine.host import Simulation
-from simulator.engine.kinds import interruptible_names
+from simulator.engine.kinds import KINDS
 from simulator.engine.strategies import CATEGORY_DESCRIPTIONS, COST_CATEGORIES, SHORTFALL_CATEGORIES
 from simulator.results.variables import VARIABLES, parameter_variable
 
@@ -119,8 +119,7 @@ def _coordinates(sim: Simulation, run_deadlines: list[float]) -> dict:
                            dict(long_name="spend or shortfall", description="spend: money paid; shortfall: the price "
                                 "of undone or late work (delay, unserved, late_runs); cost = spend + shortfall")),
         "run_deadline_day": ("run", np.asarray(run_deadlines, float), dict(units="days")),
-        "interruptible_kind": ("interruptible_kind", list(interruptible_names()),
-                               dict(long_name="interruptible pool kind")),
+        "pool_kind": ("pool_kind", list(KINDS), dict(long_name="pool kind")),
     }
 
 

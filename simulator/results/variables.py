@@ -40,7 +40,7 @@ class Variable:
 
 
 PATHS, RUNS, CATEGORIES = ("strategy", "path"), ("strategy", "path", "run"), ("strategy", "path", "category")
-INTERRUPTIBLE_KINDS = ("strategy", "path", "interruptible_kind")
+POOL_KINDS = ("strategy", "path", "pool_kind")
 MONTHS, SHARED_MONTHS = ("strategy", "trajectory_path", "month"), ("trajectory_path", "month")
 
 VARIABLES: dict[str, Variable] = {
@@ -82,15 +82,18 @@ VARIABLES: dict[str, Variable] = {
                               "1 if the run completed before the horizon, else 0"),
     "final_backlog": Variable(PATHS, "GPU-hours", "backlog at the horizon",
                               "Steady demand still waiting at the end of the horizon"),
-    "owned_failures": Variable(PATHS, "1", "owned GPU failures",
-                               "Number of owned-GPU failures over the horizon (all causes that stop a job)"),
+    "owned_failures": Variable(PATHS, "1", "owned GPU hardware-down failures",
+                               "Number of owned-GPU hardware failures over the horizon (GPUs taken away for the "
+                               "repair; the job interrupts they cause on running work are in interruptions_by_kind)"),
     "spot_interruptions": Variable(PATHS, "1", "spot reclaims",
                                    "Number of spot reclaims that hit running work (steady demand and training runs); "
                                    "the interruptions of the other interruptible kinds are in interruptions_by_kind"),
-    "interruptions_by_kind": Variable(INTERRUPTIBLE_KINDS, "1", "interruptions by interruptible pool kind",
-                                      "Number of interruptions that hit running work (steady demand and training "
-                                      "runs) on each interruptible kind: spot reclaims, marketplace host failures and "
-                                      "outbids, notebook early terminations; owned GPU failures are owned_failures"),
+    "interruptions_by_kind": Variable(POOL_KINDS, "1", "interruptions by pool kind",
+                                      "Number of interruptions that hit running work on each pool kind: job "
+                                      "interrupts of every kind (training runs: drawn; steady demand: the expected "
+                                      "count), owned hardware failures hitting work, spot reclaims, marketplace host "
+                                      "failures and outbids, notebook early terminations, and a run leaving an "
+                                      "interruptible kind whose capacity went away"),
     "owned_gpus_installed": Variable(PATHS, "GPUs", "owned GPUs installed at the horizon",
                                      "Owned GPUs delivered by the end of the horizon (initial order and expansions)"),
     "cumulative_cost": Variable(MONTHS, "USD", "cumulative present value of cost",

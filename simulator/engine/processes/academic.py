@@ -4,7 +4,10 @@ Notes
 -----
 Per path: a partnership is obtained with probability ``p_partner``; access (opportunistic or allocated) starts after
 an administrative lead time ``L_admin`` days. Allocations follow an annual cycle: cycle ``k`` starts on day
-``d_k = d_0 + 365.25 k``, its application closes ``a`` days earlier, and a path is eligible if ``L_admin <= d_k - a``.
+``d_k = d_0 + 365.25 k``, its application closes ``a`` days earlier, and a path is eligible if ``L_admin <= d_k - a``,
+or, for the first cycle ``k = 0`` only, if the application is already in (``applied``: drawn once per path with
+probability ``academic.first_cycle_applied``, a named stream like the partnership); the allocation still starts
+only after the admin lead, so with ``applied`` it starts at ``max(d_0, L_admin)`` if funded.
 An eligible application is funded with probability ``p_accept``, drawn independently per cycle (one uniform per
 cycle, shared by every strategy). The GPUs a strategy can use at day ``t``::
 
@@ -35,11 +38,13 @@ def cycle_index(t_day: jax.Array, first_allocation_day: jax.Array) -> jax.Array:
 
 
 def available_gpus(t_day: jax.Array, academic: AcademicParams, partnership: jax.Array,
-                   u_cycle: jax.Array) -> jax.Array:
-    """GPUs the centre offers at ``t_day`` (formula in the module docstring); ``u_cycle`` decides the cycle."""
+                   u_cycle: jax.Array, first_cycle_applied: jax.Array | bool = False) -> jax.Array:
+    """GPUs the centre offers at ``t_day`` (formula in the module docstring); ``u_cycle`` decides the cycle and
+    ``first_cycle_applied`` (bool per path) makes cycle 0 eligible whatever the application lead."""
     k = cycle_index(t_day, academic.first_allocation_day)
     cycle_start = academic.first_allocation_day + DAYS_PER_YEAR * k
-    eligible = (k >= 0) & (academic.admin_lead_days <= cycle_start - academic.application_lead_days)
+    in_time = academic.admin_lead_days <= cycle_start - academic.application_lead_days
+    eligible = (k >= 0) & (in_time | ((k == 0) & first_cycle_applied))
     funded = eligible & (u_cycle < academic.acceptance_probability)
     allocated = jnp.where(funded, academic.allocation_gpus * academic.usable_fraction, 0.0)
     open_ = partnership & (t_day >= academic.admin_lead_days)
