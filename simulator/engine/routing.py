@@ -275,14 +275,14 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         owned = kind[:, p] == OWNED
         slot_terms = PoolTerms(*(x[:, p] for x in terms))
         # job interrupts (and owned failures) of steady work: the expected count, each losing ``loss`` on one GPU
-        fluid_per_gpu_hour = jnp.where(owned, failed_share / hours, 0.0) + slot_terms.job_interrupt
-        loss_fraction = (fluid_per_gpu_hour + slot_terms.hazard) * loss_hours
+        loss_fraction = jnp.where(owned, failed_share * loss_hours / hours, slot_terms.hazard * loss_hours) \
+            + slot_terms.job_interrupt * loss_hours
         kept = 1.0 - jnp.minimum(loss_fraction, MAX_LOSS_FRACTION)
         need = offered / (efficiency * kept)
         completes = (1.0 - jnp.minimum(loss_fraction, 1.0)) / kept  # exactly 1 when the loss is within l_max
         # a slot expected to lose all it runs (l >= 1) is not used: the work goes on to the next slot
         wall = jnp.where(serves[:, p] & (loss_fraction < 1.0), jnp.minimum(free[p] * hours, need), 0.0)
-        fluid_events = fluid_per_gpu_hour * wall
+        fluid_events = jnp.where(owned, failed_share * wall / hours, 0.0) + slot_terms.job_interrupt * wall
         rows = rows_with(ctx.layout, kind.shape[0], interruptible_codes(), slot=p)
         hazard = jnp.broadcast_to(slot_terms.hazard, wall.shape)
         interrupted = _interruptions(rows, hazard, slot_terms.hazard * wall / slot_terms.instance_gpus,
@@ -290,7 +290,6 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         kind_events = jnp.zeros_like(wall) if interrupted is None else interrupted
         events = kind_events + fluid_events
         lost = (kind_events * slot_terms.instance_gpus + fluid_events) * loss_hours
-        events, lost = materialise((events, lost), ctx.always)
         served = jnp.minimum(offered, jnp.maximum(0.0, wall - lost) * efficiency)
         used = jnp.minimum(wall, served / efficiency + lost)  # what the work needed, including what was lost
         backlog = backlog - served
