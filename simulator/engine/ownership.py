@@ -125,7 +125,8 @@ def dataset_costs(params: Params, home: jax.Array, provider: jax.Array, wall: li
     slot (list of (S, N)); ``copies`` per provider id (S, N) bool.
     """
     names = tuple(provider_ids())
-    price = [getattr(params.storage, f"{name}_usd_per_tb_month") for name in names]  # (N,) each
+    # (N,) each; a provider without a storage prior (a kind registered later) stores for free
+    price = [getattr(params.storage, f"{name}_usd_per_tb_month", 0.0) for name in names]
     d_now, d_next = dataset_tb(params, t_start), dataset_tb(params, t_start + dt)
     held, new = list(copies), jnp.zeros_like(wall[0])
     home_price = sum(jnp.where(home == q, price[q], 0.0) for q in range(len(names)))

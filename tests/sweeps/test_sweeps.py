@@ -2,7 +2,8 @@
 optimum matches the newsvendor solution.
 
 Newsvendor set-up: steady demand D per path, lognormal (median m, log-sd s), flat over time; an owned base of n GPUs
-costs h per GPU over the horizon (purchase, nothing else: no power, staff, facility, resale or failures); work
+costs h per GPU over the horizon (purchase, nothing else: no power, staff, facility, support, fabric, build-out,
+resale or failures, no cloud operations or dataset; 4,096 on-demand GPUs leave no shortfall); work
 beyond the base (wall GPU-hours 1.05 D per day) runs on on-demand at p per GPU-hour for T days. Then
 
     E[cost(n)] = n h + T p E[(1.05 D - 24 n)^+]
@@ -20,6 +21,7 @@ from simulator.config.errors import ConfigError
 from simulator.config.schema import SweepConfig
 from simulator.config.sweeps import expand_sweeps
 from simulator.sweeps.knobs import best_value
+from tests.engine.test_costs import lean
 
 VALUES = [0, 4, 8, 12, 16, 20, 24, 32]
 
@@ -39,7 +41,7 @@ def newsvendor(hybrid):
         setattr(cfg.priors.onprem, name, fixed(0.0))
     cfg.priors.owned.resale_retention_per_year = fixed(0.0)
     cfg.priors.market.hardware_usd_per_gpu = fixed(20_000.0)
-    cfg.priors.workload.data_tb_per_1000_gpu_hours = fixed(0.0)
+    lean(cfg)  # no support, fabric, build-out, cloud operations or dataset: the purchase is all an owned GPU costs
     cfg.strategies = {"hybrid": strategy(("owned", 0), ("on_demand", 4096))}
     cfg.sweeps = {"base": SweepConfig(strategy="hybrid", knob="pools.owned.gpus", values=VALUES)}
     return expand_sweeps(cfg)
