@@ -145,6 +145,11 @@ def _book(counts: jax.Array, events: jax.Array, on_kind) -> jax.Array:
     return counts + jnp.stack([jnp.where(on_kind(c), events, 0.0) for c in range(len(KINDS))], axis=1)
 
 
+def _on_slots(kind: jax.Array, masks: list[jax.Array]):
+    """``code -> (S, N)``: where one of the per-slot ``masks`` is set on a slot of kind ``code`` (for :func:`_book`)."""
+    return lambda code: functools.reduce(jnp.logical_or, [m & (kind[:, p] == code) for p, m in enumerate(masks)])
+
+
 def _first_fit(free: list[jax.Array], width: jax.Array, allowed: list[jax.Array],
                active: jax.Array) -> tuple[list[jax.Array], jax.Array]:
     """The first slot (in priority order) that is ``allowed`` and has ``width`` GPUs free, and whether there is one;
@@ -244,9 +249,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         for p, c in enumerate(chosen):
             free[p] = free[p] - jnp.where(c, width * share * fraction, 0.0)
             wall_used[p] = wall_used[p] + jnp.where(c, wall * fraction, 0.0)
-        on_slots = lambda masks: lambda code: functools.reduce(  # noqa: E731
-            jnp.logical_or, [m & (kind[:, p] == code) for p, m in enumerate(masks)])
-        interruptions = _book(_book(interruptions, events, on_slots(chosen)), 1.0, on_slots(left))
+        interruptions = _book(_book(interruptions, events, _on_slots(kind, chosen)), 1.0, _on_slots(kind, left))
         new_provider = jnp.where(running, pick(ctx.provider).astype(last.dtype), last[:, r])
         changed = running & (last[:, r] >= 0) & (new_provider != last[:, r])
         egress = by_provider(last[:, r], costs.egress_usd_per_tb, costs.bandwidth_usd_per_tb)
