@@ -22,7 +22,7 @@ def _backlog_by_hand(grid, served_per_day: float, rate: float = 0.0):
 
 @pytest.mark.parametrize("rate", [0.0, 0.1])
 def test_delay_and_unserved_of_a_known_backlog(flat, rate):
-    """No capacity (a 0-GPU on-demand pool: no marginal pool, so G = workload.clearing_gpus = 64), and one GPU of
+    """No capacity (a 0-GPU on-demand pool: no marginal pool, so G = workload.clearing_gpus), and one GPU of
     on-demand (G = 1, serving 24 eff GPU-h/day): the backlog grows linearly; delay = v sum_t B_t dt discounted plus
     v B_T^2 / (2 x 24 G) at T; unserved = B_T c_T / eff at T."""
     lean(flat).engine.discount_rate_per_year = rate
@@ -30,7 +30,8 @@ def test_delay_and_unserved_of_a_known_backlog(flat, rate):
     out, _, grid = run_config(flat, 2)
     horizon = 365.25
     end = (1.0 + rate) ** (-1.0)
-    for s, (served, gpus) in enumerate(((0.0, 64.0), (24.0 * EFF, 1.0))):
+    clearing = flat.priors.workload.clearing_gpus.value
+    for s, (served, gpus) in enumerate(((0.0, clearing), (24.0 * EFF, 1.0))):
         backlog, delay_steps = _backlog_by_hand(grid, served, rate)
         b_t = backlog[-1]
         wait = b_t**2 / (2.0 * 24.0 * gpus)
