@@ -39,7 +39,7 @@ def print_terminal(analysis, *, scenario: str, out_dir: str, console=None) -> No
         )
     console.print(table)
     console.print("cost = cost of service: spend + priced shortfall (delay, late runs, unserved work); "
-                  "$/GPU-h = E[spend] / E[delivered GPU-hours]")
+                  "$/GPU-h = E[spend] / E[delivered GPU-hours]", markup=False)
     for line in recommendation_lines(analysis):
         console.print(line.replace("**", ""))
     console.print(f"Precision: {analysis.precision}.")
