@@ -123,7 +123,7 @@ class Usage(NamedTuple):
 
     free: list[jax.Array]  # P x (S, N) GPUs still free this step
     wall: list[jax.Array]  # P x (S, N) wall GPU-hours used
-    interruptions: jax.Array  # (S, K, N) events per kind, in kind code order (every kind of ``KINDS``)
+    interruptions: list[jax.Array]  # K x (S, N) events per kind, in kind code order (every kind of ``KINDS``)
     migration_usd: jax.Array  # (S,)
     queue_gpu_hour_days: jax.Array  # (S,)
 
@@ -139,10 +139,11 @@ def _interruptions(rows: tuple[int, ...], hazard: jax.Array, rate: jax.Array, u:
     return on_rows(rows, hazard.shape[0], draw, hazard, rate, u)
 
 
-def _book(counts: jax.Array, events: jax.Array, on_kind) -> jax.Array:
-    """``counts`` (S, K, N) plus ``events`` (S, N) booked to the kind they happened on: ``on_kind(code)`` says where
-    (S, N) (or (S, 1)) the work ran on a slot of kind ``code``."""
-    return counts + jnp.stack([jnp.where(on_kind(c), events, 0.0) for c in range(len(KINDS))], axis=1)
+def _book(counts: list[jax.Array], events: jax.Array, on_kind) -> list[jax.Array]:
+    """``counts`` (K x (S, N)) plus ``events`` (S, N) booked to the kind they happened on: ``on_kind(code)`` says
+    where (S, N) (or (S, 1)) the work ran on a slot of kind ``code``. A list, not an (S, K, N) array: stacking per
+    booking is slow on XLA:CPU (see ``_xla``); the step stacks once."""
+    return [c + jnp.where(on_kind(k), events, 0.0) for k, c in enumerate(counts)]
 
 
 def _on_slots(kind: jax.Array, masks: list[jax.Array]):

@@ -243,7 +243,8 @@ def _route(inputs: EngineInputs, params: Params, state: State, terms: PoolTerms,
     st, always = inputs.strategies, ctx.always
     n_slots = st.kind.shape[1]
     usage = Usage(free=[terms.capacity[:, p] for p in range(n_slots)],
-                  wall=[jnp.zeros_like(state.light) for _ in range(n_slots)], interruptions=state.interruptions,
+                  wall=[jnp.zeros_like(state.light) for _ in range(n_slots)],
+                  interruptions=[state.interruptions[:, k] for k in range(state.interruptions.shape[1])],
                   migration_usd=jnp.zeros_like(state.light), queue_gpu_hour_days=jnp.zeros_like(state.light))
     u_runs = [u[f"runs/{name}"] for name in inputs.run_names]
     runs, usage = route_runs(state.runs, usage, terms, ctx, inputs.runs, st.serves_runs, st.deadline_aware, u_runs,
@@ -256,7 +257,7 @@ def _route(inputs: EngineInputs, params: Params, state: State, terms: PoolTerms,
     heavy, usage = route_backlog(state.heavy + arrivals * (1.0 - light_share), st.serves_heavy, usage, terms, ctx,
                                  _slot_uniforms(st.kind, u, "heavy"))
     heavy, usage = materialise((heavy, usage), always)
-    return Routed(runs, light, heavy, usage)
+    return Routed(runs, light, heavy, usage._replace(interruptions=jnp.stack(usage.interruptions, axis=1)))
 
 
 def _slot_uniforms(kind: jax.Array, u: dict, work: str) -> jax.Array:
