@@ -355,7 +355,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                 cost[CATEGORY["delay"]] = th["workload.delay_usd_per_gpu_hour_day"] * waited_step
                 pv[s] += cost * discount
                 cash[s] += cost
-                up_month[s] = up_month[s] + up * hours
+                up_month[s] = up_month[s] + np.minimum(up, np.maximum(installed[s] - spares[s], 0.0)) * hours
                 waited[s] += waited_step
             demand_total += arrivals
             # Shared drivers move.

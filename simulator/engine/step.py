@@ -76,7 +76,7 @@ class Fleet(NamedTuple):
     committed_usd: jax.Array  # (S,) capex committed (for the budget)
     resale_weight: jax.Array  # (S,) sum over cohorts of n_c rho^{-d_c / 365.25}
     busy_month: jax.Array  # (S,) owned busy GPU-hours this month
-    up_month: jax.Array  # (S,) owned up GPU-hours this month
+    up_month: jax.Array  # (S,) GPU-hours the owned pool offered this month (spares held back excluded)
     months_above: jax.Array  # (S,) consecutive months above the expansion threshold
 
 
@@ -284,7 +284,7 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
     busy_owned = sum_by_kind(usage.wall, st.kind, OWNED)  # one owned slot: exact
     fl = owned.fleet._replace(busy_month=owned.fleet.busy_month + busy_owned,
-                              up_month=owned.fleet.up_month + owned.up * hours)
+                              up_month=owned.fleet.up_month + owned.offered * hours)
     p_lose, p_regain = spot.transition_probabilities(params.spot.unavailable_fraction,
                                                      params.spot.unavailable_spell_days, dt)
     w, m = params.workload, params.market
