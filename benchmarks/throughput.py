@@ -190,6 +190,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-end-to-end", action="store_true", help="skip timing `python -m simulator scenario=hybrid`")
     args = ap.parse_args(argv)
     sizes = [1000, 10000] if args.quick else [int(s) for s in args.sizes]
+    if min(sizes) > args.numpy_max:  # NumPy times above --numpy-max are extrapolated from a measured size
+        ap.error(f"--numpy-max {args.numpy_max:g} is below every size ({min(sizes)} the smallest): NumPy must run "
+                 "at least one size to extrapolate the others")
 
     overrides = ["scenario=hybrid", f"engine.horizon_months={args.horizon_months}"]
     if args.chunk_size:
