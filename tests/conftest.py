@@ -69,6 +69,20 @@ def run_config(cfg: Config, paths: int, chunk: int | None = None, seed: int = 0)
     return outputs, parameters, grid
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_engines():
+    """Drop JAX's compiled executables after every test module. One pytest process compiles hundreds of engines;
+    kept alive, their code mappings accumulate until XLA's compiler crashed (a segfault in a late test of the full
+    suite, never in the test alone)."""
+    yield
+    import gc
+
+    import jax
+
+    jax.clear_caches()
+    gc.collect()
+
+
 @pytest.fixture
 def hybrid() -> Config:
     return load_config(["scenario=hybrid"])
