@@ -130,6 +130,7 @@ RUN_SCRIPT = textwrap.dedent(f"""
 """)
 
 
+@pytest.mark.slow  # a whole streamed run in a subprocess; tests/e2e/test_reliability.py covers device counts too
 def test_a_whole_run_on_two_devices_equals_one_device(tmp_path):
     import numpy as np
     import xarray as xr

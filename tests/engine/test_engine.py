@@ -39,7 +39,8 @@ def test_new_prior_values_do_not_recompile(small):
     assert not np.allclose(first, second)
 
 
-@pytest.mark.parametrize("chunk", [7, 64, 100, 256])
+# chunk 7 (a ragged, many-chunk run) is the slowest case; tests/e2e/test_reliability.py also covers ragged chunks
+@pytest.mark.parametrize("chunk", [pytest.param(7, marks=pytest.mark.slow), 64, 100, 256])
 def test_results_do_not_depend_on_chunk_size(small, chunk):
     inputs, grid = build_inputs(small)
     reference, ref_params, _ = run_paths(inputs, grid, seed=3, paths=200, chunk_size=200)
