@@ -43,6 +43,7 @@ SMALL = [  # spot (spot + on-demand pools) and onprem (owned): interruptions, fa
     "decision.sensitivity.enabled=false",
     "engine.compilation_cache=false",  # the module's own cache ($JAX_COMPILATION_CACHE_DIR), not .jax_cache/
 ]
+LONG = ["engine.paths=100000", "report.progress=false"]  # runs that are interrupted: still running when signalled
 # Run as `python -c BLOCKED ARGS...`: the simulator's own entry point with every internet socket refused; attempts
 # are appended to $GPU_RISK_SOCKET_LOG (a test reads it) and raise, so nothing can silently reach the network.
 BLOCKED = textwrap.dedent(
@@ -160,8 +161,10 @@ def cli(tmp_path_factory):
         "seed1": _start(
             [*simulator, *SMALL, "engine.chunk_size=64", "engine.seed=1"], base / "seed1", _env(cache)
         ),
-        "sigint": _start([*simulator, *SMALL, "engine.chunk_size=64"], base / "sigint", _env(cache)),
-        "sigkill": _start([*simulator, *SMALL, "engine.chunk_size=64"], base / "sigkill", _env(cache)),
+        # long runs (1,563 chunks, tens of seconds): with the engine already in the module's compilation cache a
+        # 128-path run could finish before the signal lands (it did once in CI, exit 0)
+        "sigint": _start([*simulator, *SMALL, "engine.chunk_size=64", *LONG], base / "sigint", _env(cache)),
+        "sigkill": _start([*simulator, *SMALL, "engine.chunk_size=64", *LONG], base / "sigkill", _env(cache)),
     }
     _signal_when(phase2["sigint"], base / "sigint", "strategies x", signal.SIGINT, 0.5)
     _signal_when(phase2["sigkill"], base / "sigkill", "strategies x", signal.SIGKILL, 0.5)
