@@ -48,8 +48,6 @@ from simulator.engine.shortfall import late_run_costs, terminal_shortfall
 from simulator.engine.strategies import (
     CATEGORY_INDEX,
     COST_CATEGORIES,
-    SHORTFALL_CATEGORIES,
-    SPEND_CATEGORIES,
     StrategyTable,
 )
 
@@ -167,10 +165,10 @@ def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, j
     delay = (state.waited + wait) / jnp.maximum(state.demand_gpu_hours, jnp.finfo(pv.dtype).tiny)
     sizes = jnp.stack(list(params.run_gpu_hours)) if params.run_gpu_hours else jnp.zeros((0,) + backlog.shape[1:], backlog.dtype)
     run_done = jnp.sum(sizes[None] - jnp.maximum(runs.remaining, 0.0), axis=1)
-    part = lambda names: ordered_sum(pv[:, [CATEGORY_INDEX[c] for c in names]])  # noqa: E731
     monthly = {k: jnp.moveaxis(v, 0, -2) for k, v in monthly.items()}  # (M, ..., N) -> (..., M, N)
-    out = dict(cost=ordered_sum(pv), spend=part(SPEND_CATEGORIES), shortfall=part(SHORTFALL_CATEGORIES),
-               cost_by_category=pv, cash_by_category=cash, delay=delay,
+    # spend and shortfall (and cost again, in float64) are summed from cost_by_category on the host
+    # (simulator.engine.host.totals)
+    out = dict(cost=ordered_sum(pv), cost_by_category=pv, cash_by_category=cash, delay=delay,
                delivered_gpu_hours=jnp.maximum(state.demand_gpu_hours - backlog, 0.0) + run_done, run_finish_day=finish,
                run_lateness_days=lateness, run_completed=completed, final_backlog=backlog,
                owned_failures=state.failures, interruptions_by_kind=state.interruptions,

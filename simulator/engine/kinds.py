@@ -142,8 +142,3 @@ ACADEMIC = code("academic")
 NOTEBOOK = code("notebook")
 SPOT = code("spot")
 ON_DEMAND = code("on_demand")
-
-
-def interruptible_names() -> tuple[str, ...]:
-    """Names of the interruptible kinds in code order: the labels of the engine's per-kind interruption counts."""
-    return tuple(name for name, k in KINDS.items() if k.interruptible)
