@@ -20,6 +20,7 @@ import dataclasses
 
 import numpy as np
 
+from simulator.config.providers import pool_provider, provider_names, storage_classes
 from simulator.config.schema import Config
 from simulator.engine import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY
 from simulator.engine.priors import Prior, prior_table
@@ -27,8 +28,6 @@ from simulator.engine.strategies import COST_CATEGORIES, SHORTFALL_CATEGORIES
 
 SUPPORTED_KINDS = ("owned", "on_demand", "spot")
 CATEGORY = {name: i for i, name in enumerate(COST_CATEGORIES)}
-PROVIDER = {"owned": 0, "on_demand": 1, "spot": 1}  # spot and on-demand are the same cloud provider
-PROVIDER_NAMES = ("onprem", "cloud", "marketplace", "academic", "notebook")  # provider ids, as the engine's kinds
 RENTED = ("on_demand", "spot")  # kinds rented by the GPU-hour (cloud operations)
 
 
@@ -54,9 +53,12 @@ def _late_usd(lateness: np.ndarray, per_day: np.ndarray, run) -> np.ndarray:
     return per_day * lateness + np.where(lateness > cut, run.missed_usd, 0.0)
 
 
-def _egress(provider: np.ndarray | int, egress: np.ndarray, bandwidth: np.ndarray):
-    """USD per TB leaving a provider (cloud egress; marketplace bandwidth; else 0)."""
-    return np.where(provider == 1, egress, np.where(provider == 2, bandwidth, 0.0))
+def _egress(provider: np.ndarray | int, egress: list) -> np.ndarray:
+    """USD per TB leaving a provider id (``egress[id]``; -1, not started: 0)."""
+    out = np.zeros(np.shape(provider))
+    for q, usd in enumerate(egress):
+        out = np.where(provider == q, usd, out)
+    return out
 
 
 @dataclasses.dataclass
@@ -64,6 +66,7 @@ class _Pool:
     kind: str
     gpus: float
     serves: tuple[str, ...]
+    provider: int  # provider id (index in the provider universe)
 
 
 def _check_scope(cfg: Config) -> None:
@@ -118,12 +121,14 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     p_regain = np.where(f_unavail >= 1.0, 0.0, -np.expm1(-dt / th["spot.unavailable_spell_days"]))
     p_lose = np.where(f_unavail >= 1.0, 1.0,
                       np.minimum(1.0, p_regain * f_unavail / np.maximum(1.0 - f_unavail, 1e-12)))
-    od_base = th["market.on_demand_usd_per_gpu_hour"]
     energy = th["owned.kw_per_gpu"] * th["onprem.pue"] * th["market.electricity_usd_per_kwh"]
     busy_power = energy * (1.0 - th["owned.idle_power_fraction"])
     ckpt_cost, restart = th["workload.checkpoint_cost_hours"], th["workload.restart_hours"]
     light_share = th["workload.light_fraction"]
-    egress, bandwidth = th["market.egress_usd_per_tb"], th["marketplace.bandwidth_usd_per_tb"]
+    # per provider id: catalogue providers' priors (built-in providers: no price, no egress)
+    offer = lambda field: [th.get(f"providers.{q}.{field}", np.zeros(n)) for q in provider_names(cfg)]  # noqa: E731
+    od_base, spot_discount, egress = offer("on_demand_usd_per_gpu_hour"), offer("spot_discount"), \
+        offer("egress_usd_per_tb")
     rho = np.maximum(th["owned.resale_retention_per_year"], 1e-6)
     lead_prior = priors["owned.lead_time_weeks"]
     run_size = [th[f"runs.{name}.gpu_hours"] for name in cfg.runs]
@@ -131,14 +136,16 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     job_owned = np.maximum(job - th["owned.failure_per_gpu_hour"], 0.0)  # beyond the hardware-down failures
 
     # Per-strategy state.
-    pools = [[_Pool(p.kind, float(p.gpus), tuple(p.serves)) for p in s.pools.values()] for s in strategies]
+    names = provider_names(cfg)
+    pools = [[_Pool(p.kind, float(p.gpus), tuple(p.serves), names.index(pool_provider(p))) for p in s.pools.values()]
+             for s in strategies]
     efficiency = [s.checkpoint_interval_hours / (s.checkpoint_interval_hours + ckpt_cost) for s in strategies]
     loss_hours = [0.5 * (s.checkpoint_interval_hours + ckpt_cost) + restart for s in strategies]
     budget = [np.inf if s.capex_budget_usd is None else s.capex_budget_usd for s in strategies]
-    home = PROVIDER_NAMES.index(cfg.data.home)
-    tb_price = [th[f"storage.{name}_usd_per_tb_month"] for name in PROVIDER_NAMES]
-    home_egress = _egress(home, egress, bandwidth)
-    copies = [[np.zeros(n, bool) for _ in PROVIDER_NAMES] for _ in strategies]
+    home = names.index(cfg.data.home)
+    tb_price = [th.get(f"storage.{cls}_usd_per_tb_month", np.zeros(n)) for cls in storage_classes(cfg)]
+    home_egress = _egress(home, egress)
+    copies = [[np.zeros(n, bool) for _ in names] for _ in strategies]
     support_base = [np.zeros(n) for _ in strategies]
     cohorts = [[(np.zeros(n), np.zeros(n)) for _ in range(12)] for _ in strategies]  # (capex, day) by month % 12
     month_capex = [np.zeros(n) for _ in strategies]
@@ -179,8 +186,9 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
         for k in range(steps_per_month):
             t = (month * steps_per_month + k) * dt
             arrivals = np.exp(log_demand) * dt
-            od_price = od_base * np.exp(th["market.loading_on_demand"] * log_index)
-            spot_price = (1.0 - th["market.spot_discount"]) * od_base * np.exp(th["market.loading_spot"] * log_index)
+            od_price = [b * np.exp(th["market.loading_on_demand"] * log_index) for b in od_base]
+            spot_price = [(1.0 - d) * b * np.exp(th["market.loading_spot"] * log_index)
+                          for b, d in zip(od_base, spot_discount, strict=True)]
             discount = (1.0 + rate) ** (-(t + 0.5 * dt) / DAYS_PER_YEAR)
             for s, ps in enumerate(pools):
                 # Owned fleet: deliveries, failures and repairs.
@@ -212,10 +220,10 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         price.append(busy_power)
                     elif p.kind == "on_demand":
                         free.append(np.full(n, p.gpus))
-                        price.append(od_price)
+                        price.append(od_price[p.provider])
                     else:
                         free.append(np.where(spot_available, p.gpus, 0.0))
-                        price.append(spot_price)
+                        price.append(spot_price[p.provider])
                 wall = [np.zeros(n) for _ in ps]
                 eff, loss = efficiency[s], loss_hours[s]
                 migration = np.zeros(n)
@@ -268,12 +276,10 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         wall[j] = wall[j] + wall_hours * fraction
                         if p.kind == "spot":
                             interruptions[s] += np.where(fits, events, 0.0)
-                        provider = PROVIDER[p.kind]
-                        moved = fits & (last[s][r] >= 0) & (last[s][r] != provider)
+                        moved = fits & (last[s][r] >= 0) & (last[s][r] != p.provider)
                         migration += np.where(moved, th["workload.migration_usd"]
-                                              + th["workload.checkpoint_tb"] * _egress(last[s][r], egress, bandwidth),
-                                              0.0)
-                        last[s][r] = np.where(fits, provider, last[s][r])
+                                              + th["workload.checkpoint_tb"] * _egress(last[s][r], egress), 0.0)
+                        last[s][r] = np.where(fits, p.provider, last[s][r])
                     remaining[s][r] = rem
                     switched[s][r] = now_switched
                 # Steady demand: light, then heavy, through the pools in order. Each pool is sized for the work
@@ -339,10 +345,10 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                 d_now = th["storage.dataset_tb"] * th["storage.growth_multiplier_per_year"] ** (t / DAYS_PER_YEAR)
                 d_next = th["storage.dataset_tb"] * th["storage.growth_multiplier_per_year"] ** ((t + dt) / DAYS_PER_YEAR)
                 per_tb_month, n_new, n_copies = tb_price[home].copy(), np.zeros(n), np.zeros(n)
-                for q in range(len(PROVIDER_NAMES)):
+                for q in range(len(names)):
                     ran = np.zeros(n, bool)
                     for j, p in enumerate(ps):
-                        if PROVIDER[p.kind] == q:
+                        if p.provider == q:
                             ran |= wall[j] > 0.0
                     held = (copies[s][q] | ran) & (q != home)
                     n_new += held & ~copies[s][q]
@@ -391,7 +397,9 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
 
     # End of the horizon: resale credit net of fees, run finish and lateness, the shortfall, delay.
     price_now = price0 * np.exp(th["market.loading_hardware"] * log_index)
-    od_now = od_base * np.exp(th["market.loading_on_demand"] * log_index)  # the marginal rental price c_T
+    # the marginal rental price c_T: the last on-demand pool serving heavy work, else the market's (hyperscaler)
+    marginal = [next((p.provider for p in reversed(ps) if p.kind == "on_demand" and "heavy" in p.serves
+                      and p.gpus > 0), names.index("hyperscaler")) for ps in pools]
     discount_end = (1.0 + rate) ** (-horizon / DAYS_PER_YEAR)
     finish_day = np.zeros((n_s, n_r, n))
     deadlines = np.asarray([run.deadline_day for run in runs]).reshape(1, -1, 1)
@@ -415,7 +423,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
             late_pv += late * (1.0 + rate) ** (-finish_day[s, r] / DAYS_PER_YEAR)
             left += np.maximum(remaining[s][r], 0.0)
             delivered[s] += run_size[r] - np.maximum(remaining[s][r], 0.0)
-        unserved = left * od_now / efficiency[s]
+        unserved = left * od_base[marginal[s]] * np.exp(th["market.loading_on_demand"] * log_index) / efficiency[s]
         for name, usd, at_pv in (("residual", residual, residual * discount_end),
                                  ("delay", v * wait, v * wait * discount_end),
                                  ("unserved", unserved, unserved * discount_end), ("late_runs", late_cash, late_pv)):

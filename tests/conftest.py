@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from simulator.config.load import load_config  # noqa: E402
-from simulator.config.schema import Config, PoolConfig, PriorSpec, StrategyConfig  # noqa: E402
+from simulator.config.schema import PROVIDER_PRIORS, Config, PoolConfig, PriorSpec, StrategyConfig  # noqa: E402
 from simulator.config.validate import prior_median  # noqa: E402
 from simulator.engine.host import build_inputs, run_paths  # noqa: E402
 
@@ -31,14 +31,27 @@ def central_value(spec: PriorSpec) -> float:
     return prior_median(spec)
 
 
+TEST_MARKET = {  # the provider prices the exact tests are written with (round numbers, not the default catalogue's)
+    "hyperscaler": dict(on_demand_usd_per_gpu_hour=5.4, spot_discount=0.6, egress_usd_per_tb=90.0),
+    "marketplace": dict(on_demand_usd_per_gpu_hour=0.35 * 5.4, spot_discount=0.5, egress_usd_per_tb=5.0),
+}
+
+
 def pinned(cfg: Config) -> Config:
-    """Every prior fixed at its central value (no epistemic draw), volatilities and hazards to zero."""
+    """Every prior fixed at its central value (no epistemic draw), volatilities and hazards to zero; the providers'
+    prices at :data:`TEST_MARKET` (hyperscaler on-demand $5.40, spot discount 0.6, egress $90/TB; marketplace
+    $1.89)."""
     for group in dataclasses.fields(cfg.priors):
         node = getattr(cfg.priors, group.name)
         for f in dataclasses.fields(node):
             setattr(node, f.name, fixed(central_value(getattr(node, f.name))))
     for run in cfg.runs.values():
         run.gpu_hours = fixed(central_value(run.gpu_hours))
+    for name, provider in cfg.providers.items():
+        for field, value in TEST_MARKET.get(name, {}).items():
+            setattr(provider, field, fixed(value))
+        for field in PROVIDER_PRIORS:
+            setattr(provider, field, fixed(central_value(getattr(provider, field))))
     quiet = dict(
         workload=("volatility_per_year", "job_interrupt_per_gpu_hour"),
         market=("volatility_per_year", "drift_per_year"),
@@ -54,11 +67,12 @@ def pinned(cfg: Config) -> Config:
 
 
 def strategy(*pools: tuple, interval: float = 1.0, **knobs) -> StrategyConfig:
-    """A strategy from ``(kind, gpus[, {pool options}])`` tuples in priority order, plus strategy knobs."""
+    """A strategy from ``(kind, gpus[, {pool options}])`` tuples in priority order, plus strategy knobs; a pool is
+    named after its kind unless its options give a ``name``."""
     built = {}
     for pool in pools:
-        kind, gpus, options = pool[0], pool[1], (pool[2] if len(pool) > 2 else {})
-        built[kind] = PoolConfig(kind=kind, gpus=gpus, **options)
+        kind, gpus, options = pool[0], pool[1], dict(pool[2] if len(pool) > 2 else {})
+        built[options.pop("name", kind)] = PoolConfig(kind=kind, gpus=gpus, **options)
     return StrategyConfig(pools=built, checkpoint_interval_hours=interval, **knobs)
 
 

@@ -60,7 +60,8 @@ def _scalar_prior(exc: Exception, overrides: list[str]) -> str | None:
             key, value = stack.pop()
             if isinstance(value, dict):
                 stack.extend((f"{key}.{k}" if key else str(k), v) for k, v in value.items())
-            elif key.startswith("priors.") or (key.startswith("runs.") and key.rsplit(".", 1)[-1] in schema.RUN_PRIORS):
+            elif key.startswith("priors.") or (key.startswith("runs.") and key.rsplit(".", 1)[-1] in schema.RUN_PRIORS) \
+                    or (key.startswith("providers.") and key.rsplit(".", 1)[-1] in schema.PROVIDER_PRIORS):
                 return (f"{key} = {value}: a prior needs a distribution, e.g. {{dist: fixed, value: {value}}} "
                         f"(in {path.name})")
     return None

@@ -47,7 +47,8 @@ DOMAINS = {  # the support a parameter's prior must keep to (checked by validati
 }
 GROUP_DOCS = {
     "workload": "Steady demand, its growth and noise, what waiting costs, checkpoints, job interrupts, migration.",
-    "market": "Prices: the index's drift and volatility, list prices, and each price's loading on the index.",
+    "market": "The price index's drift and volatility, hardware and electricity prices, and each price's loading on "
+              "the index (rental prices are per provider: ``providers``).",
     "spot": "Spot reclaims, spells without capacity, instance size.",
     "owned": "The hardware itself, wherever it is hosted: failures, lead time, power, support, fabric, resale.",
     "operations": "People and support contracts: staff cost per FTE, cloud operations for rental strategies.",
@@ -55,7 +56,7 @@ GROUP_DOCS = {
     "hosting": "Where owned servers live: own premises (``onprem``, with a build-out) or a rented colocation rack "
                "(``colo``, with a minimum commitment).",
     "academic": "An academic compute centre: partnership, allocation cycle, queue, walltime and fees.",
-    "marketplace": "A decentralised marketplace: price ratio, bid tier, host failures and outbids.",
+    "marketplace": "A decentralised marketplace: host failures and outbids (its prices: ``providers``).",
     "notebook": "A notebook tier: seat fee, compute units, session length and terminations.",
 }
 PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (defaults: conf/priors/default.yaml)
@@ -72,11 +73,8 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "workload.migration_usd": "nonnegative",
     "market.drift_per_year": "drift",
     "market.volatility_per_year": "nonnegative",
-    "market.on_demand_usd_per_gpu_hour": "nonnegative",
-    "market.spot_discount": "probability",
     "market.hardware_usd_per_gpu": "nonnegative",
     "market.electricity_usd_per_kwh": "nonnegative",
-    "market.egress_usd_per_tb": "nonnegative",
     "market.loading_on_demand": "loading",
     "market.loading_spot": "loading",
     "market.loading_marketplace": "loading",
@@ -124,12 +122,9 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "academic.walltime_hours": "positive",
     "academic.usd_per_gpu_hour": "nonnegative",
     "academic.partnership_usd_per_year": "nonnegative",
-    "marketplace.price_ratio": "nonnegative",
-    "marketplace.interruptible_discount": "probability",
     "marketplace.host_failure_per_hour": "nonnegative",
     "marketplace.outbid_per_hour": "nonnegative",
     "marketplace.gpus_per_host": "at_least_one",
-    "marketplace.bandwidth_usd_per_tb": "nonnegative",
     "notebook.monthly_fee_usd": "nonnegative",
     "notebook.included_units": "nonnegative",
     "notebook.usd_per_unit": "nonnegative",

@@ -19,9 +19,14 @@ from simulator.config._fields import bounded
 from simulator.config.priors import Priors, PriorSpec, prior
 
 POOL_KINDS = ("owned", "on_demand", "spot", "marketplace", "academic", "notebook")
-# where data can live: the providers of the pool kinds (owned servers, on premises or in colocation, are ``onprem``);
-# simulator.engine.kinds checks that its providers are exactly these
-PROVIDERS = ("onprem", "cloud", "marketplace", "academic", "notebook")
+# Kinds rented from a provider of the catalogue (``providers``, conf/providers/), with the provider a pool of the kind
+# gets when it names none; a strategy may hold several pools of one rented kind (one per provider, say).
+RENTED_KINDS = {"on_demand": "hyperscaler", "spot": "hyperscaler", "marketplace": "marketplace"}
+# The providers that are not in the catalogue: owned servers (on premises or in colocation), the academic centre and
+# the notebook tier, each the only provider of its kind. simulator.engine.kinds checks its rows against these.
+BUILTIN_PROVIDERS = {"owned": "onprem", "academic": "academic", "notebook": "notebook"}
+PROVIDER_TYPES = ("cloud", "marketplace")  # a catalogue provider's type: which storage price its copies pay
+PROVIDER_PRIORS = ("on_demand_usd_per_gpu_hour", "spot_discount", "egress_usd_per_tb")  # providers.NAME.FIELD
 RUN_PRIORS = ("gpu_hours", "late_usd_per_day")  # the uncertain fields of a named run (engine: runs.NAME.FIELD)
 WORK_KINDS = ("light", "heavy", "runs")  # single-GPU light work, multi-GPU steady work, named training runs
 
@@ -34,7 +39,8 @@ class PoolConfig:
     or, for ``academic``, an upper bound on GPUs used at once. ``serves``: which work may run there.
     ``interruptible``: the marketplace's cheaper, preemptible tier. ``hosting``: where owned servers live.
     ``spares``: owned GPUs bought (and powered) on top of ``gpus`` and held back: a failed GPU is replaced by a spare
-    before the pool offers fewer than ``gpus``.
+    before the pool offers fewer than ``gpus``. ``provider``: for a rented kind, the provider of the catalogue
+    (``providers``) it rents from; it must sell the kind.
     """
 
     kind: str = bounded("on_demand", choices=POOL_KINDS)
@@ -43,6 +49,8 @@ class PoolConfig:
     interruptible: bool = False
     hosting: str = bounded("onprem", choices=("onprem", "colo"))
     spares: int = bounded(0, ge=0, le=1_000_000)
+    # the catalogue provider renting the GPUs (rented kinds only; null: the kind's default, RENTED_KINDS)
+    provider: str | None = None
 
 
 @dataclass
@@ -78,11 +86,30 @@ class DataPolicy:
     dataset grows (``priors.storage``).
     """
 
-    home: str = bounded("cloud", choices=PROVIDERS)
+    home: str = "hyperscaler"  # a catalogue provider, or onprem / academic / notebook
     sensitive: bool = False
     policy: str = bounded("exclude", choices=("exclude", "compliance"))
     compliance_markup: float = bounded(0.25, ge=0.0, le=10.0)  # extra share on cloud spend under `compliance`
     compliance_usd_per_year: float = bounded(0.0, ge=0.0)  # audits, certifications, legal, while cloud is used
+
+
+@dataclass
+class ProviderConfig:
+    """A provider of rented GPUs (``providers.NAME``, conf/providers/): what it sells and its prices.
+
+    Prices are per GPU-hour of the reference GPU (H100 SXM) at t=0; they move with the market's price index
+    (``market.loading_*``). ``spot_discount`` is the spot (preemptible) tier's discount off its on-demand price;
+    ``egress_usd_per_tb`` what data leaving it costs (checkpoints of a run that moves away, copies of the dataset
+    when it is the dataset's home). ``type``: ``cloud`` or ``marketplace`` (which storage price copies there pay;
+    a marketplace's pools are closed to sensitive data by their kind).
+    """
+
+    description: str = ""
+    type: str = bounded("cloud", choices=PROVIDER_TYPES)
+    sells: list[str] = bounded(["on_demand"], subset_of=tuple(RENTED_KINDS))
+    on_demand_usd_per_gpu_hour: PriorSpec = prior(ge=0.0)
+    spot_discount: PriorSpec = prior(ge=0.0, le=1.0)
+    egress_usd_per_tb: PriorSpec = prior(ge=0.0)
 
 
 @dataclass
@@ -179,6 +206,7 @@ class Config:
     strategies: dict[str, StrategyConfig] = field(default_factory=dict)
     runs: dict[str, RunConfig] = field(default_factory=dict)
     data: DataPolicy = field(default_factory=DataPolicy)
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
     priors: Priors = field(default_factory=Priors)
     engine: EngineConfig = field(default_factory=EngineConfig)
     report: ReportConfig = field(default_factory=ReportConfig)

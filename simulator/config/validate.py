@@ -14,6 +14,7 @@ from typing import Any
 
 from simulator.config.calendar import DAYS_PER_MONTH
 from simulator.config.errors import ConfigError
+from simulator.config.providers import check_providers
 from simulator.config.schema import Config, PriorSpec
 
 PRIOR_PARAMETERS = {
@@ -153,13 +154,7 @@ def check(cfg: Config) -> None:
     for name, strategy in cfg.strategies.items():
         if not strategy.pools:
             raise ConfigError(f"strategies.{name}.pools is empty: a strategy needs at least one pool")
-        kinds = [pool.kind for pool in strategy.pools.values()]
-        for kind in set(kinds):
-            if kinds.count(kind) > 1:
-                raise ConfigError(
-                    f"strategies.{name}.pools: kind {kind!r} appears {kinds.count(kind)} times; "
-                    "each kind may appear once per strategy"
-                )
+    check_providers(cfg)
     paths = cfg.engine.paths
     if paths != "auto" and (isinstance(paths, bool) or not isinstance(paths, int)):
         raise ConfigError(f"engine.paths = {_fmt(paths)}: must be a whole number of paths or 'auto'")

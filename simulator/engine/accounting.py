@@ -138,6 +138,12 @@ def _plus(a: jax.Array | None, b: jax.Array | None, like: jax.Array) -> jax.Arra
     return b if a is None else a if b is None else a + b
 
 
+def market_provider(inputs) -> int:
+    """Catalogue index of the on-demand kind's default provider (the market's on-demand price), -1 if absent."""
+    default = KINDS["on_demand"].provider
+    return inputs.catalogue.index(default) if default in inputs.catalogue else -1
+
+
 def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, jax.Array]):
     """Resale credit and shortfall at the horizon, run finish times and lateness, delay; the engine's outputs."""
     st, fl, runs = inputs.strategies, state.fleet, state.runs
@@ -153,7 +159,8 @@ def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, j
     finish = jnp.where(completed, runs.finish_day, horizon + runs.remaining / full_rate)
     lateness = jnp.maximum(0.0, finish - inputs.run_deadline_day[None, :, None])
     backlog = state.light + state.heavy
-    wait, delay_usd, unserved = terminal_shortfall(st, params, state.log_index, backlog, runs.remaining, efficiency)
+    wait, delay_usd, unserved = terminal_shortfall(st, params, state.log_index, backlog, runs.remaining, efficiency,
+                                                   market_provider(inputs))
     late_cash, late_pv = late_run_costs(params, finish, lateness, inputs.run_missed_usd,
                                         inputs.run_missed_after_days, inputs.discount_rate_per_year)
     discount_end = (1.0 + inputs.discount_rate_per_year) ** (-horizon / DAYS_PER_YEAR)
@@ -175,4 +182,4 @@ def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, j
                spot_interruptions=state.interruptions[:, SPOT],
                owned_gpus_installed=fl.installed, **monthly)
     out = {k: jnp.moveaxis(v, -1, 0) for k, v in out.items()}  # paths first for the host
-    return {**out, "parameters": params.to_flat(inputs.run_names)}
+    return {**out, "parameters": params.to_flat(inputs.run_names, inputs.catalogue)}

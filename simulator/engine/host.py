@@ -13,7 +13,7 @@ import numpy as np
 
 from simulator.config.schema import Config
 from simulator.engine.devices import path_mesh, round_chunk, simulate_chunk_sharded, to_host
-from simulator.engine.kinds import provider_ids
+from simulator.config.providers import provider_names, storage_classes
 from simulator.engine.priors import cast_table, prior_table
 from simulator.engine.progress import RunProgress
 from simulator.engine.scan import TRAJECTORIES, EngineInputs, Grid, slot_layout
@@ -67,7 +67,8 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
     """Engine inputs (array pytree) and static grid from a validated config."""
     dtype = dtype_of(cfg)
     runs = list(cfg.runs.values())
-    strategies = strategy_table(cfg.strategies, cfg.data, dtype)
+    providers = provider_names(cfg)
+    strategies = strategy_table(cfg.strategies, cfg.data, dtype, providers)
     inputs = EngineInputs(
         priors=cast_table(prior_table(cfg), dtype),
         strategies=strategies,
@@ -78,9 +79,12 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
         run_missed_usd=jnp.asarray([r.missed_usd for r in runs], dtype).reshape(-1),
         run_missed_after_days=jnp.asarray([np.inf if r.missed_after_days is None else r.missed_after_days
                                            for r in runs], dtype).reshape(-1),
-        home_provider=jnp.asarray(provider_ids()[cfg.data.home], jnp.int32),
+        home_provider=jnp.asarray(providers.index(cfg.data.home), jnp.int32),
         run_names=tuple(cfg.runs),
+        providers=providers,
+        provider_storage=storage_classes(cfg),
         slot_kinds=slot_layout(strategies),
+        slot_providers=slot_layout(strategies, "provider"),
     )
     return inputs, Grid.from_step(cfg.engine.horizon_months, cfg.engine.step_days)
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from simulator.engine._constants import DAYS_PER_MONTH
 from simulator.engine.priors import Prior
-from simulator.engine.strategies import StrategyTable
+from simulator.config.providers import builtin_names
+from simulator.engine.strategies import DEFAULT_PROVIDERS, StrategyTable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,8 +56,16 @@ class EngineInputs:
     discount_rate_per_year: jax.Array  # ()
     run_missed_usd: jax.Array  # (R,) paid once if a run is more than ``run_missed_after_days`` late
     run_missed_after_days: jax.Array  # (R,) inf: no cut-off
-    home_provider: jax.Array  # () int: provider id where the dataset lives (``data.home``, :func:`kinds.provider_ids`)
+    home_provider: jax.Array  # () int: provider id where the dataset lives (``data.home``, index in ``providers``)
     run_names: tuple[str, ...] = dataclasses.field(default=(), metadata=dict(static=True))
+    # the provider universe (built-in providers, then the catalogue: :mod:`simulator.config.providers`) and the
+    # storage price class of each (``storage.{class}_usd_per_tb_month``)
+    providers: tuple[str, ...] = dataclasses.field(default=DEFAULT_PROVIDERS, metadata=dict(static=True))
+    provider_storage: tuple[str, ...] = dataclasses.field(
+        default=("onprem", "academic", "notebook", "cloud", "cloud", "marketplace"), metadata=dict(static=True))
+    # provider id of every slot, (S, P) nested tuples like ``slot_kinds``: static, so dataset copies are tracked only
+    # for the providers a strategy can use; () = unknown
+    slot_providers: tuple[tuple[int, ...], ...] = dataclasses.field(default=(), metadata=dict(static=True))
     # Kind code of every slot, (S, P) nested tuples (see :func:`slot_layout`): static, so work that is zero by kind
     # (a Poisson draw at no hazard, failures of a strategy without owned GPUs) is not compiled; () = unknown.
     slot_kinds: tuple[tuple[int, ...], ...] = dataclasses.field(default=(), metadata=dict(static=True))
@@ -66,11 +75,17 @@ class EngineInputs:
         return RunSpec(self.run_gpus, self.run_start_day, self.run_deadline_day)
 
     @property
+    def catalogue(self) -> tuple[str, ...]:
+        """The catalogue providers (the universe less the built-in ones), in ``Params.provider_*`` order."""
+        return self.providers[len(builtin_names()):]
+
+    @property
     def layout(self) -> tuple[tuple[int, ...], ...] | None:
         """The static kind layout, None if unknown."""
         return self.slot_kinds or None
 
 
-def slot_layout(strategies: StrategyTable) -> tuple[tuple[int, ...], ...]:
-    """The static kind layout of a (concrete) strategy table, for :attr:`EngineInputs.slot_kinds`."""
-    return tuple(tuple(int(k) for k in row) for row in np.asarray(strategies.kind))
+def slot_layout(strategies: StrategyTable, leaf: str = "kind") -> tuple[tuple[int, ...], ...]:
+    """The static layout of a (concrete) strategy table's ``leaf``: kind codes for :attr:`EngineInputs.slot_kinds`,
+    provider ids for :attr:`EngineInputs.slot_providers`."""
+    return tuple(tuple(int(k) for k in row) for row in np.asarray(getattr(strategies, leaf)))

@@ -4,27 +4,30 @@ A kind's code is its position in :data:`KINDS` (the config's ``POOL_KINDS`` orde
 registered later gets the next code). What a kind *offers* in a step (capacity, price, hazard...) is its terms
 function in :data:`simulator.engine.pools.KIND_TERMS`; what it *is* is its row here:
 
-=============  ==========  =============  ============  ==============  ===========  =============
-kind           provider    interruptible  data charge   sensitive data  cost         max job GPUs   rented
-=============  ==========  =============  ============  ==============  ===========  =============  ======
-owned          onprem      no             none          open            power        any            no
-on_demand      cloud       no             egress        public cloud    on_demand    any            yes
-spot           cloud       yes            egress        public cloud    spot         any            yes
-marketplace    marketplace yes            bandwidth     closed          marketplace  8 (one host)   yes
-academic       academic    no             none          open            academic     any            no
-notebook       notebook    yes            none          closed          notebook     1              no
-=============  ==========  =============  ============  ==============  ===========  =============  ======
+=============  ===========  =============  ==============  ===========  =============  ======
+kind           provider     interruptible  sensitive data  cost         max job GPUs   rented
+=============  ===========  =============  ==============  ===========  =============  ======
+owned          onprem       no             open            power        any            no
+on_demand      hyperscaler  no             public cloud    on_demand    any            yes
+spot           hyperscaler  yes            public cloud    spot         any            yes
+marketplace    marketplace  yes            closed          marketplace  8 (one host)   yes
+academic       academic     no             open            academic     any            no
+notebook       notebook     yes            closed          notebook     1              no
+=============  ===========  =============  ==============  ===========  =============  ======
 
-*Provider*: kinds of one provider share where data lives: moving work or a checkpoint between two providers pays
-the data charge of the provider it leaves (cloud egress or marketplace bandwidth, per TB). *Interruptible*: work on
+*Provider*: where the GPUs are, which decides where data lives. Owned, academic and notebook pools have their own
+(built-in) provider; a pool of a *rented* kind rents from a provider of the catalogue (``providers``,
+:mod:`simulator.config.providers`) and names it, the column being the default. Moving work or a checkpoint between
+two providers pays the egress of the provider it leaves (``providers.NAME.egress_usd_per_tb``; built-in providers
+charge nothing). *Interruptible*: work on
 it is lost to events drawn at the kind's hazard (spot reclaims, marketplace outbids and host failures, notebook
 terminations), counted per kind; a deadline-aware run whose slack is gone leaves these kinds (see
 :mod:`simulator.engine.routing`). *Sensitive data* (the scenario's data policy): ``open`` pools stay open,
 ``closed`` pools get no capacity, ``public cloud`` pools are closed under ``policy: exclude`` and pay the compliance
 markup and fee under ``policy: compliance``. *Cost*: the category that the pool's usage spend (wall GPU-hours x
 price) is booked to. *Max job GPUs*: the widest training run the kind may host. *Rented*: capacity rented by the
-GPU-hour from a provider: a strategy with such a pool pays cloud operations (``cloud_ops``, see
-:mod:`simulator.engine.accounting`).
+GPU-hour from a provider of the catalogue: a strategy with such a pool pays cloud operations (``cloud_ops``, see
+:mod:`simulator.engine.accounting`), and may hold several pools of the kind (one per provider, say).
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ from simulator.config.schema import DataPolicy
 
 EMPTY = -1  # kind code of an unused slot
 SensitiveData = Literal["open", "public_cloud", "closed"]
-DataCharge = Literal["none", "egress", "bandwidth"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,9 +50,8 @@ class Kind:
     """One pool kind (see the table in the module docstring)."""
 
     name: str
-    provider: str
+    provider: str  # built-in provider, or (rented kinds) the catalogue provider a pool gets when it names none
     interruptible: bool
-    data_charge: DataCharge
     sensitive_data: SensitiveData
     cost_category: str
     max_job_gpus: float = math.inf
@@ -58,18 +59,15 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("owned", "onprem", interruptible=False, data_charge="none", sensitive_data="open",
-         cost_category="power"),
-    Kind("on_demand", "cloud", interruptible=False, data_charge="egress",
-         sensitive_data="public_cloud", cost_category="on_demand", rented=True),
-    Kind("spot", "cloud", interruptible=True, data_charge="egress", sensitive_data="public_cloud",
-         cost_category="spot", rented=True),
-    Kind("marketplace", "marketplace", interruptible=True, data_charge="bandwidth",
-         sensitive_data="closed", cost_category="marketplace", max_job_gpus=8.0, rented=True),  # no fabric between hosts
-    Kind("academic", "academic", interruptible=False, data_charge="none", sensitive_data="open",
-         cost_category="academic"),
-    Kind("notebook", "notebook", interruptible=True, data_charge="none", sensitive_data="closed",
-         cost_category="notebook", max_job_gpus=1.0),
+    Kind("owned", "onprem", interruptible=False, sensitive_data="open", cost_category="power"),
+    Kind("on_demand", "hyperscaler", interruptible=False, sensitive_data="public_cloud", cost_category="on_demand",
+         rented=True),
+    Kind("spot", "hyperscaler", interruptible=True, sensitive_data="public_cloud", cost_category="spot", rented=True),
+    Kind("marketplace", "marketplace", interruptible=True, sensitive_data="closed", cost_category="marketplace",
+         max_job_gpus=8.0, rented=True),  # no fabric between hosts
+    Kind("academic", "academic", interruptible=False, sensitive_data="open", cost_category="academic"),
+    Kind("notebook", "notebook", interruptible=True, sensitive_data="closed", cost_category="notebook",
+         max_job_gpus=1.0),
 )}
 """Every pool kind by name, in code order. Register a new kind with :func:`register` (or, in a test,
 ``monkeypatch.setitem(KINDS, name, row)``); every derived list below reads this table when called."""
@@ -97,23 +95,6 @@ def codes_where(**properties) -> tuple[int, ...]:
     """Codes of the kinds whose row has every given property, e.g. ``codes_where(interruptible=True)``."""
     return tuple(i for i, k in enumerate(KINDS.values())
                  if all(getattr(k, name) == value for name, value in properties.items()))
-
-
-def provider_ids() -> dict[str, int]:
-    """Provider id by provider name, in order of first appearance in :data:`KINDS` (onprem 0, cloud 1, ...)."""
-    return {p: i for i, p in enumerate(dict.fromkeys(k.provider for k in KINDS.values()))}
-
-
-def provider_of_code() -> tuple[int, ...]:
-    """Provider id of every kind code."""
-    ids = provider_ids()
-    return tuple(ids[k.provider] for k in KINDS.values())
-
-
-def providers_charging(charge: DataCharge) -> tuple[int, ...]:
-    """Ids of the providers whose kinds charge ``charge`` for data leaving them."""
-    ids = provider_ids()
-    return tuple(dict.fromkeys(ids[k.provider] for k in KINDS.values() if k.data_charge == charge))
 
 
 def closed_by_policy(kind: str, data: DataPolicy) -> bool:

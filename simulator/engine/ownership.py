@@ -15,9 +15,9 @@ after the step's deliveries minus before), ``I_t`` installed, ``k`` kW per GPU:
 * storage: the dataset ``D_t = D_0 g^{t / 365.25}`` TB (``storage.dataset_tb``, ``storage.growth_multiplier_per_year``)
   is kept at its home provider ``h`` (``data.home``) and copied to every other provider ``q`` the strategy has run
   work on (any wall GPU-hours on a slot of ``q``, from the step of the first on): ``D_t (c_h + sum_q c_q) dt / month``
-  with ``c_q = storage.{q}_usd_per_tb_month``;
-* data: the home provider's egress ``e_h`` (``market.egress_usd_per_tb`` for cloud, ``marketplace.bandwidth_usd_per_tb``
-  for the marketplace, 0 otherwise) on ``D_t`` for each copy made this step, and on the growth ``D_{t+dt} - D_t`` of
+  with ``c_q = storage.{class}_usd_per_tb_month``, a catalogue provider's class its ``type`` (cloud, marketplace);
+* data: the home provider's egress ``e_h`` (``providers.h.egress_usd_per_tb`` for a catalogue provider, 0 for
+  onprem, academic and notebook) on ``D_t`` for each copy made this step, and on the growth ``D_{t+dt} - D_t`` of
   every copy held (the new one included): a copy made at ``t_0`` pays ``e_h D_T`` in all by the horizon ``T``.
 
 *Support cohorts (exact).* One order is pending at a time and an order is placed only at a month end, so a strategy
@@ -36,9 +36,10 @@ import jax
 import jax.numpy as jnp
 
 from simulator.engine._constants import DAYS_PER_MONTH, DAYS_PER_YEAR
-from simulator.engine.kinds import EMPTY, provider_ids, provider_of_code
+from simulator.engine.inputs import EngineInputs
+from simulator.engine.kinds import EMPTY
 from simulator.engine.params import HostingParams, Params
-from simulator.engine.pools import by_provider
+from simulator.engine.pools import egress_by_provider
 
 COHORT_MONTHS = 12  # a year of months: the support ring's length
 
@@ -54,12 +55,12 @@ class Ledger(NamedTuple):
     copies: tuple[jax.Array, ...]  # per provider id, (S, N) bool: holds a copy of the dataset (home excluded)
 
 
-def init_ledger(n_strategies: int, n_paths: int, dtype) -> Ledger:
-    """Nothing delivered, no copies."""
+def init_ledger(n_strategies: int, n_paths: int, dtype, n_providers: int) -> Ledger:
+    """Nothing delivered, no copies (``n_providers``: the size of the provider universe)."""
     zeros = jnp.zeros((n_strategies, n_paths), dtype)
     ring = jnp.zeros((n_strategies, COHORT_MONTHS, n_paths), dtype)
     return Ledger(zeros, ring, ring, zeros, zeros,
-                  tuple(jnp.zeros((n_strategies, n_paths), bool) for _ in provider_ids()))
+                  tuple(jnp.zeros((n_strategies, n_paths), bool) for _ in range(n_providers)))
 
 
 def month_of(t_start: jax.Array, dt: float) -> jax.Array:
@@ -109,29 +110,28 @@ def dataset_tb(params: Params, t: jax.Array) -> jax.Array:
     return params.storage.dataset_tb * params.storage.growth_multiplier_per_year ** (t / DAYS_PER_YEAR)
 
 
-def used_providers(layout) -> tuple[int, ...]:
-    """Provider ids any slot of the static layout can use (all of them if the layout is unknown)."""
-    if layout is None:
-        return tuple(provider_ids().values())
-    codes = {k for row in layout for k in row if k != EMPTY}
-    return tuple(sorted({provider_of_code()[k] for k in codes}))
+def used_providers(inputs: EngineInputs) -> tuple[int, ...]:
+    """Provider ids any slot can use (from the static provider layout; all of them if it is unknown)."""
+    if not inputs.slot_providers:
+        return tuple(range(len(inputs.providers)))
+    return tuple(sorted({q for row in inputs.slot_providers for q in row if q != EMPTY}))
 
 
-def dataset_costs(params: Params, home: jax.Array, provider: jax.Array, wall: list[jax.Array],
-                  copies: tuple[jax.Array, ...], t_start: jax.Array, dt: float, layout=None):
+def dataset_costs(params: Params, inputs: EngineInputs, provider: jax.Array, wall: list[jax.Array],
+                  copies: tuple[jax.Array, ...], t_start: jax.Array, dt: float):
     """Storage and egress of the dataset in a step, (S, N) each, and the copies held after it.
 
-    ``home`` () provider id; ``provider`` (S, P, 1) each slot's provider id; ``wall`` the step's wall GPU-hours per
-    slot (list of (S, N)); ``copies`` per provider id (S, N) bool.
+    ``inputs.home_provider`` () is the home's provider id; ``provider`` (S, P, 1) each slot's provider id; ``wall``
+    the step's wall GPU-hours per slot (list of (S, N)); ``copies`` per provider id (S, N) bool.
     """
-    names = tuple(provider_ids())
-    # (N,) each; a provider without a storage prior (a kind registered later) stores for free
-    price = [getattr(params.storage, f"{name}_usd_per_tb_month", 0.0) for name in names]
+    home = inputs.home_provider
+    # (N,) each, by the provider's storage class; a class without a storage prior stores for free
+    price = [getattr(params.storage, f"{cls}_usd_per_tb_month", 0.0) for cls in inputs.provider_storage]
     d_now, d_next = dataset_tb(params, t_start), dataset_tb(params, t_start + dt)
     held, new = list(copies), jnp.zeros_like(wall[0])
-    home_price = sum(jnp.where(home == q, price[q], 0.0) for q in range(len(names)))
+    home_price = sum(jnp.where(home == q, price[q], 0.0) for q in range(len(price)))
     per_tb_month, n_copies = jnp.broadcast_to(home_price, wall[0].shape), jnp.zeros_like(wall[0])
-    for q in used_providers(layout):
+    for q in used_providers(inputs):
         ran = jnp.zeros(wall[0].shape, bool)
         for p, w in enumerate(wall):
             ran = ran | ((w > 0.0) & (provider[:, p] == q))
@@ -140,7 +140,7 @@ def dataset_costs(params: Params, home: jax.Array, provider: jax.Array, wall: li
         n_copies = n_copies + jnp.where(now, 1.0, 0.0)
         per_tb_month = per_tb_month + jnp.where(now, price[q], 0.0)
         held[q] = now
-    egress = by_provider(home, params.market.egress_usd_per_tb, params.marketplace.bandwidth_usd_per_tb)
+    egress = egress_by_provider(home, params.provider_egress_usd_per_tb)
     storage = d_now * per_tb_month * dt / DAYS_PER_MONTH
     data = egress * (d_now * new + (d_next - d_now) * n_copies)
     return dict(storage=storage, data=data), tuple(held)

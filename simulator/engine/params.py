@@ -15,7 +15,7 @@ from typing import NamedTuple
 import jax
 
 from simulator.config import priors as schema
-from simulator.config.schema import RUN_PRIORS
+from simulator.config.schema import PROVIDER_PRIORS, RUN_PRIORS
 
 
 def _group(name: str, spec: type) -> type:
@@ -51,29 +51,44 @@ class Params(NamedTuple):
     notebook: NotebookParams
     run_gpu_hours: tuple[jax.Array, ...]  # size of each named run, in ``EngineInputs.run_names`` order
     run_late_usd_per_day: tuple[jax.Array, ...]  # cost of a day of lateness of each named run, same order
+    # each catalogue provider's priors, in ``EngineInputs.provider_names`` catalogue order (built-ins excluded)
+    provider_on_demand_usd_per_gpu_hour: tuple[jax.Array, ...]
+    provider_spot_discount: tuple[jax.Array, ...]
+    provider_egress_usd_per_tb: tuple[jax.Array, ...]
 
     @classmethod
-    def from_flat(cls, flat: dict[str, jax.Array], run_names: tuple[str, ...]) -> Params:
-        """From a table keyed ``group.field`` and ``runs.NAME.FIELD`` (every key used exactly once)."""
+    def from_flat(cls, flat: dict[str, jax.Array], run_names: tuple[str, ...],
+                  provider_names: tuple[str, ...] = ()) -> Params:
+        """From a table keyed ``group.field``, ``runs.NAME.FIELD`` and ``providers.NAME.FIELD`` (catalogue
+        providers only; every key used exactly once)."""
         groups = {group: node(**{k.removeprefix(f"{group}."): v for k, v in flat.items() if k.startswith(f"{group}.")})
                   for group, node in GROUP_TYPES.items()}
-        runs = {field: tuple(flat[f"runs.{name}.{field}"] for name in run_names) for field in RUN_PRIORS}
-        used = sum(len(g) for g in groups.values()) + sum(len(r) for r in runs.values())
+        named = {f"{prefix}_{field}": tuple(flat[f"{prefix}s.{name}.{field}"] for name in names)
+                 for prefix, names, fields in _named(run_names, provider_names) for field in fields}
+        used = sum(len(g) for g in groups.values()) + sum(len(v) for v in named.values())
         if used != len(flat):
-            raise TypeError(f"parameters not in any group: {sorted(set(flat) - set(cls.to_flat_names(run_names)))}")
-        return cls(**groups, **{f"run_{field}": values for field, values in runs.items()})
+            known = set(cls.to_flat_names(run_names, provider_names))
+            raise TypeError(f"parameters not in any group: {sorted(set(flat) - known)}")
+        return cls(**groups, **named)
 
     @staticmethod
-    def to_flat_names(run_names: tuple[str, ...]) -> list[str]:
+    def to_flat_names(run_names: tuple[str, ...], provider_names: tuple[str, ...] = ()) -> list[str]:
         """Dotted names of every parameter, in prior-table order."""
         names = [f"{g}.{f}" for g, node in GROUP_TYPES.items() for f in node._fields]
-        return names + [f"runs.{name}.{field}" for name in run_names for field in RUN_PRIORS]
+        return names + [f"{prefix}s.{name}.{field}" for prefix, names_, fields in _named(run_names, provider_names)
+                        for name in names_ for field in fields]
 
-    def to_flat(self, run_names: tuple[str, ...]) -> dict[str, jax.Array]:
+    def to_flat(self, run_names: tuple[str, ...], provider_names: tuple[str, ...] = ()) -> dict[str, jax.Array]:
         """The table keyed by dotted name (the engine's ``parameters`` output)."""
         values = [v for g in GROUP_TYPES for v in getattr(self, g)]
-        values += [getattr(self, f"run_{field}")[r] for r in range(len(run_names)) for field in RUN_PRIORS]
-        return dict(zip(self.to_flat_names(run_names), values, strict=True))
+        values += [getattr(self, f"{prefix}_{field}")[i] for prefix, names, fields in _named(run_names, provider_names)
+                   for i in range(len(names)) for field in fields]
+        return dict(zip(self.to_flat_names(run_names, provider_names), values, strict=True))
+
+
+def _named(run_names: tuple[str, ...], provider_names: tuple[str, ...]):
+    """The named prior families: ``(prefix, names, fields)`` for runs and catalogue providers."""
+    return (("run", run_names, RUN_PRIORS), ("provider", provider_names, PROVIDER_PRIORS))
 
 
 GROUP_TYPES: dict[str, type] = dict(workload=WorkloadParams, market=MarketParams, spot=SpotParams,

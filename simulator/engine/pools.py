@@ -8,12 +8,17 @@ kind           GPUs this step          price per wall GPU-hour          interrup
 =============  ======================  ===============================  ========================================
 owned          installed - max(down,   busy power: kW PUE $/kWh (1-i)   failures of the owned fleet (expected)
                min(spares, installed))
-on_demand      quota                   P_od(0) M^beta_od                none
-spot           quota if available      (1 - d) P_od(0) M^beta_spot      reclaim hazard, g GPUs per instance
-marketplace    quota                   r P_od(0) M^beta_mp (1 - d_int)  host failures (+ outbid if interruptible)
+on_demand      quota                   P_q(0) M^beta_od                 none
+spot           quota if available      (1 - d_q) P_q(0) M^beta_spot     reclaim hazard, g GPUs per instance
+marketplace    quota                   P_q(0) M^beta_mp (1 - d_q int)   host failures (+ outbid if interruptible)
 academic       min(cap, centre GPUs)   usage price (~0)                 none; queue wait, walltime resubmission
 notebook       seats (1 GPU each)      units beyond the included ones   early terminations, 24-h session cap
 =============  ======================  ===============================  ========================================
+
+``P_q(0)`` is the on-demand price at t=0 of the slot's provider ``q`` (``providers.q.on_demand_usd_per_gpu_hour``,
+per H100 GPU-hour), ``d_q`` its spot discount (a marketplace's bid tier, ``int`` = the pool is ``interruptible``),
+``M`` the market's price index and ``beta`` each kind's loading on it (:mod:`~simulator.engine.processes.market`):
+two pools of one kind at different providers differ in price (:func:`slot_market`).
 
 Every kind also has the *job-interrupt* hazard ``lambda_j`` per GPU-hour (``workload.job_interrupt_per_gpu_hour``,
 all causes: software, network, GPU faults), term ``job_interrupt``: a job interrupt costs the work since the last
@@ -34,7 +39,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from simulator.engine.kinds import EMPTY, KINDS, any_of, codes_where, kind_code, providers_charging
+from simulator.config.providers import builtin_names
+from simulator.engine.kinds import EMPTY, KINDS, any_of, codes_where, kind_code
 from simulator.engine.params import HostingParams, Params
 from simulator.engine.processes import academic, market
 from simulator.engine.strategies import StrategyTable
@@ -55,6 +61,13 @@ TERM_DEFAULTS = dict(capacity=0.0, price=0.0, hazard=0.0, instance_gpus=1.0, run
 """The value of a kind-specific term for a kind that does not set it."""
 
 
+class SlotMarket(NamedTuple):
+    """Each slot's provider's priors, (S, P, N) (zero in slots without a catalogue provider)."""
+
+    on_demand_usd_per_gpu_hour: jax.Array  # P_q(0)
+    spot_discount: jax.Array  # d_q
+
+
 class StepDrivers(NamedTuple):
     """The shared drivers of a step that pools read; (N,) per path, ``owned_up`` (S, N)."""
 
@@ -62,6 +75,41 @@ class StepDrivers(NamedTuple):
     owned_up: jax.Array  # owned GPUs offered: up, less the spares held back (see ``step._fleet_step``)
     spot_available: jax.Array
     academic_gpus: jax.Array
+    market: SlotMarket  # each slot's provider's priors, (S, P, N)
+
+
+def _by_slot(st: StrategyTable, values: tuple[jax.Array, ...]) -> jax.Array:
+    """Per-provider values (one (N,) array per catalogue provider) gathered at each slot's provider, (S, P, N)."""
+    n_paths = values[0].shape[-1] if values else 1
+    if not values:
+        return jnp.zeros(st.kind.shape[:2] + (n_paths,))
+    index = st.provider[..., 0] if st.provider.ndim == 3 else st.provider
+    catalogue = index - len(builtin_names())
+    gathered = jnp.stack(values)[jnp.clip(catalogue, 0, len(values) - 1)]
+    return jnp.where((catalogue >= 0)[..., None], gathered, 0.0)
+
+
+def slot_market(st: StrategyTable, params: Params) -> SlotMarket:
+    """Each slot's provider's on-demand price and spot discount."""
+    return SlotMarket(_by_slot(st, params.provider_on_demand_usd_per_gpu_hour), _by_slot(st, params.provider_spot_discount))
+
+
+def on_demand_price(st: StrategyTable, params: Params, log_index: jax.Array) -> jax.Array:
+    """The on-demand price per GPU-hour of each slot's provider at the index ``e^log_index``: ``P_q(0) M^beta_od``,
+    (S, P, N)."""
+    return market.loaded_price(slot_market(st, params).on_demand_usd_per_gpu_hour, log_index,
+                               params.market.loading_on_demand)
+
+
+def egress_by_provider(provider: jax.Array, egress_usd_per_tb: tuple[jax.Array, ...]) -> jax.Array:
+    """USD per TB charged for data leaving each provider id in ``provider`` (any shape, paths last): the catalogue
+    provider's ``egress_usd_per_tb`` (``Params.provider_egress_usd_per_tb``, one (N,) array per catalogue
+    provider); built-in providers (and -1, none) charge nothing."""
+    out = jnp.asarray(0.0)
+    first = len(builtin_names())
+    for q, usd_per_tb in enumerate(egress_usd_per_tb):
+        out = jnp.where(provider == first + q, usd_per_tb, out)
+    return out
 
 
 KindTerms = Callable[[StrategyTable, Params, StepDrivers], dict[str, jax.Array]]
@@ -81,16 +129,6 @@ def by_kind(kind: jax.Array, default, **values) -> jax.Array:
     return jnp.where(kind == EMPTY, 0.0, out)
 
 
-def by_provider(provider: jax.Array, egress_usd_per_tb: jax.Array, bandwidth_usd_per_tb: jax.Array) -> jax.Array:
-    """USD per TB charged for data leaving a provider: its kinds' data charge (cloud egress, marketplace
-    bandwidth), else 0."""
-    out = jnp.asarray(0.0)
-    for charge, usd_per_tb in (("egress", egress_usd_per_tb), ("bandwidth", bandwidth_usd_per_tb)):
-        for provider_id in providers_charging(charge):
-            out = jnp.where(provider == provider_id, usd_per_tb, out)
-    return out
-
-
 def hosting(st: StrategyTable, params: Params) -> HostingParams:
     """Hosting parameters of each strategy's owned servers: colocation or own premises, (S, N) each."""
     return HostingParams(*(jnp.where(st.colo, c, o) for c, o in zip(params.colo, params.onprem, strict=True)))
@@ -103,24 +141,23 @@ def _owned(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
 
 
 def _on_demand(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
-    return dict(capacity=st.gpus, price=market.loaded_price(params.market.on_demand_usd_per_gpu_hour, d.log_index,
+    return dict(capacity=st.gpus, price=market.loaded_price(d.market.on_demand_usd_per_gpu_hour, d.log_index,
                                                             params.market.loading_on_demand))
 
 
 def _spot(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
-    base = (1.0 - params.market.spot_discount) * params.market.on_demand_usd_per_gpu_hour
+    base = (1.0 - d.market.spot_discount) * d.market.on_demand_usd_per_gpu_hour
     return dict(capacity=jnp.where(d.spot_available, st.gpus, 0.0),
                 price=market.loaded_price(base, d.log_index, params.market.loading_spot),
                 hazard=params.spot.reclaim_per_instance_hour, instance_gpus=params.spot.gpus_per_instance)
 
 
 def _marketplace(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
-    price = market.loaded_price(params.marketplace.price_ratio * params.market.on_demand_usd_per_gpu_hour,
-                                d.log_index, params.market.loading_marketplace)
+    price = market.loaded_price(d.market.on_demand_usd_per_gpu_hour, d.log_index, params.market.loading_marketplace)
     hazard = params.marketplace.host_failure_per_hour \
         + jnp.where(st.interruptible, params.marketplace.outbid_per_hour, 0.0)
     return dict(capacity=st.gpus, hazard=hazard, instance_gpus=params.marketplace.gpus_per_host,
-                price=price * jnp.where(st.interruptible, 1.0 - params.marketplace.interruptible_discount, 1.0))
+                price=price * jnp.where(st.interruptible, 1.0 - d.market.spot_discount, 1.0))
 
 
 def _academic(st: StrategyTable, params: Params, d: StepDrivers) -> dict:

@@ -21,7 +21,7 @@ import numpy as np
 from jax.scipy.special import ndtri
 from scipy import stats
 
-from simulator.config.schema import RUN_PRIORS, Config, PriorSpec
+from simulator.config.schema import PROVIDER_PRIORS, RUN_PRIORS, Config, PriorSpec, ProviderConfig
 from simulator.engine._keys import stable_id, uniforms
 
 Z90 = 1.2815515655446004  # standard normal 90th percentile: lognormal sigma = ln(p90 / median) / Z90
@@ -107,7 +107,7 @@ def prior_from_spec(spec: PriorSpec, domain: dict[str, Any]) -> Prior:
 
 def prior_table(cfg: Config) -> dict[str, Prior]:
     """Every prior of the config, by dotted name (``market.drift_per_year``, ``runs.NAME.gpu_hours``,
-    ``runs.NAME.late_usd_per_day``)."""
+    ``runs.NAME.late_usd_per_day``, ``providers.NAME.on_demand_usd_per_gpu_hour``...)."""
     table: dict[str, Prior] = {}
     for group in dataclasses.fields(cfg.priors):
         node = getattr(cfg.priors, group.name)
@@ -121,6 +121,10 @@ def prior_table(cfg: Config) -> dict[str, Prior]:
     for name, run in cfg.runs.items():
         for field in RUN_PRIORS:
             table[f"runs.{name}.{field}"] = prior_from_spec(getattr(run, field), run_domain[field])
+    provider_domain = {f.name: dict(f.metadata) for f in dataclasses.fields(ProviderConfig)}
+    for name, provider in cfg.providers.items():
+        for field in PROVIDER_PRIORS:
+            table[f"providers.{name}.{field}"] = prior_from_spec(getattr(provider, field), provider_domain[field])
     return table
 
 

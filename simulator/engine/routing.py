@@ -73,7 +73,7 @@ from simulator.engine._xla import Layout, materialise, on_rows, rows_with
 from simulator.engine.inputs import RunSpec
 from simulator.engine.kinds import KINDS, OWNED
 from simulator.engine.params import Params
-from simulator.engine.pools import PoolTerms, by_provider, interruptible_codes
+from simulator.engine.pools import PoolTerms, egress_by_provider, interruptible_codes
 from simulator.engine.processes.sampling import poisson_from_uniform
 
 NOT_STARTED, STALLED = -1, -2  # ``RunState.slot`` before a run first runs, and after an active step it could not run
@@ -108,14 +108,13 @@ class MigrationCosts(NamedTuple):
 
     migration_usd: jax.Array  # engineering cost per move
     checkpoint_tb: jax.Array  # checkpoint size moved
-    egress_usd_per_tb: jax.Array  # leaving the cloud
-    bandwidth_usd_per_tb: jax.Array  # leaving the marketplace
+    egress_usd_per_tb: tuple[jax.Array, ...]  # leaving each catalogue provider
 
 
 def migration_costs(params: Params) -> MigrationCosts:
     """The migration costs of the sampled parameters."""
     return MigrationCosts(params.workload.migration_usd, params.workload.checkpoint_tb,
-                          params.market.egress_usd_per_tb, params.marketplace.bandwidth_usd_per_tb)
+                          params.provider_egress_usd_per_tb)
 
 
 class Usage(NamedTuple):
@@ -253,7 +252,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         interruptions = _book(_book(interruptions, events, _on_slots(kind, chosen)), 1.0, _on_slots(kind, left))
         new_provider = jnp.where(running, pick(ctx.provider).astype(last.dtype), last[:, r])
         changed = running & (last[:, r] >= 0) & (new_provider != last[:, r])
-        egress = by_provider(last[:, r], costs.egress_usd_per_tb, costs.bandwidth_usd_per_tb)
+        egress = egress_by_provider(last[:, r], costs.egress_usd_per_tb)
         migration = migration + jnp.where(changed, costs.migration_usd + costs.checkpoint_tb * egress, 0.0)
         switched = switched.at[:, r].set(now_switched)
         last = last.at[:, r].set(new_provider)

@@ -18,9 +18,10 @@ With ``v = workload.delay_usd_per_gpu_hour_day`` and discount factor ``delta(t) 
   unfinished run keeps its extrapolated finish ``T + U_r / (24 w_r eff)``.
 
 *Marginal rental.* ``c_T`` and ``G`` are the strategy's marginal rental price and quota at the horizon: the price at
-the final index ``M_T`` of its lowest-priority ``on_demand`` pool that serves heavy work (with GPUs), and that pool's
-quota. Every on-demand pool is priced ``P_od(0) M_T^beta_od`` (:mod:`simulator.engine.pools`), which is also what a
-strategy without such a pool would pay the market; its ``G`` is ``workload.clearing_gpus``.
+the final index ``M_T`` of its lowest-priority ``on_demand`` pool that serves heavy work (with GPUs), at that pool's
+provider, ``P_q(0) M_T^beta_od`` (:mod:`simulator.engine.pools`), and that pool's quota. A strategy without such a
+pool pays the market: the on-demand price of the on-demand kind's default provider (``hyperscaler`` in the default
+catalogue: the one that can always be had), with ``G = workload.clearing_gpus``.
 
 *float32 guard.* The mean terminal wait ``B_T / (2 rho)`` is capped at :data:`TERMINAL_WAIT_CAP_DAYS` (10,000 days,
 27 years): ``B_T^2`` overflows float32 for a backlog above ~1e19 GPU-hours (a demand of 1e30 GPU-hours a day); the
@@ -35,23 +36,31 @@ import jax.numpy as jnp
 from simulator.engine._constants import DAYS_PER_YEAR, HOURS_PER_DAY
 from simulator.engine.kinds import ON_DEMAND
 from simulator.engine.params import Params
+from simulator.engine.pools import on_demand_price
 from simulator.engine.processes import market
 from simulator.engine.strategies import StrategyTable
 
 TERMINAL_WAIT_CAP_DAYS = 1e4  # cap on the mean wait after the horizon (see the float32 guard in the module notes)
 
 
-def marginal_rental(st: StrategyTable, params: Params, log_index: jax.Array) -> tuple[jax.Array, jax.Array]:
+def marginal_rental(st: StrategyTable, params: Params, log_index: jax.Array,
+                    market_provider: int) -> tuple[jax.Array, jax.Array]:
     """``(c_T, G)``: price per GPU-hour and quota of the marginal rental pool (see the module notes), (S, N) each.
 
-    ``st`` carries a path axis ((S, P, 1) per slot); ``log_index`` (N,) is the final ``log M_T``.
+    ``st`` carries a path axis ((S, P, 1) per slot); ``log_index`` (N,) is the final ``log M_T``;
+    ``market_provider`` the catalogue index of the market's default on-demand provider (-1: none, price 0).
     """
-    price = market.loaded_price(params.market.on_demand_usd_per_gpu_hour, log_index, params.market.loading_on_demand)
-    quota = jnp.broadcast_to(params.workload.clearing_gpus, (st.kind.shape[0], log_index.shape[-1]))
+    slot_price = on_demand_price(st, params, log_index)  # (S, P, N)
+    offers = params.provider_on_demand_usd_per_gpu_hour
+    market_price = offers[market_provider] if 0 <= market_provider < len(offers) else jnp.zeros_like(log_index)
+    price = jnp.broadcast_to(market.loaded_price(market_price, log_index, params.market.loading_on_demand),
+                             (st.kind.shape[0], log_index.shape[-1]))
+    quota = jnp.broadcast_to(params.workload.clearing_gpus, price.shape)
     for p in range(st.kind.shape[1]):  # later slots have lower priority: the last match wins
         marginal = (st.kind[:, p] == ON_DEMAND) & st.serves_heavy[:, p] & (st.gpus[:, p] > 0.0)
         quota = jnp.where(marginal, st.gpus[:, p], quota)
-    return jnp.broadcast_to(price, quota.shape), quota
+        price = jnp.where(marginal, slot_price[:, p], price)
+    return price, quota
 
 
 def late_run_costs(params: Params, finish: jax.Array, lateness: jax.Array, missed_usd: jax.Array,
@@ -68,12 +77,14 @@ def late_run_costs(params: Params, finish: jax.Array, lateness: jax.Array, misse
 
 
 def terminal_shortfall(st: StrategyTable, params: Params, log_index: jax.Array, backlog: jax.Array,
-                       run_remaining: jax.Array, efficiency: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+                       run_remaining: jax.Array, efficiency: jax.Array,
+                       market_provider: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``(wait GPU-hour-days, delay USD, unserved USD)`` at the horizon, undiscounted, (S, N) each.
 
-    ``backlog`` (S, N) is ``B_T``; ``run_remaining`` (S, R, N) each run's useful GPU-hours left.
+    ``backlog`` (S, N) is ``B_T``; ``run_remaining`` (S, R, N) each run's useful GPU-hours left;
+    ``market_provider`` as in :func:`marginal_rental`.
     """
-    price, quota = marginal_rental(st, params, log_index)
+    price, quota = marginal_rental(st, params, log_index, market_provider)
     clearing_rate = HOURS_PER_DAY * quota
     wait = backlog * jnp.minimum(backlog / (2.0 * clearing_rate), TERMINAL_WAIT_CAP_DAYS)
     left = backlog + jnp.sum(jnp.maximum(run_remaining, 0.0), axis=1)

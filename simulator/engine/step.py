@@ -51,7 +51,7 @@ from simulator.engine.ownership import (
     supported_capex,
 )
 from simulator.engine.params import Params
-from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, pool_terms
+from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, pool_terms, slot_market
 from simulator.engine.processes import academic, failures, fleet, market, spot, workload
 from simulator.engine.routing import (
     NOT_STARTED,
@@ -147,7 +147,7 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
         runs=RunState(remaining=jnp.broadcast_to(run_size, run_shape).astype(dtype),
                       finish_day=jnp.zeros(run_shape, dtype), switched=jnp.zeros(run_shape, bool),
                       provider=jnp.full(run_shape, -1, jnp.int32), slot=jnp.full(run_shape, NOT_STARTED, jnp.int32)),
-        notebook_units=zeros, ledger=init_ledger(n_strategies, n_paths, dtype), pv=categories, cash=categories,
+        notebook_units=zeros, ledger=init_ledger(n_strategies, n_paths, dtype, len(inputs.providers)), pv=categories, cash=categories,
         waited=zeros,
         demand_gpu_hours=jnp.zeros((n_paths,), dtype), failures=zeros,
         interruptions=jnp.zeros((n_strategies, len(KINDS), n_paths), dtype),
@@ -163,7 +163,8 @@ def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, sta
     u = dict(zip(names, counter_uniforms(draws.step_keys, step_index, dtype), strict=True))
     arrivals, academic_gpus = _drivers(params, draws, state, t_start, dt)
     owned = _fleet_step(inputs, params, state.fleet, u, t_start, dt)
-    terms = pool_terms(st, params, StepDrivers(state.log_index, owned.offered, state.spot_available, academic_gpus))
+    terms = pool_terms(st, params, StepDrivers(state.log_index, owned.offered, state.spot_available, academic_gpus,
+                                               slot_market(st, params)))
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
     loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours,
                                                   params.workload.restart_hours)
@@ -276,8 +277,7 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
     ledger = record_delivery(state.ledger, owned.capex, t_start)
     spent = FleetStep(owned.fleet.installed, owned.up, owned.capex, delivered, supported_capex(ledger, t_start, dt))
     waited = (light + heavy) * dt + usage.queue_gpu_hour_days
-    dataset, copies = dataset_costs(params, inputs.home_provider, ctx.provider, usage.wall, ledger.copies, t_start,
-                                    dt, inputs.layout)
+    dataset, copies = dataset_costs(params, inputs, ctx.provider, usage.wall, ledger.copies, t_start, dt)
     extra = dict(delay=params.workload.delay_usd_per_gpu_hour_day * waited, **dataset)
     cash_step, notebook_units = step_costs(st, params, terms, usage, spent, state.notebook_units, dt,
                                            draws.partnership, extra)

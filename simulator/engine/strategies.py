@@ -22,7 +22,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from simulator.config.schema import DataPolicy, StrategyConfig
-from simulator.engine.kinds import EMPTY, OWNED, closed_by_policy, code, is_public_cloud, provider_of_code
+from simulator.engine.kinds import EMPTY, KINDS, OWNED, closed_by_policy, code, is_public_cloud
+
+DEFAULT_PROVIDERS = ("onprem", "academic", "notebook", "hyperscaler", "neocloud", "marketplace")
+"""The provider universe of the default catalogue (conf/providers/default.yaml), for tables built without a
+config."""
 
 CATEGORY_DESCRIPTIONS = {
     "on_demand": "on-demand rental (wall GPU-hours x on-demand price)",
@@ -67,6 +71,7 @@ class StrategyTable:
     """Pools of every strategy, ``(S, P)`` per slot and ``(S,)`` per strategy; all leaves are arrays."""
 
     kind: jax.Array  # (S, P) int codes, -1 empty
+    provider: jax.Array  # (S, P) int provider id (index in ``EngineInputs.providers``), -1 empty
     gpus: jax.Array  # (S, P)
     serves_light: jax.Array  # (S, P) bool
     serves_heavy: jax.Array  # (S, P) bool
@@ -88,12 +93,6 @@ class StrategyTable:
         """Owned GPUs ordered at t=0 per strategy, spares included, (S,) (or (S, 1) with a path axis)."""
         return jnp.sum(jnp.where(self.kind == OWNED, self.gpus, 0.0), axis=1) + self.spares
 
-    @property
-    def provider(self) -> jax.Array:
-        """Provider id per slot, like ``kind`` (-1 for empty slots)."""
-        table = jnp.asarray(provider_of_code())
-        return jnp.where(self.kind == EMPTY, -1, table[jnp.maximum(self.kind, 0)])
-
     def with_path_axis(self) -> StrategyTable:
         """The same table with a trailing axis of length 1 on every leaf, to broadcast against paths (last axis).
 
@@ -104,11 +103,17 @@ class StrategyTable:
 
 
 def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | None = None,
-                   dtype=jnp.float32) -> StrategyTable:
-    """Encode validated strategy configs (in their mapping order) and the data policy as a :class:`StrategyTable`."""
+                   dtype=jnp.float32, providers: tuple[str, ...] | None = None) -> StrategyTable:
+    """Encode validated strategy configs (in their mapping order) and the data policy as a :class:`StrategyTable`.
+
+    ``providers`` is the provider universe (:func:`simulator.config.providers.provider_names`; default: the built-in
+    providers and the default catalogue's); a pool's provider id is the index of its provider there.
+    """
     data = data or DataPolicy()
+    providers = providers or DEFAULT_PROVIDERS
     n, slots = len(strategies), max(len(s.pools) for s in strategies.values())
     kind = np.full((n, slots), EMPTY, np.int32)
+    provider = np.full((n, slots), EMPTY, np.int32)
     gpus = np.zeros((n, slots))
     serves = {work: np.zeros((n, slots), bool) for work in ("light", "heavy", "runs")}
     interruptible = np.zeros((n, slots), bool)
@@ -117,6 +122,7 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
     for i, strategy in enumerate(strategies.values()):
         for j, pool in enumerate(strategy.pools.values()):
             kind[i, j] = code(pool.kind)
+            provider[i, j] = providers.index(pool.provider or KINDS[pool.kind].provider)
             gpus[i, j] = 0.0 if closed_by_policy(pool.kind, data) else pool.gpus
             for work in serves:
                 serves[work][i, j] = work in pool.serves
@@ -130,7 +136,7 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
     budget = [np.inf if s.capex_budget_usd is None else s.capex_budget_usd for s in knobs]
     f = lambda values: jnp.asarray(np.asarray(values, float), dtype)  # noqa: E731
     return StrategyTable(
-        kind=jnp.asarray(kind), gpus=f(gpus), serves_light=jnp.asarray(serves["light"]),
+        kind=jnp.asarray(kind), provider=jnp.asarray(provider), gpus=f(gpus), serves_light=jnp.asarray(serves["light"]),
         serves_heavy=jnp.asarray(serves["heavy"]), serves_runs=jnp.asarray(serves["runs"]),
         interruptible=jnp.asarray(interruptible), colo=jnp.asarray(colo), spares=f(spares),
         checkpoint_interval_hours=f([s.checkpoint_interval_hours for s in knobs]),

@@ -32,20 +32,20 @@ def error_for(overrides: list[str]) -> str:
         (["engine.paths=-5"], ["engine.paths", "-5", ">= 1"]),
         (["engine.dtype=float16"], ["engine.dtype", "float16", "float32"]),
         (
-            ["priors.market.on_demand_usd_per_gpu_hour={dist:fixed,value:-2.0}"],
-            ["priors.market.on_demand_usd_per_gpu_hour.value", "-2", ">= 0"],
+            ["providers.hyperscaler.on_demand_usd_per_gpu_hour={dist:fixed,value:-2.0}"],
+            ["providers.hyperscaler.on_demand_usd_per_gpu_hour.value", "-2", ">= 0"],
         ),
         (
-            ["priors.market.spot_discount={dist:fixed,value:1.5}"],
-            ["priors.market.spot_discount.value", "1.5", "<= 1"],
+            ["providers.hyperscaler.spot_discount={dist:fixed,value:1.5}"],
+            ["providers.hyperscaler.spot_discount.value", "1.5", "<= 1"],
         ),
         (
             ["priors.spot.unavailable_fraction.mean=1.2"],
             ["priors.spot.unavailable_fraction.mean", "1.2", "< 1"],
         ),
         (
-            ["priors.market.spot_discount={dist:lognormal,median:0.5,p90:0.7}"],
-            ["priors.market.spot_discount", "lognormal", "<= 1"],
+            ["providers.hyperscaler.spot_discount={dist:lognormal,median:0.5,p90:0.7}"],
+            ["providers.hyperscaler.spot_discount", "lognormal", "<= 1"],
         ),
         (["priors.owned.repair_days.p90=1.0"], ["priors.owned.repair_days.p90", ">= 3"]),
         (

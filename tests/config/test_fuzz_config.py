@@ -88,6 +88,8 @@ def _kind(hint: typing.Any, limits: dict) -> str:
         return "optional_float"
     if hint is str:
         return "choice" if "choices" in limits else "str"
+    if hint == str | None:  # a name checked against other parts of the config (a pool's provider)
+        return "str"
     if typing.get_origin(hint) is list:
         return "str_list" if typing.get_args(hint) == (str,) else "float_list"
     raise AssertionError(f"schema type not covered by the fuzzer: {hint}")
@@ -412,10 +414,10 @@ def bad_scenario(draw, marker: Path) -> tuple[str, str]:
                 ("_target_: os.system", "_target_"),
                 ("report: {quantiles: [0.5]}", "report.quantiles"),
                 (
-                    "priors: {market: {spot_discount: {dist: fixed, value: 1.5}}}",
-                    "priors.market.spot_discount",
+                    "providers: {hyperscaler: {spot_discount: {dist: fixed, value: 1.5}}}",
+                    "providers.hyperscaler.spot_discount",
                 ),
-                ("priors: {market: {spot_discount: 0.5}}", "priors.market.spot_discount"),
+                ("providers: {hyperscaler: {spot_discount: 0.5}}", "providers.hyperscaler.spot_discount"),
                 (
                     "strategies: {hybrid: {pools: {base: {kind: rental}}}}",
                     "strategies.hybrid.pools.base.kind",
@@ -607,7 +609,7 @@ CLI_CASES = [  # (overrides, key): one of each family, run through `python -m si
     (["engine.pathz=10"], "engine.pathz"),
     (["+_target_=os.system"], "_target_"),
     (["_target_=os.system"], "_target_"),
-    (["priors.market.spot_discount={dist:lognormal,median:0.5,p90:0.7}"], "priors.market.spot_discount"),
+    (["providers.hyperscaler.spot_discount={dist:lognormal,median:0.5,p90:0.7}"], "providers.hyperscaler.spot_discount"),
     (["runs.foundation_v1.deadline_day=10"], "runs.foundation_v1.deadline_day"),
     (["strategies.hybrid.capex_budget_usd=1000"], "strategies.hybrid.pools.base.gpus"),
     (["report.quantiles=[0.5,1.5]"], "report.quantiles"),

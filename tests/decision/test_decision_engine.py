@@ -98,19 +98,19 @@ def test_tornado_runs_the_pair_on_common_random_numbers(small):
             small.decision, sensitivity=dataclasses.replace(small.decision.sensitivity, tornado_paths=64)
         ),
     )
-    frame = tornado(EngineRerun(cfg), ("hybrid", "spot"), ["market.spot_discount"], cfg.decision)
+    frame = tornado(EngineRerun(cfg), ("hybrid", "spot"), ["providers.hyperscaler.spot_discount"], cfg.decision)
     inputs, grid = build_inputs(cfg)
     full, _, _ = run_paths(inputs, grid, cfg.engine.seed, 64, 64, 0)
     names = list(cfg.strategies)
     margin = full["cost"][:, names.index("spot")] - full["cost"][:, names.index("hybrid")]
     assert frame.attrs["base_margin"] == pytest.approx(margin.mean(), rel=1e-6)
-    row = frame.loc["market.spot_discount"]
+    row = frame.loc["providers.hyperscaler.spot_discount"]
     # a deeper spot discount makes spot cheaper relative to the hybrid (whose spot share is smaller)
     assert row["high_margin"] < row["low_margin"]
     assert row["swing"] > 3 * max(row["low_change_se"], row["high_change_se"])
     # with the main run's margin as reference, the bars are that margin moved by the measured changes
-    shifted = tornado(EngineRerun(cfg), ("hybrid", "spot"), ["market.spot_discount"], cfg.decision, (1e5, 1e4)).loc[
-        "market.spot_discount"
+    shifted = tornado(EngineRerun(cfg), ("hybrid", "spot"), ["providers.hyperscaler.spot_discount"], cfg.decision, (1e5, 1e4)).loc[
+        "providers.hyperscaler.spot_discount"
     ]
     for end in ("low", "high"):
         assert shifted[f"{end}_margin"] == pytest.approx(

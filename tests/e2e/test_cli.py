@@ -104,7 +104,7 @@ def test_summary_matches_dataset(cli_run):
     "args, key",
     [
         (["engine.paths=-1"], "engine.paths"),
-        (["priors.market.spot_discount={dist:fixed,value:1.5}"], "priors.market.spot_discount"),
+        (["providers.hyperscaler.spot_discount={dist:fixed,value:1.5}"], "providers.hyperscaler.spot_discount"),
         (["scenario=does_not_exist"], "scenario=does_not_exist"),
         (["engine.typo=1"], "engine.typo"),
     ],

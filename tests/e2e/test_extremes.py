@@ -41,8 +41,8 @@ def _with(base, settings: dict) -> object:
         *parents, name = dotted.split(".")
         node = cfg
         for part in parents:
-            node = getattr(node, part)
-        setattr(node, name, fixed(value) if parents[0] == "priors" else value)
+            node = node[part] if isinstance(node, dict) else getattr(node, part)
+        setattr(node, name, fixed(value) if parents[0] in ("priors", "providers") else value)
     check(cfg)  # the case is a valid configuration
     return cfg
 
@@ -86,11 +86,11 @@ EXTREMES = {
         "priors.market.loading_hardware": -5.0,
     },
     "prices_near_zero": {
-        "priors.market.on_demand_usd_per_gpu_hour": 1e-9,
+        "providers.hyperscaler.on_demand_usd_per_gpu_hour": 1e-9,
         "priors.market.hardware_usd_per_gpu": 1e-9,
         "priors.market.electricity_usd_per_kwh": 0.0,
-        "priors.market.egress_usd_per_tb": 0.0,
-        "priors.marketplace.bandwidth_usd_per_tb": 0.0,
+        "providers.hyperscaler.egress_usd_per_tb": 0.0,
+        "providers.marketplace.egress_usd_per_tb": 0.0,
         "priors.notebook.monthly_fee_usd": 0.0,
     },
     "spot_reclaimed_every_hour": {
@@ -150,7 +150,7 @@ def test_extremes_behave(base):
 
 def test_overflow_beyond_the_guards_is_a_clear_error(base):
     """Magnitudes no model state can carry (1e37 USD per GPU-hour) stop with one line, not NaN in results.nc."""
-    cfg = _with(base, {"priors.market.on_demand_usd_per_gpu_hour": 1e37})
+    cfg = _with(base, {"providers.hyperscaler.on_demand_usd_per_gpu_hour": 1e37})
     with pytest.raises(SimulationOverflow) as info:
         _dataset(cfg)
     line = error_line(info.value)

@@ -457,7 +457,7 @@ def test_names_from_config_cannot_escape(override):
         "",
         "engine.",
         "priors.market.",
-        "priors.market.spot_discount.",
+        "providers.hyperscaler.spot_discount.",
         "strategies.hybrid.",
         "strategies.hybrid.pools.base.",
         "runs.foundation_v1.",

@@ -26,12 +26,12 @@ def test_new_prior_values_do_not_recompile(small):
     ids = jax.numpy.arange(8, dtype=jax.numpy.uint32)
     inputs, grid = build_inputs(small)
     first = jitted(inputs, root_key(0), ids, grid=grid)["cost"]
-    small.priors.market.on_demand_usd_per_gpu_hour.median = 9.0  # new prior values (the family is static)
+    small.providers["hyperscaler"].on_demand_usd_per_gpu_hour.median = 9.0  # new prior values (the family is static)
     small.priors.workload.growth_multiplier_per_year.median = 3.0
     small.strategies["hybrid"].pools["base"].gpus = 48  # a strategy knob
     small.runs["foundation_v1"].deadline_day = 150.0
     inputs2, grid2 = build_inputs(small)
-    small.priors.market.on_demand_usd_per_gpu_hour.p90 = 12.0
+    small.providers["hyperscaler"].on_demand_usd_per_gpu_hour.p90 = 12.0
     inputs3, _ = build_inputs(small)
     second = jitted(inputs2, root_key(1), ids, grid=grid2)["cost"]
     jitted(inputs3, root_key(2), ids, grid=grid2)

@@ -3,10 +3,10 @@
 import jax.numpy as jnp
 import numpy as np
 
-from simulator.config.schema import POOL_KINDS, DataPolicy
+from simulator.config.schema import BUILTIN_PROVIDERS, POOL_KINDS, RENTED_KINDS, DataPolicy
 from simulator.engine import kinds
-from simulator.engine.pools import KIND_TERMS, TERM_DEFAULTS, by_provider, interruptible_codes
-from simulator.engine.strategies import COST_CATEGORIES
+from simulator.engine.pools import KIND_TERMS, TERM_DEFAULTS, egress_by_provider, interruptible_codes
+from simulator.engine.strategies import COST_CATEGORIES, DEFAULT_PROVIDERS
 
 
 def test_table_names_are_the_config_kinds():
@@ -26,18 +26,24 @@ def test_derived_lists():
     code = kinds.kind_code()
     assert set(interruptible_codes()) == {code["spot"], code["marketplace"], code["notebook"]}
     assert set(kinds.codes_where(interruptible=False)) == {code["owned"], code["on_demand"], code["academic"]}
-    provider = kinds.provider_of_code()
-    assert provider[code["spot"]] == provider[code["on_demand"]]  # one cloud provider
-    assert len({provider[code[k]] for k in ("owned", "on_demand", "marketplace", "academic", "notebook")}) == 5
 
 
-def test_data_charge_by_provider():
-    provider = jnp.asarray(kinds.provider_of_code() + (-1,))
-    usd = np.asarray(by_provider(provider, jnp.asarray(90.0), jnp.asarray(10.0)))
-    expected = {"owned": 0.0, "on_demand": 90.0, "spot": 90.0, "marketplace": 10.0, "academic": 0.0, "notebook": 0.0}
-    for name, value in expected.items():
-        assert usd[kinds.code(name)] == value, name
-    assert usd[-1] == 0.0  # not started
+def test_providers_agree_with_the_config():
+    """Built-in kinds have their own provider; rented kinds default to the catalogue provider the config names."""
+    for name in POOL_KINDS:
+        row = kinds.KINDS[name]
+        assert row.rented == (name in RENTED_KINDS), name
+        expected = RENTED_KINDS[name] if row.rented else BUILTIN_PROVIDERS[name]
+        assert row.provider == expected, name
+
+
+def test_egress_by_provider():
+    """Data leaving a catalogue provider pays its egress; built-in providers and 'none' (-1) charge nothing."""
+    catalogue = (jnp.asarray(90.0), jnp.asarray(0.0), jnp.asarray(5.0))  # hyperscaler, neocloud, marketplace
+    provider = jnp.asarray([DEFAULT_PROVIDERS.index(q) for q in DEFAULT_PROVIDERS] + [-1])
+    usd = np.asarray(egress_by_provider(provider, catalogue))
+    expected = dict(onprem=0.0, academic=0.0, notebook=0.0, hyperscaler=90.0, neocloud=0.0, marketplace=5.0)
+    np.testing.assert_array_equal(usd, [expected[q] for q in DEFAULT_PROVIDERS] + [0.0])
 
 
 def test_closed_by_policy():

@@ -24,8 +24,8 @@ def reserved_terms(st, params, drivers):
 
 @pytest.fixture
 def reserved(monkeypatch):
-    row = kinds.Kind("reserved", provider="reserved_cloud", interruptible=False, data_charge="egress",
-                     sensitive_data="public_cloud", cost_category="on_demand")
+    row = kinds.Kind("reserved", provider="hyperscaler", interruptible=False, sensitive_data="public_cloud",
+                     cost_category="on_demand")
     monkeypatch.setitem(kinds.KINDS, row.name, row)
     monkeypatch.setitem(KIND_TERMS, row.name, reserved_terms)
     return row
@@ -46,8 +46,8 @@ def test_a_kind_defined_in_a_test_runs(flat, reserved):
 
 def test_register_appends_a_code(monkeypatch):
     monkeypatch.setattr(kinds, "KINDS", dict(kinds.KINDS))
-    row = kinds.Kind("scratch", provider="scratch", interruptible=True, data_charge="none",
-                     sensitive_data="closed", cost_category="marketplace")
+    row = kinds.Kind("scratch", provider="onprem", interruptible=True, sensitive_data="closed",
+                     cost_category="marketplace")
     code = kinds.register(row)
     assert code == len(kinds.KINDS) - 1 and kinds.code("scratch") == code
     assert code in kinds.codes_where(interruptible=True)

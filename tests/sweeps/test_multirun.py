@@ -18,7 +18,7 @@ import yaml
 from simulator.sweeps.breakeven import crossings, noise_interval, zero_crossings
 
 TINY = ["scenario=hybrid", "debug=tiny", "decision.sensitivity.enabled=false"]  # conf/debug/tiny.yaml
-PRICE = "priors.market.on_demand_usd_per_gpu_hour.median"
+PRICE = "providers.hyperscaler.on_demand_usd_per_gpu_hour.median"
 DEMAND = "priors.workload.base_gpu_hours_per_day.median"
 
 
@@ -82,12 +82,12 @@ def test_scenario_file_sweep_validates_and_declares_its_keys():
     config = load_config(
         ["scenario=breakeven"]
     )  # the hydra: node of the scenario is masked, the rest validates
-    assert config.priors.market.on_demand_usd_per_gpu_hour.dist == "fixed"
+    assert config.providers["hyperscaler"].on_demand_usd_per_gpu_hour.dist == "fixed"
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["scenario=breakeven"], return_hydra_config=True)
     assert swept_keys(cfg) == [
         "priors.workload.base_gpu_hours_per_day.value",
-        "priors.market.on_demand_usd_per_gpu_hour.value",
+        "providers.hyperscaler.on_demand_usd_per_gpu_hour.value",
     ]
     for launcher in ("parallel", "slurm"):
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -160,7 +160,7 @@ def test_breakeven_scenario_sweep_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     ds = xr.open_dataset(sweep_dir / "sweep.nc")
     assert ds.sizes["priors.workload.base_gpu_hours_per_day.value"] == 4
-    assert ds.sizes["priors.market.on_demand_usd_per_gpu_hour.value"] == 4
+    assert ds.sizes["providers.hyperscaler.on_demand_usd_per_gpu_hour.value"] == 4
     assert ds["completed"].all() and (sweep_dir / "decision_map.png").is_file()
 
 
