@@ -72,7 +72,8 @@ def strategy(*pools: tuple, interval: float = 1.0, **knobs) -> StrategyConfig:
     built = {}
     for pool in pools:
         kind, gpus, options = pool[0], pool[1], dict(pool[2] if len(pool) > 2 else {})
-        built[options.pop("name", kind)] = PoolConfig(kind=kind, gpus=gpus, **options)
+        name = options.pop("name", kind)
+        built[name] = PoolConfig(kind=kind, gpus=gpus, **options)
     return StrategyConfig(pools=built, checkpoint_interval_hours=interval, **knobs)
 
 
