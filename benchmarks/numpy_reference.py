@@ -69,19 +69,33 @@ class _Pool:
     provider: int  # provider id (index in the provider universe)
 
 
+def _outside(strategy) -> str | None:
+    """The first pool of a strategy the reference does not model, as ``"pool: why"``; None if it models them all."""
+    for pool_name, pool in strategy.pools.items():
+        if pool.kind not in SUPPORTED_KINDS or pool.hosting != "onprem" or pool.interruptible:
+            return (f"pools.{pool_name}: kind {pool.kind!r} (hosting {pool.hosting!r}, interruptible "
+                    f"{pool.interruptible})")
+    return None
+
+
+def reference_scope(cfg: Config) -> Config:
+    """The config with only the strategies the reference models (``scenario=hybrid``'s on-demand, spot, on-prem and
+    hybrid strategies, say), for side-by-side runs of the engine and the reference."""
+    kept = {name: s for name, s in cfg.strategies.items() if _outside(s) is None}
+    return dataclasses.replace(cfg, strategies=kept)
+
+
 def _check_scope(cfg: Config) -> None:
     """Refuse, by design, what the reference does not model (it is a benchmark of ``scenario=hybrid``'s features).
 
     Raises ``ValueError`` naming the strategy and pool, or the data policy, and what the reference accepts.
     """
     for name, strategy in cfg.strategies.items():
-        for pool_name, pool in strategy.pools.items():
-            if pool.kind not in SUPPORTED_KINDS or pool.hosting != "onprem" or pool.interruptible:
-                raise ValueError(
-                    f"strategies.{name}.pools.{pool_name}: kind {pool.kind!r} (hosting {pool.hosting!r}, "
-                    f"interruptible {pool.interruptible}) is outside the NumPy reference, which models "
-                    f"{', '.join(SUPPORTED_KINDS)} pools hosted onprem, not interruptible; use the engine"
-                )
+        why = _outside(strategy)
+        if why is not None:
+            raise ValueError(f"strategies.{name}.{why} is outside the NumPy reference, which models "
+                             f"{', '.join(SUPPORTED_KINDS)} pools hosted onprem, not interruptible; use the engine "
+                             "(or reference_scope(cfg))")
     if cfg.data.sensitive:
         raise ValueError("data.sensitive = true: the NumPy reference has no data policy; use the engine")
 

@@ -51,7 +51,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.numpy_reference import simulate_numpy  # noqa: E402
+from benchmarks.numpy_reference import reference_scope, simulate_numpy  # noqa: E402
 from simulator.config.load import load_config  # noqa: E402
 from simulator.engine import DAYS_PER_YEAR, keys  # noqa: E402
 from simulator.engine.devices import round_chunk  # noqa: E402
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     overrides = ["scenario=hybrid", f"engine.horizon_months={args.horizon_months}"]
     if args.chunk_size:
         overrides.append(f"engine.chunk_size={args.chunk_size}")
-    cfg = load_config(overrides)
+    cfg = reference_scope(load_config(overrides))  # the strategies both implementations model
     inputs, grid = build_inputs(cfg)
     chunk_size = cfg.engine.chunk_size
     n_strategies = len(cfg.strategies)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import run_config
 
-from benchmarks.numpy_reference import simulate_numpy
+from benchmarks.numpy_reference import reference_scope, simulate_numpy
 
 PATHS = 3000
 
@@ -31,7 +31,8 @@ def _z(a: np.ndarray, b: np.ndarray) -> float:
 def both():
     from simulator.config.load import load_config
 
-    cfg = load_config(["scenario=hybrid", "engine.horizon_months=12"])
+    cfg = reference_scope(load_config(["scenario=hybrid", "engine.horizon_months=12"]))
+    assert {"on_demand", "neocloud", "spot", "onprem", "hybrid"} <= set(cfg.strategies)
     engine, _, _ = run_config(cfg, PATHS, seed=7)
     numpy = simulate_numpy(cfg, PATHS, seed=8)
     return list(cfg.strategies), engine, numpy
