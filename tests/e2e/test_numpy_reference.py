@@ -67,6 +67,6 @@ def test_reference_refuses_kinds_it_does_not_model():
     cfg = load_config(["scenario=bootstrap"])
     with pytest.raises(ValueError, match=r"strategies\.\w+\.pools\.\w+: kind '\w+'.*outside the NumPy reference"):
         simulate_numpy(cfg, 8)
-    hybrid = load_config(["scenario=hybrid", "data.sensitive=true"])
+    hybrid = reference_scope(load_config(["scenario=hybrid", "data.sensitive=true"]))
     with pytest.raises(ValueError, match="data.sensitive = true: the NumPy reference has no data policy"):
         simulate_numpy(hybrid, 8)
