@@ -10,7 +10,7 @@ import jax
 import numpy as np
 
 from simulator.engine._constants import DAYS_PER_MONTH
-from simulator.engine.priors import Prior
+from simulator.engine.priors import Copula, Prior
 from simulator.engine.strategies import StrategyTable
 
 
@@ -56,6 +56,7 @@ class EngineInputs:
     run_missed_usd: jax.Array  # (R,) paid once if a run is more than ``run_missed_after_days`` late
     run_missed_after_days: jax.Array  # (R,) inf: no cut-off
     home_provider: jax.Array  # () int: provider id where the dataset lives (``data.home``, :func:`kinds.provider_ids`)
+    copula: Copula | None = None  # rank-correlated priors (the config's ``correlations``); None: all independent
     run_names: tuple[str, ...] = dataclasses.field(default=(), metadata=dict(static=True))
     # Kind code of every slot, (S, P) nested tuples (see :func:`slot_layout`): static, so work that is zero by kind
     # (a Poisson draw at no hazard, failures of a strategy without owned GPUs) is not compiled; () = unknown.
