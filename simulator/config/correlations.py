@@ -72,23 +72,37 @@ def check_correlations(cfg: Any) -> None:
             name = getattr(pair, side)
             if name not in priors:
                 close = difflib.get_close_matches(name, list(priors), n=1)
-                hint = f"did you mean {close[0]}?" if close else "e.g. market.drift_per_year or runs.NAME.gpu_hours"
-                raise ConfigError(f"{key}.{side} = {name!r}: not a prior; allowed: a dotted name of one of the "
-                                  f"{len(priors)} priors ({hint})")
+                hint = (
+                    f"did you mean {close[0]}?"
+                    if close
+                    else "e.g. market.drift_per_year or runs.NAME.gpu_hours"
+                )
+                raise ConfigError(
+                    f"{key}.{side} = {name!r}: not a prior; allowed: a dotted name of one of the "
+                    f"{len(priors)} priors ({hint})"
+                )
             if priors[name][0].dist == "fixed":
-                raise ConfigError(f"{key}.{side} = {name!r}: this prior is fixed (dist: fixed); only a prior that "
-                                  "varies across paths can be correlated")
+                raise ConfigError(
+                    f"{key}.{side} = {name!r}: this prior is fixed (dist: fixed); only a prior that "
+                    "varies across paths can be correlated"
+                )
         if pair.a == pair.b:
-            raise ConfigError(f"{key}.b = {pair.b!r}: a prior cannot be paired with itself; b must differ from a")
+            raise ConfigError(
+                f"{key}.b = {pair.b!r}: a prior cannot be paired with itself; b must differ from a"
+            )
         both = frozenset((pair.a, pair.b))
         if both in seen:
-            raise ConfigError(f"{key} = {pair.a} ~ {pair.b}: this pair is already declared in "
-                              f"correlations[{seen[both]}]; declare each pair once")
+            raise ConfigError(
+                f"{key} = {pair.a} ~ {pair.b}: this pair is already declared in "
+                f"correlations[{seen[both]}]; declare each pair once"
+            )
         seen[both] = i
     names, matrix = correlation_matrix(cfg)
     smallest = float(np.linalg.eigvalsh(matrix).min()) if names else 1.0
     if smallest <= 1e-6:
         ranks = ", ".join(f"{p.a} ~ {p.b}: {p.rank:g}" for p in cfg.correlations)
-        raise ConfigError(f"correlations = [{ranks}]: the implied correlation matrix is not positive definite "
-                          f"(smallest eigenvalue {smallest:.3g}); the ranks must be mutually consistent "
-                          "(weaken some of them)")
+        raise ConfigError(
+            f"correlations = [{ranks}]: the implied correlation matrix is not positive definite "
+            f"(smallest eigenvalue {smallest:.3g}); the ranks must be mutually consistent "
+            "(weaken some of them)"
+        )
