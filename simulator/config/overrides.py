@@ -10,7 +10,7 @@ import re
 
 from simulator.config.errors import ConfigError
 
-CONFIG_GROUPS = ("scenario", "engine", "priors", "report", "decision", "strategy", "debug")  # chosen by file name
+CONFIG_GROUPS = ("scenario", "engine", "priors", "region", "report", "decision", "strategy", "debug")  # chosen by file name
 FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*")  # a config file's name: no path separators, no dots
 
 

@@ -200,6 +200,23 @@ class SweepConfig:
 
 
 @dataclass
+class CorrelationConfig:
+    """A rank (Spearman) correlation between two priors, applied with a Gaussian copula (as @RISK / Crystal Ball do).
+
+    ``a``, ``b``: dotted prior names of the flat prior table (``market.drift_per_year``,
+    ``workload.growth_multiplier_per_year``, ``runs.NAME.gpu_hours``); ``rank``: the Spearman correlation of their
+    per-path draws, in (-1, 1). In YAML: ``correlations: [{a: market.drift_per_year, b: providers.hyperscaler.spot_discount,
+    rank: 0.6}]``. Each pair once, never a prior with itself or a fixed prior, and the declared ranks together must
+    give a positive definite matrix (:mod:`simulator.config.correlations`). Marginals are unchanged; priors left
+    out stay independent.
+    """
+
+    a: str = ""
+    b: str = ""
+    rank: float = bounded(0.0, gt=-1.0, lt=1.0)
+
+
+@dataclass
 class Config:
     scenario: str = ""
     description: str = ""
@@ -212,6 +229,7 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     sweeps: dict[str, SweepConfig] = field(default_factory=dict)
+    correlations: list[CorrelationConfig] = field(default_factory=list)  # rank correlations between priors
 
 
 def register() -> None:

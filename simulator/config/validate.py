@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from simulator.config.calendar import DAYS_PER_MONTH
+from simulator.config.correlations import check_correlations
 from simulator.config.errors import ConfigError
 from simulator.config.providers import check_providers
 from simulator.config.schema import Config, PriorSpec
@@ -165,6 +166,7 @@ def check(cfg: Config) -> None:
         raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be >= one hour (0.0416667)")
     _check_quantiles(cfg.report.quantiles)
     _check_capex(cfg)
+    check_correlations(cfg)
     for name, run in cfg.runs.items():
         if run.deadline_day <= run.start_day:
             raise ConfigError(

@@ -23,7 +23,14 @@ from simulator.config.schema import Config
 from simulator.decision.metrics import risk_metrics, win_matrix
 from simulator.decision.outcomes import Outcomes, PathOutcomes, is_streamed, outcomes_of
 from simulator.decision.recommend import Recommendation, precision_reached, recommend
-from simulator.decision.sensitivity import Rerun, first_order_indices, headline, parameter_draws, tornado
+from simulator.decision.sensitivity import (
+    Rerun,
+    first_order_indices,
+    headline,
+    independence_caveat,
+    parameter_draws,
+    tornado,
+)
 from simulator.engine.kinds import closed_by_policy
 from simulator.engine.strategies import CATEGORY_INDEX, SHORTFALL_CATEGORIES
 from simulator.stats.compare import comparison_frames, mask_inadmissible
@@ -206,7 +213,10 @@ def _sensitivity(
     if candidates and rerun is not None:
         log.info("tornado: %s vs %s, %d priors x 2 runs of %d paths", *pair, len(candidates), rerun.paths)
         tornado_frame = tornado(rerun, pair, candidates, decision, (rec.margin, rec.margin_se))
-    return indices, tornado_frame, headline(indices, tornado_frame, pair)
+    correlated = list(dict.fromkeys(name for c in cfg.correlations for name in (c.a, c.b)))
+    if correlated:
+        log.warning("sensitivity: %s", independence_caveat(correlated))
+    return indices, tornado_frame, headline(indices, tornado_frame, pair, correlated)
 
 
 VERDICT_COLUMNS = ("best", "runner_up", "margin", "margin_se", "z")  # recommendation.csv, read by simulator.sweeps

@@ -30,7 +30,7 @@ measure the change), with SE ``sqrt(SE(M)^2 + SE(change)^2)``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -162,8 +162,22 @@ def tornado(
     return frame.sort_values("swing", ascending=False)
 
 
-def headline(indices: pd.DataFrame | None, tornado_frame: pd.DataFrame | None, pair: tuple[str, str]) -> str:
-    """One sentence: which prior the choice between the top two depends on most."""
+def headline(indices: pd.DataFrame | None, tornado_frame: pd.DataFrame | None, pair: tuple[str, str],
+             correlated: Sequence[str] = ()) -> str:
+    """One sentence: which prior the choice between the top two depends on most; plus :func:`independence_caveat`
+    when some priors are rank-correlated (``correlated``: their names)."""
+    text = _headline(indices, tornado_frame, pair)
+    return f"{text} {independence_caveat(correlated)}" if correlated else text
+
+
+def independence_caveat(correlated: Sequence[str]) -> str:
+    """The one-line warning that RBD-FAST indices and the tornado assume independent priors."""
+    return (f"Caution: {', '.join(correlated)} are rank-correlated (correlations), while the first-order indices "
+            "and the tornado assume independent priors: a correlated prior's share includes its partners' effect, "
+            "and pinning it leaves its partners at their unconditional draws.")
+
+
+def _headline(indices: pd.DataFrame | None, tornado_frame: pd.DataFrame | None, pair: tuple[str, str]) -> str:
     best, runner = pair
     if tornado_frame is not None and len(tornado_frame):
         top = tornado_frame.iloc[0]

@@ -14,7 +14,7 @@ import numpy as np
 from simulator.config.schema import Config
 from simulator.engine.devices import path_mesh, round_chunk, simulate_chunk_sharded, to_host
 from simulator.config.providers import provider_names, storage_classes
-from simulator.engine.priors import cast_table, prior_table
+from simulator.engine.priors import cast_table, copula_of, prior_table
 from simulator.engine.progress import RunProgress
 from simulator.engine.scan import TRAJECTORIES, EngineInputs, Grid, slot_layout
 from simulator.engine.strategies import (
@@ -80,6 +80,7 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
         run_missed_after_days=jnp.asarray([np.inf if r.missed_after_days is None else r.missed_after_days
                                            for r in runs], dtype).reshape(-1),
         home_provider=jnp.asarray(providers.index(cfg.data.home), jnp.int32),
+        copula=copula_of(cfg, dtype),
         run_names=tuple(cfg.runs),
         providers=providers,
         provider_storage=storage_classes(cfg),

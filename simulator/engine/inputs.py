@@ -10,8 +10,8 @@ import jax
 import numpy as np
 
 from simulator.engine._constants import DAYS_PER_MONTH
-from simulator.engine.priors import Prior
 from simulator.config.providers import builtin_names
+from simulator.engine.priors import Copula, Prior
 from simulator.engine.strategies import DEFAULT_PROVIDERS, StrategyTable
 
 
@@ -57,6 +57,7 @@ class EngineInputs:
     run_missed_usd: jax.Array  # (R,) paid once if a run is more than ``run_missed_after_days`` late
     run_missed_after_days: jax.Array  # (R,) inf: no cut-off
     home_provider: jax.Array  # () int: provider id where the dataset lives (``data.home``, index in ``providers``)
+    copula: Copula | None = None  # rank-correlated priors (the config's ``correlations``); None: all independent
     run_names: tuple[str, ...] = dataclasses.field(default=(), metadata=dict(static=True))
     # the provider universe (built-in providers, then the catalogue: :mod:`simulator.config.providers`) and the
     # storage price class of each (``storage.{class}_usd_per_tb_month``)

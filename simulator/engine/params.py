@@ -1,7 +1,7 @@
 """Sampled parameters as typed pytrees: one NamedTuple per prior group, mirroring :mod:`simulator.config.priors`.
 
 Every path draws every prior once (:func:`simulator.engine.priors.sample_parameters`, a table keyed by dotted name);
-:meth:`Params.from_flat` turns that table into ``params.market.on_demand_usd_per_gpu_hour`` and so on, (N,) each.
+:meth:`Params.from_flat` turns that table into ``params.market.drift_per_year`` and so on, (N,) each.
 The group types are built from the schema's dataclasses, so the fields cannot drift from the priors a config has: a
 misspelt or missing field fails when the tree is built (``TypeError``), and a misspelt read fails at trace time
 (``AttributeError``), never as a silent default.

@@ -7,6 +7,10 @@ draws of the others, and a path's draws do not depend on the chunk it runs in.
 
 The distribution family is static (part of the tree structure); its parameters are array leaves, so changing a prior's
 value never recompiles the engine.
+
+Rank-correlated priors (the config's ``correlations``) go through a Gaussian copula (:class:`Copula`): their normal
+scores ``z`` are mixed by the Cholesky factor ``L`` of the Pearson matrix ``r_ij = 2 sin(pi rho_ij / 6)`` before the
+inverse CDFs; ``L`` is an array leaf (new ranks never recompile), the set of correlated priors is static.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import ndtri
+from jax.scipy.special import ndtr, ndtri
 from scipy import stats
 
-from simulator.config.schema import PROVIDER_PRIORS, RUN_PRIORS, Config, PriorSpec, ProviderConfig
+from simulator.config.correlations import correlation_matrix, flat_priors
+from simulator.config.schema import Config, PriorSpec
 from simulator.engine._keys import stable_id, uniforms
 
 Z90 = 1.2815515655446004  # standard normal 90th percentile: lognormal sigma = ln(p90 / median) / Z90
@@ -107,25 +112,41 @@ def prior_from_spec(spec: PriorSpec, domain: dict[str, Any]) -> Prior:
 
 def prior_table(cfg: Config) -> dict[str, Prior]:
     """Every prior of the config, by dotted name (``market.drift_per_year``, ``runs.NAME.gpu_hours``,
-    ``runs.NAME.late_usd_per_day``, ``providers.NAME.on_demand_usd_per_gpu_hour``...)."""
-    table: dict[str, Prior] = {}
-    for group in dataclasses.fields(cfg.priors):
-        node = getattr(cfg.priors, group.name)
-        for f in dataclasses.fields(node):
-            table[f"{group.name}.{f.name}"] = prior_from_spec(getattr(node, f.name), dict(f.metadata))
-    run_domain = (
-        {f.name: dict(f.metadata) for f in dataclasses.fields(type(next(iter(cfg.runs.values()))))}
-        if cfg.runs
-        else {}
-    )
-    for name, run in cfg.runs.items():
-        for field in RUN_PRIORS:
-            table[f"runs.{name}.{field}"] = prior_from_spec(getattr(run, field), run_domain[field])
-    provider_domain = {f.name: dict(f.metadata) for f in dataclasses.fields(ProviderConfig)}
-    for name, provider in cfg.providers.items():
-        for field in PROVIDER_PRIORS:
-            table[f"providers.{name}.{field}"] = prior_from_spec(getattr(provider, field), provider_domain[field])
-    return table
+    ``runs.NAME.late_usd_per_day``, ``providers.NAME.FIELD``), in the order of :func:`simulator.config.correlations.flat_priors`."""
+    return {name: prior_from_spec(spec, domain) for name, (spec, domain) in flat_priors(cfg).items()}
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Copula:
+    """A Gaussian copula over some priors: ``names`` (static) and the lower Cholesky factor ``cholesky`` (C, C) of the
+    Pearson matrix of their normal scores, ``R = L L^T`` with ``R_ij = 2 sin(pi rho_ij / 6)`` for the declared rank
+    correlations ``rho_ij`` (0 for undeclared pairs)."""
+
+    cholesky: jax.Array
+    names: tuple[str, ...] = dataclasses.field(metadata=dict(static=True))
+
+    def mix(self, z: jax.Array) -> jax.Array:
+        """Correlated normal scores ``z'_i = sum_{j<=i} L_ij z_j`` of independent scores ``z`` (C, N).
+
+        Written as a sum over ``j`` in a fixed order (not a matrix product), so each path's result depends on its
+        own column only: no backend-chosen summation order (or TF32) that could vary with the chunk size.
+        """
+        rows = []
+        for i in range(len(self.names)):
+            total = self.cholesky[i, 0] * z[0]
+            for j in range(1, i + 1):
+                total = total + self.cholesky[i, j] * z[j]
+            rows.append(total)
+        return jnp.stack(rows)
+
+
+def copula_of(cfg: Config, dtype: Any) -> Copula | None:
+    """The config's copula (Cholesky factor computed in float64 on the host, then cast), None without correlations."""
+    names, matrix = correlation_matrix(cfg)
+    if not names:
+        return None
+    return Copula(jnp.asarray(np.linalg.cholesky(matrix), dtype), names=names)
 
 
 def cast_table(table: dict[str, Prior], dtype: Any) -> dict[str, Prior]:
@@ -133,16 +154,27 @@ def cast_table(table: dict[str, Prior], dtype: Any) -> dict[str, Prior]:
     return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), table)
 
 
-def sample_parameters(table: dict[str, Prior], parameter_keys: jax.Array, dtype) -> dict[str, jax.Array]:
+def sample_parameters(
+    table: dict[str, Prior], parameter_keys: jax.Array, dtype, copula: Copula | None = None
+) -> dict[str, jax.Array]:
     """Every path's parameters, (N,) each: ``theta_name = F_name^{-1}(U)``, ``U`` from ``fold_in(path_key,
     stable_id(name))``.
 
     All priors are drawn in one vectorised call and one ``ndtri`` over (K, N) (one program instead of K, which
     compiles faster); each value is :meth:`Prior.ppf_at` of its uniform and normal score.
+
+    With a ``copula``, the scores of its priors are replaced by ``z' = L z`` (:meth:`Copula.mix`) and their uniforms
+    by ``u' = Phi(z')``: each marginal is unchanged (``z'_i`` is standard normal since ``sum_j L_ij^2 = R_ii = 1``) and
+    the ranks of priors ``i, j`` correlate by ``(6 / pi) arcsin(R_ij / 2) = rho_ij``. Without one (None, static) the
+    draws are exactly those of independent priors.
     """
     names = list(table)
     ids = jnp.asarray([stable_id(name) for name in names], jnp.uint32)
     draw = lambda key: jax.vmap(lambda i: uniforms(jax.random.fold_in(key, i), (), dtype))(ids)  # noqa: E731
     u = jax.vmap(draw, out_axes=1)(parameter_keys)  # (K, N)
     z = ndtri(u)
+    if copula is not None:
+        rows = jnp.asarray([names.index(name) for name in copula.names])
+        mixed = copula.mix(z[rows]).astype(z.dtype)
+        u, z = u.at[rows].set(ndtr(mixed)), z.at[rows].set(mixed)
     return {name: table[name].ppf_at(u[j], z[j]).astype(dtype) for j, name in enumerate(names)}

@@ -43,7 +43,7 @@ def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Arra
     """
     dtype = inputs.discount_rate_per_year.dtype
     inputs = dataclasses.replace(inputs, strategies=inputs.strategies.with_path_axis())
-    flat = sample_parameters(inputs.priors, stream_keys(root_key, PARAMETER_STREAM, path_ids), dtype)
+    flat = sample_parameters(inputs.priors, stream_keys(root_key, PARAMETER_STREAM, path_ids), dtype, inputs.copula)
     params = Params.from_flat(flat, inputs.run_names, inputs.catalogue)
     draws = path_draws(inputs, params, grid, root_key, path_ids, dtype)
     state = init_state(inputs, params, draws, dtype)

@@ -50,3 +50,16 @@ def test_tornado_with_an_injected_rerun(objective):
     # same paths in every re-run: the change of a pinned prior is exact, its SE ~0 (only the price term moves)
     assert price["high_change_se"] < 1e-6 * abs(price["high_margin"] - frame.attrs["base_margin"])
     assert frame.attrs["paths"] == PATHS and frame.attrs["pair"] == ["best", "runner"]
+
+
+def test_headline_warns_when_priors_are_correlated():
+    """With rank-correlated priors the headline carries one caveat sentence (the indices assume independence)."""
+    import pandas as pd
+
+    from simulator.decision.sensitivity import headline
+
+    indices = pd.DataFrame({"S1": [0.4], "S1_se": [0.01]}, index=pd.Index(["market.drift_per_year"], name="prior"))
+    plain = headline(indices, None, ("a", "b"))
+    caveat = headline(indices, None, ("a", "b"), ["market.drift_per_year", "market.spot_discount"])
+    assert "independent" not in plain and caveat.startswith(plain)
+    assert "market.drift_per_year, market.spot_discount are rank-correlated" in caveat and "\n" not in caveat

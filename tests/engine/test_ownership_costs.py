@@ -33,15 +33,16 @@ def test_support_fabric_buildout_staff_of_a_fixed_fleet(flat):
 
 
 def test_colocation_commitment_and_cloud_operations(flat):
-    """Colocation: 16 x 1.05 = 16.8 kW installed, billed at the 30 kW commitment ($184.06/kW-month) plus $1,000 a
+    """Colocation: 16 x 1.05 = 16.8 kW installed, billed at the 30 kW commitment ($250/kW-month, retail) plus $1,000 a
     month, no build-out; staff max(0.25, 0.5 x 16 / 100) FTE. On-demand: 0.2 FTE of cloud operations a year plus
     6.5% of the rental spend; an owned-only strategy pays none."""
     lean(flat).priors.colo.buildout_usd_per_kw = fixed(0.0)
+    flat.priors.colo.facility_usd_per_kw_month = fixed(250.0)
     flat.priors.operations.cloud_min_fte = fixed(0.2)
     flat.priors.operations.cloud_support_share = fixed(0.065)
     flat.strategies = {"colo": strategy(("owned", 16, {"hosting": "colo"})), "cloud": strategy(("on_demand", 1024))}
     out, _, _ = run_config(flat, 2)
-    np.testing.assert_allclose(category(out, 0, "facility"), (30.0 * 184.06 + 1000.0) * 12, rtol=1e-5)
+    np.testing.assert_allclose(category(out, 0, "facility"), (30.0 * 250.0 + 1000.0) * 12, rtol=1e-5)
     np.testing.assert_allclose(category(out, 0, "staff"), 0.25 * SALARY, rtol=1e-5)
     np.testing.assert_allclose(category(out, 0, "buildout"), 0.0, atol=1e-6)
     np.testing.assert_allclose(category(out, 0, "cloud_ops"), 0.0, atol=1e-6)

@@ -36,7 +36,7 @@ def test_colocation_cost_by_hand(flat):
         "capex": 16 * 30_000.0,
         "power": (252.0 * 0.7 + 0.3 * 384.0) * 1.05 * 1.45 * 0.09 * YEAR,  # colo PUE 1.45
         # rent on the 30 kW committed (16 x 1.05 = 16.8 kW installed) + remote hands
-        "facility": 30.0 * 184.06 * 12 + 1000.0 * 12,
+        "facility": 30.0 * 250.0 * 12 + 1000.0 * 12,  # retail rent median $250/kW-month
         "staff": 0.25 * 230_000.0,  # max(min 0.25, 0.5 x 16 / 100) FTE
         "residual": -16 * 30_000.0 * 0.675 * (1 - 0.15),  # less the sale fee
     }
