@@ -67,7 +67,7 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
     """Engine inputs (array pytree) and static grid from a validated config."""
     dtype = dtype_of(cfg)
     runs = list(cfg.runs.values())
-    strategies = strategy_table(cfg.strategies, cfg.data, dtype)
+    strategies = strategy_table(cfg.strategies, cfg.data, dtype, gpus=cfg.gpus)
     inputs = EngineInputs(
         priors=cast_table(prior_table(cfg), dtype),
         strategies=strategies,
