@@ -181,11 +181,12 @@ def _choose(free: list[jax.Array], width: jax.Array, allowed: list[jax.Array], i
     return [jnp.where(use_safe, a, b) for a, b in zip(safe, plain, strict=True)]
 
 
-def _run_throughput(prev: jax.Array, throughput: list[jax.Array], allowed: list[jax.Array]) -> jax.Array:
+def _run_throughput(prev: jax.Array, throughput: jax.Array, allowed: jax.Array) -> jax.Array:
     """``f`` of a run's deadline slack, (S, N): the throughput of the slot ``prev`` it last ran on, else (not started,
-    stalled) the largest among the slots it is ``allowed`` on (1 if none). ``throughput`` per slot (S, 1)."""
-    last = functools.reduce(jnp.add, [jnp.where(prev == p, f, 0.0) for p, f in enumerate(throughput)])
-    best = functools.reduce(jnp.maximum, [jnp.where(a, f, 0.0) for a, f in zip(allowed, throughput, strict=True)])
+    stalled) the largest among the slots it is ``allowed`` on (1 if none). ``throughput``, ``allowed`` (S, P, 1)."""
+    slots = range(throughput.shape[1])
+    last = functools.reduce(jnp.add, [jnp.where(prev == p, throughput[:, p], 0.0) for p in slots])
+    best = functools.reduce(jnp.maximum, [jnp.where(allowed[:, p], throughput[:, p], 0.0) for p in slots])
     return jnp.where(prev >= 0, last, jnp.where(best > 0.0, best, 1.0))
 
 
@@ -218,9 +219,8 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
     per_gpu = materialise([terms.hazard[:, p] / terms.instance_gpus[:, p] + terms.job_interrupt[:, p]
                            for p in range(n_slots)], always)
     interruptible = [terms.interruptible[:, p] for p in range(n_slots)]
-    throughput = [ctx.throughput[:, p] for p in range(n_slots)]  # (S, 1) each
     # reference GPU-hours per wall GPU-hour without losses: run efficiency (walltime, queue) x throughput
-    speed = materialise([terms.run_efficiency[:, p] * f for p, f in enumerate(throughput)], always)
+    speed = materialise([terms.run_efficiency[:, p] * ctx.throughput[:, p] for p in range(n_slots)], always)
     for r in range(spec.gpus.shape[0]):
         width, prev = spec.gpus[r], slot[:, r]
         begin = jnp.maximum(t_start, spec.start_day[r])  # a run may start mid-step
@@ -229,9 +229,8 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         allowed = serves_runs
         for code, max_gpus in narrow:  # kinds that host runs up to a width only
             allowed = allowed & ((kind != code) | (width <= max_gpus))
-        # slack at full speed after one move (the move loss: ``loss`` hours on all w GPUs), at the throughput of
-        # the slot it last ran on (none: the fastest slot that may host it)
-        f_run = _run_throughput(prev, throughput, [allowed[:, p] for p in range(n_slots)])
+        # slack at full speed after one move (the move loss: ``loss`` hours on all w GPUs), at the throughput f
+        f_run = _run_throughput(prev, ctx.throughput, allowed)
         slack = spec.deadline_day[r] - t_start \
             - (remaining[:, r] / (width * efficiency * f_run) + loss_hours) / HOURS_PER_DAY
         now_switched = switched[:, r] | (deadline_aware & active & (slack >= 0.0) & (slack < dt))
