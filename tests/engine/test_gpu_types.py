@@ -185,3 +185,17 @@ def test_unknown_type_on_the_command_line():
         load_config(["scenario=hybrid", "strategies.hybrid.pools.base.gpu=v100"])
     cfg = load_config(["scenario=hybrid", "strategies.hybrid.pools.base.gpu=b200"])
     assert cfg.strategies["hybrid"].pools["base"].gpu == "b200"
+
+
+def test_numpy_reference_mirrors_gpu_types(typed):
+    """With every prior pinned both are deterministic: the NumPy reference's costs match the engine's per strategy
+    and category (owned, on-demand and spot pools of several types)."""
+    from benchmarks.numpy_reference import simulate_numpy
+
+    cfg, names, out = typed
+    cfg = dataclasses.replace(cfg, strategies={k: v for k, v in cfg.strategies.items() if k != "notebook_t4"})
+    numpy = simulate_numpy(cfg, 2, seed=1)
+    for s, name in enumerate(cfg.strategies):
+        np.testing.assert_allclose(numpy["cash_by_category"][:, s], out["cash_by_category"][:, s], rtol=1e-4,
+                                   atol=1e-2, err_msg=name)
+        np.testing.assert_allclose(numpy["run_finish_day"][:, s], out["run_finish_day"][:, s], rtol=1e-5)
