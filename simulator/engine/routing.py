@@ -47,8 +47,8 @@ and sized for the work *and its expected loss*: with the loss fraction per wall 
 
     ``l = (lambda + lambda_j) loss`` on an interruptible slot (events ``N ~ Poisson(lambda W / g)``, each losing
     ``g loss`` GPU-hours, ``g`` GPUs per instance, plus the expected job interrupts ``lambda_j W``, each losing
-    ``loss``), ``l = (f / h + lambda_j) loss`` on an owned slot (``f`` the share of its GPUs that fail this step,
-    ``f W / h`` events, ``lambda_j`` the owned slot's extra hazard), ``l = lambda_j loss`` elsewhere,
+    ``loss``), ``l = (q / h + lambda_j) loss`` on an owned slot (``q`` the share of its GPUs that fail this step,
+    ``q W / h`` events, ``lambda_j`` the owned slot's extra hazard), ``l = lambda_j loss`` elsewhere,
 
 it is asked for ``need = B / (eff f (1 - min(l, l_max)))`` wall GPU-hours (``f`` the slot's throughput: ``B`` is in
 reference GPU-hours), ``l_max = 1/2`` (a slot is sized for at most twice the work offered to it), and runs
