@@ -86,7 +86,7 @@ def _kind(hint: typing.Any, limits: dict) -> str:
         return "float"
     if isinstance(hint, types.UnionType) and float in typing.get_args(hint):
         return "optional_float"
-    if hint is str:
+    if hint is str or (isinstance(hint, types.UnionType) and str in typing.get_args(hint)):  # str | None: a name
         return "choice" if "choices" in limits else "str"
     if typing.get_origin(hint) is list:
         return "str_list" if typing.get_args(hint) == (str,) else "float_list"
