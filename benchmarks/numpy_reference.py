@@ -6,7 +6,10 @@ docstrings of :mod:`simulator.engine.processes`, :mod:`simulator.engine.pools`, 
 strategies made of ``owned``, ``on_demand`` and ``spot`` pools, with named training
 runs and light/heavy steady demand: the features of ``scenario=hybrid``. It is written the way a competent NumPy user
 would write it: a ``numpy.random.Generator``, arrays over paths, Python loops over time steps, strategies and pools,
-kind-specific code per pool, ``Generator.poisson`` where a hazard can be non-zero, float64 throughout.
+kind-specific code per pool, ``Generator.poisson`` where a hazard can be non-zero, float64 throughout. GPU types
+(the config's ``gpus`` table) as in :mod:`simulator.engine.strategies`: a pool's throughput ``f`` turns its wall
+GPU-hours into reference work, rented pools pay the H100 price times ``rent_price_ratio``, owned GPUs cost
+``purchase_price_ratio`` times the H100 price and draw ``power_ratio`` times ``owned.kw_per_gpu``.
 
 Its random numbers differ from the engine's (a different generator, and Poisson counts drawn per strategy rather
 than shared), so it agrees with the engine in distribution, not path by path: ``tests/test_numpy_reference.py``
@@ -21,7 +24,7 @@ import dataclasses
 import numpy as np
 
 from simulator.config.providers import pool_provider, provider_names, storage_classes
-from simulator.config.schema import Config
+from simulator.config.schema import Config, GpuType, pool_gpu
 from simulator.engine import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY
 from simulator.engine.priors import Prior, prior_table
 from simulator.engine.strategies import COST_CATEGORIES, SHORTFALL_CATEGORIES
@@ -67,6 +70,17 @@ class _Pool:
     gpus: float
     serves: tuple[str, ...]
     provider: int  # provider id (index in the provider universe)
+    gpu: GpuType  # its GPU type's row
+
+    @property
+    def f(self) -> float:
+        """Reference GPU-hours per wall GPU-hour."""
+        return self.gpu.throughput
+
+    @property
+    def rent(self) -> float:
+        """Price per GPU-hour over an H100's (rented kinds; 1 for owned)."""
+        return self.gpu.rent_price_ratio if self.kind in RENTED else 1.0
 
 
 def _outside(strategy) -> str | None:
@@ -151,8 +165,11 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
 
     # Per-strategy state.
     names = provider_names(cfg)
-    pools = [[_Pool(p.kind, float(p.gpus), tuple(p.serves), names.index(pool_provider(p))) for p in s.pools.values()]
-             for s in strategies]
+    pools = [[_Pool(p.kind, float(p.gpus), tuple(p.serves), names.index(pool_provider(p)),
+                    cfg.gpus.get(pool_gpu(p), GpuType())) for p in s.pools.values()] for s in strategies]
+    owned_row = [next((p.gpu for p in ps if p.kind == "owned"), GpuType()) for ps in pools]
+    buy_ratio = [row.purchase_price_ratio for row in owned_row]  # owned GPU price / the H100 price
+    kw_ratio = [row.power_ratio for row in owned_row]  # owned kW per GPU / owned.kw_per_gpu
     efficiency = [s.checkpoint_interval_hours / (s.checkpoint_interval_hours + ckpt_cost) for s in strategies]
     loss_hours = [0.5 * (s.checkpoint_interval_hours + ckpt_cost) + restart for s in strategies]
     budget = [np.inf if s.capex_budget_usd is None else s.capex_budget_usd for s in strategies]
@@ -166,16 +183,19 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     month_day = [np.zeros(n) for _ in strategies]
     rents = [any(p.kind in RENTED and p.gpus > 0 for p in ps) for ps in pools]
     # marginal rental quota: the last on-demand pool serving heavy work with GPUs, else workload.clearing_gpus
-    quota = [next((np.full(n, p.gpus) for p in reversed(ps) if p.kind == "on_demand" and "heavy" in p.serves
-                   and p.gpus > 0), th["workload.clearing_gpus"]) for ps in pools]
+    marginal = [next((p for p in reversed(ps) if p.kind == "on_demand" and "heavy" in p.serves and p.gpus > 0), None)
+                for ps in pools]
+    quota = [th["workload.clearing_gpus"] if m is None else np.full(n, m.gpus) for m in marginal]
+    f_marginal = [1.0 if m is None else m.f for m in marginal]  # its throughput and price ratio (the H100 market)
+    rent_marginal = [1.0 if m is None else m.rent for m in marginal]
     price0 = th["market.hardware_usd_per_gpu"]
     spares = [float(sum(p.spares for p in s.pools.values() if p.kind == "owned")) for s in strategies]
     ordered = [sum(p.gpus for p in ps if p.kind == "owned") + k for ps, k in zip(pools, spares, strict=True)]
-    pending = [np.clip(np.minimum(o, np.floor(b / np.maximum(price0, 1e-30))), 0.0, None)
-               for o, b in zip(ordered, budget, strict=True)]
+    pending = [np.clip(np.minimum(o, np.floor(b / np.maximum(price0 * a, 1e-30))), 0.0, None)
+               for o, b, a in zip(ordered, budget, buy_ratio, strict=True)]
     pending_day = [DAYS_PER_WEEK * th["owned.lead_time_weeks"] for _ in strategies]
-    pending_price = [price0.copy() for _ in strategies]
-    committed = [pending[i] * price0 for i in range(n_s)]
+    pending_price = [price0 * a for a in buy_ratio]
+    committed = [pending[i] * pending_price[i] for i in range(n_s)]
     installed = [np.zeros(n) for _ in strategies]
     down = [np.zeros(n) for _ in strategies]
     weight = [np.zeros(n) for _ in strategies]
@@ -231,13 +251,13 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                 for p in ps:
                     if p.kind == "owned":  # spares held back: failures eat into them first
                         free.append(np.minimum(up, np.maximum(installed[s] - spares[s], 0.0)))
-                        price.append(busy_power)
+                        price.append(busy_power * kw_ratio[s])
                     elif p.kind == "on_demand":
                         free.append(np.full(n, p.gpus))
-                        price.append(od_price[p.provider])
+                        price.append(od_price[p.provider] * p.rent)
                     else:
                         free.append(np.where(spot_available, p.gpus, 0.0))
-                        price.append(spot_price[p.provider])
+                        price.append(spot_price[p.provider] * p.rent)
                 wall = [np.zeros(n) for _ in ps]
                 eff, loss = efficiency[s], loss_hours[s]
                 migration = np.zeros(n)
@@ -250,7 +270,13 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                     share = min(max((t + dt - begin) / dt, 0.0), 1.0)
                     rem = remaining[s][r]
                     active = (share > 0.0) & (rem > 0.0)
-                    slack = run.deadline_day - t - rem / (HOURS_PER_DAY * width * eff)
+                    prev = last_slot[s][r]
+                    # full speed at the throughput of the pool it last ran on (none: the fastest that hosts runs)
+                    f_best = max((p.f for p in ps if "runs" in p.serves), default=1.0)
+                    f_run = np.full(n, f_best)
+                    for j, p in enumerate(ps):
+                        f_run = np.where(prev == j, p.f, f_run)
+                    slack = run.deadline_day - t - rem / (HOURS_PER_DAY * width * eff * f_run)
                     now_switched = switched[s][r] | (strategies[s].deadline_aware & active & (slack >= 0.0)
                                                      & (slack < dt))
                     wall_hours = width * hours * share
@@ -260,7 +286,6 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         plain = np.where(room, j, plain)
                         safe = np.where(room & (p.kind != "spot"), j, safe)
                     pick = np.where(now_switched & (safe >= 0), safe, plain)
-                    prev = last_slot[s][r]
                     for j, p in enumerate(ps):  # spot capacity gone under a run: one spot interruption
                         if p.kind == "spot":
                             interruptions[s] += active & (prev == j) & (free[j] < width)
@@ -280,7 +305,8 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         else:
                             events = np.where(fits, rng.poisson(job * wall_hours), 0.0)
                         restarts = events + moved
-                        useful = np.where(fits, np.maximum(0.0, wall_hours - restarts * width * loss) * eff, 0.0)
+                        useful = np.where(fits, np.maximum(0.0, wall_hours - restarts * width * loss) * eff * p.f,
+                                          0.0)
                         done = np.minimum(rem, useful)
                         finished_now = fits & (done >= rem)
                         fraction = np.where(finished_now, done / np.maximum(useful, 1e-30), np.where(fits, 1.0, 0.0))
@@ -311,7 +337,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         if p.kind == "spot":
                             loss_fraction = loss_fraction + th["spot.reclaim_per_instance_hour"] * loss
                         kept = 1.0 - np.minimum(loss_fraction, 0.5)  # the engine's MAX_LOSS_FRACTION
-                        need = offered / (eff * kept)
+                        need = offered / (eff * p.f * kept)
                         completes = (1.0 - np.minimum(loss_fraction, 1.0)) / kept
                         wall_hours = np.where(loss_fraction < 1.0, np.minimum(free[j] * hours, need), 0.0)
                         lost = fluid * wall_hours * loss
@@ -319,8 +345,8 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                             events = rng.poisson(th["spot.reclaim_per_instance_hour"] * wall_hours / gpus_per_instance)
                             interruptions[s] += events + fluid * wall_hours
                             lost = lost + events * gpus_per_instance * loss
-                        served = np.minimum(offered, np.maximum(0.0, wall_hours - lost) * eff)
-                        used = np.minimum(wall_hours, served / eff + lost)
+                        served = np.minimum(offered, np.maximum(0.0, wall_hours - lost) * eff * p.f)
+                        used = np.minimum(wall_hours, served / (eff * p.f) + lost)
                         backlog = backlog - served
                         offered = np.minimum(offered * (1.0 - wall_hours / np.maximum(need, 1e-30) * completes),
                                              offered - served)
@@ -338,12 +364,12 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         cost[CATEGORY[p.kind]] += spend
                         if p.kind in RENTED:
                             cost[CATEGORY["cloud_ops"]] += th["operations.cloud_support_share"] * spend
-                kw = th["owned.kw_per_gpu"]
+                kw = th["owned.kw_per_gpu"] * kw_ratio[s]
                 cost[CATEGORY["capex"]] = capex
                 cost[CATEGORY["fabric"]] = th["owned.fabric_usd_per_gpu"] * delivered
                 cost[CATEGORY["buildout"]] = th["onprem.buildout_usd_per_kw"] * kw * delivered
                 cost[CATEGORY["support"]] = th["owned.support_share_per_year"] * supported * dt / DAYS_PER_YEAR
-                cost[CATEGORY["power"]] += th["owned.idle_power_fraction"] * up * hours * energy
+                cost[CATEGORY["power"]] += th["owned.idle_power_fraction"] * up * hours * energy * kw_ratio[s]
                 owned_here = installed[s] > 0.0
                 cost[CATEGORY["facility"]] = np.where(
                     owned_here, (np.maximum(installed[s] * kw, th["onprem.min_commit_kw"])
@@ -385,8 +411,8 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
             spot_available = np.where(spot_available, u >= p_lose, u < p_regain)
         # Month end: expansion orders on sustained utilisation, capped by the capex budget.
         now = (month + 1) * steps_per_month * dt
-        price = price0 * np.exp(th["market.loading_hardware"] * log_index)
         for s, strategy in enumerate(strategies):
+            price = price0 * buy_ratio[s] * np.exp(th["market.loading_hardware"] * log_index)
             exp = strategy.expansion
             utilisation = np.clip(busy_month[s] / np.maximum(up_month[s], 1e-9), 0.0, 1.0)  # cannot exceed 1
             above = np.where(utilisation > exp.utilisation_threshold, months_above[s] + 1.0, 0.0)
@@ -411,25 +437,27 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
 
     # End of the horizon: resale credit net of fees, run finish and lateness, the shortfall, delay.
     price_now = price0 * np.exp(th["market.loading_hardware"] * log_index)
-    # the marginal rental price c_T: the last on-demand pool serving heavy work, else the market's (hyperscaler)
-    marginal = [next((p.provider for p in reversed(ps) if p.kind == "on_demand" and "heavy" in p.serves
-                      and p.gpus > 0), names.index("hyperscaler")) for ps in pools]
+    # the marginal rental price c_T: the last on-demand pool serving heavy work, at its provider, else the market's
+    # (the hyperscaler's)
+    od_now = [od_base[names.index("hyperscaler") if m is None else m.provider]
+              * np.exp(th["market.loading_on_demand"] * log_index) for m in marginal]
     discount_end = (1.0 + rate) ** (-horizon / DAYS_PER_YEAR)
     finish_day = np.zeros((n_s, n_r, n))
     deadlines = np.asarray([run.deadline_day for run in runs]).reshape(1, -1, 1)
     v = th["workload.delay_usd_per_gpu_hour_day"]
     delivered = np.zeros((n_s, n))
     for s in range(n_s):
-        residual = -(1.0 - th["owned.resale_fee_share"]) * price_now * rho ** (horizon / DAYS_PER_YEAR) * weight[s]
+        residual = -(1.0 - th["owned.resale_fee_share"]) * price_now * buy_ratio[s] \
+            * rho ** (horizon / DAYS_PER_YEAR) * weight[s]
         backlog = light[s] + heavy[s]
-        wait = backlog * np.minimum(backlog / (2.0 * HOURS_PER_DAY * quota[s]), 1e4)  # the engine's wait cap
+        wait = backlog * np.minimum(backlog / (2.0 * HOURS_PER_DAY * quota[s] * f_marginal[s]), 1e4)  # engine's cap
         waited[s] += wait
         left = backlog.copy()
         late_cash, late_pv = np.zeros(n), np.zeros(n)
         delivered[s] = np.maximum(demand_total - backlog, 0.0)
         for r, run in enumerate(runs):
             done = remaining[s][r] <= 0.0
-            full_rate = run.gpus * HOURS_PER_DAY * efficiency[s]
+            full_rate = run.gpus * HOURS_PER_DAY * efficiency[s] * f_marginal[s]
             finish_day[s, r] = np.where(done, finish[s][r], horizon + remaining[s][r] / full_rate)
             late = _late_usd(np.maximum(0.0, finish_day[s, r] - run.deadline_day),
                              th[f"runs.{list(cfg.runs)[r]}.late_usd_per_day"], run)
@@ -437,7 +465,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
             late_pv += late * (1.0 + rate) ** (-finish_day[s, r] / DAYS_PER_YEAR)
             left += np.maximum(remaining[s][r], 0.0)
             delivered[s] += run_size[r] - np.maximum(remaining[s][r], 0.0)
-        unserved = left * od_base[marginal[s]] * np.exp(th["market.loading_on_demand"] * log_index) / efficiency[s]
+        unserved = left * od_now[s] * rent_marginal[s] / (efficiency[s] * f_marginal[s])
         for name, usd, at_pv in (("residual", residual, residual * discount_end),
                                  ("delay", v * wait, v * wait * discount_end),
                                  ("unserved", unserved, unserved * discount_end), ("late_runs", late_cash, late_pv)):

@@ -29,6 +29,28 @@ PROVIDER_TYPES = ("cloud", "marketplace")  # a catalogue provider's type: which 
 PROVIDER_PRIORS = ("on_demand_usd_per_gpu_hour", "spot_discount", "egress_usd_per_tb")  # providers.NAME.FIELD
 RUN_PRIORS = ("gpu_hours", "late_usd_per_day")  # the uncertain fields of a named run (engine: runs.NAME.FIELD)
 WORK_KINDS = ("light", "heavy", "runs")  # single-GPU light work, multi-GPU steady work, named training runs
+REFERENCE_GPU = "h100"  # work is counted in GPU-hours of this type (H100 SXM, throughput 1)
+DEFAULT_GPU = {"academic": "a100", "notebook": "a100"}  # a pool's GPU type when it names none (others: h100)
+UNIT_ANCHOR_GPU = "a100"  # notebook.units_per_gpu_hour and the academic.* GPU counts are in GPUs of this type
+
+
+@dataclass
+class GpuType:
+    """A GPU type of the ``gpus`` table (``conf/gpus/default.yaml``, where every number has its source).
+
+    ``throughput``: reference (H100 SXM) GPU-hours of training per wall GPU-hour; ``rent_price_ratio``: rental
+    price per GPU-hour over an H100's at the same provider; ``purchase_price_ratio``: purchase price over
+    ``market.hardware_usd_per_gpu``; ``power_ratio``: server power per GPU over ``owned.kw_per_gpu``;
+    ``colab_units_per_hour``: Colab compute units per GPU-hour (null: not on Colab); ``alliance_rgu``: the Alliance's
+    reference GPU units per GPU (null: not in its table).
+    """
+
+    throughput: float = bounded(1.0, gt=0.0, le=1000.0)
+    rent_price_ratio: float = bounded(1.0, gt=0.0, le=1000.0)
+    purchase_price_ratio: float = bounded(1.0, gt=0.0, le=1000.0)
+    power_ratio: float = bounded(1.0, ge=0.0, le=1000.0)
+    colab_units_per_hour: float | None = bounded(None, gt=0.0, le=1e6)
+    alliance_rgu: float | None = bounded(None, gt=0.0, le=1e6)
 
 
 @dataclass
@@ -40,7 +62,8 @@ class PoolConfig:
     ``interruptible``: the marketplace's cheaper, preemptible tier. ``hosting``: where owned servers live.
     ``spares``: owned GPUs bought (and powered) on top of ``gpus`` and held back: a failed GPU is replaced by a spare
     before the pool offers fewer than ``gpus``. ``provider``: for a rented kind, the provider of the catalogue
-    (``providers``) it rents from; it must sell the kind.
+    (``providers``) it rents from; it must sell the kind. ``gpu``: its GPU type, a key of the ``gpus``
+    table (null: the kind's default, :func:`pool_gpu`).
     """
 
     kind: str = bounded("on_demand", choices=POOL_KINDS)
@@ -51,6 +74,12 @@ class PoolConfig:
     spares: int = bounded(0, ge=0, le=1_000_000)
     # the catalogue provider renting the GPUs (rented kinds only; null: the kind's default, RENTED_KINDS)
     provider: str | None = None
+    gpu: str | None = None
+
+
+def pool_gpu(pool: PoolConfig) -> str:
+    """A pool's GPU type: its ``gpu``, else its kind's default (:data:`DEFAULT_GPU`, else :data:`REFERENCE_GPU`)."""
+    return pool.gpu if pool.gpu is not None else DEFAULT_GPU.get(pool.kind, REFERENCE_GPU)
 
 
 @dataclass
@@ -224,6 +253,7 @@ class Config:
     runs: dict[str, RunConfig] = field(default_factory=dict)
     data: DataPolicy = field(default_factory=DataPolicy)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    gpus: dict[str, GpuType] = field(default_factory=dict)  # GPU types by name (conf/gpus/default.yaml)
     priors: Priors = field(default_factory=Priors)
     engine: EngineConfig = field(default_factory=EngineConfig)
     report: ReportConfig = field(default_factory=ReportConfig)

@@ -16,7 +16,7 @@ from simulator.config.calendar import DAYS_PER_MONTH
 from simulator.config.correlations import check_correlations
 from simulator.config.errors import ConfigError
 from simulator.config.providers import check_providers
-from simulator.config.schema import Config, PriorSpec
+from simulator.config.schema import UNIT_ANCHOR_GPU, Config, PriorSpec, pool_gpu
 
 PRIOR_PARAMETERS = {
     "fixed": ("value",),
@@ -165,6 +165,7 @@ def check(cfg: Config) -> None:
     if cfg.engine.step_days < MIN_STEP_DAYS:
         raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be >= one hour (0.0416667)")
     _check_quantiles(cfg.report.quantiles)
+    _check_gpus(cfg)
     _check_capex(cfg)
     check_correlations(cfg)
     for name, run in cfg.runs.items():
@@ -212,18 +213,45 @@ def _usd(x: float) -> str:
     return f"${x:,.0f}" if abs(x) < 1e15 else f"${x:.3g}"
 
 
+CONVERSIONS = {"notebook": "colab_units_per_hour", "academic": "alliance_rgu"}
+"""The GPU-table field through which a kind's units convert (its pool's type and the anchor type need it)."""
+
+
+def _check_gpus(cfg: Config) -> None:
+    """Every pool's GPU type is in the ``gpus`` table; notebook and academic pools need a type with a Colab
+    compute-unit rate or an Alliance RGU value, and so does the anchor type their priors are counted in."""
+    for name, strategy in cfg.strategies.items():
+        for pool_name, pool in strategy.pools.items():
+            key, gpu = f"strategies.{name}.pools.{pool_name}.gpu", pool_gpu(pool)
+            if gpu not in cfg.gpus:
+                allowed = ", ".join(cfg.gpus) or "none: the gpus table is empty"
+                raise ConfigError(f"{key} = {_fmt(gpu)}: unknown GPU type; the gpus table has {allowed}")
+            needed = CONVERSIONS.get(pool.kind)
+            if needed is None:
+                continue
+            if getattr(cfg.gpus.get(UNIT_ANCHOR_GPU), needed, None) is None:
+                raise ConfigError(f"gpus.{UNIT_ANCHOR_GPU}.{needed}: missing; {pool.kind} pools convert their units "
+                                  f"through the {UNIT_ANCHOR_GPU} row")
+            if getattr(cfg.gpus[gpu], needed) is None:
+                allowed = ", ".join(g for g, row in cfg.gpus.items() if getattr(row, needed) is not None)
+                raise ConfigError(f"{key} = {_fmt(gpu)}: a {pool.kind} pool needs a GPU type with {needed} "
+                                  f"(one of {allowed})")
+
+
 def _check_capex(cfg: Config) -> None:
     """An owned fleet ordered at t=0 must be affordable within the strategy's capex budget at the median price.
 
     The engine caps every order at ``floor(budget / price)`` GPUs (:mod:`simulator.engine.processes.fleet`); a base that the
-    budget cannot buy at the median hardware price would silently be a smaller fleet on most paths.
+    budget cannot buy at the median hardware price (times the pool's GPU type's ``purchase_price_ratio``) would
+    silently be a smaller fleet on most paths.
     """
-    price = prior_median(cfg.priors.market.hardware_usd_per_gpu)
+    h100_price = prior_median(cfg.priors.market.hardware_usd_per_gpu)
     for name, strategy in cfg.strategies.items():
         budget = strategy.capex_budget_usd
         if budget is None:
             continue
         for pool_name, pool in strategy.pools.items():
+            price = h100_price * cfg.gpus[pool_gpu(pool)].purchase_price_ratio
             if pool.kind == "owned" and pool.gpus * price > budget:
                 raise ConfigError(
                     f"strategies.{name}.pools.{pool_name}.gpus = {pool.gpus}: costs {_usd(pool.gpus * price)} at "

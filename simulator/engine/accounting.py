@@ -7,9 +7,11 @@ Per step of ``dt`` days (``h = 24 dt`` hours), with ``W_p`` the wall GPU-hours u
 * rentals (on-demand, spot, marketplace, academic usage): ``sum_p W_p c_p`` by kind;
 * academic: the partnership fee ``fee * dt / year`` once obtained, for a pool capped above 0 GPUs;
 * notebook: ``seats * fee * dt / month`` plus units beyond the monthly allowance:
-  ``u_p (max(0, U + W u - I) - max(0, U - I))`` with ``U`` the units used so far this month, ``u`` units per GPU-hour,
-  ``I = seats * included units``;
-* power of owned GPUs: ``(busy (1 - i) + i * up h) kW PUE $/kWh`` (``i`` the idle power fraction);
+  ``u_p (max(0, U + W u c - I) - max(0, U - I))`` with ``U`` the units used so far this month, ``u`` units per
+  GPU-hour of an A100 (``notebook.units_per_gpu_hour``), ``c = cu(type) / cu(a100)`` the GPU type's compute-unit
+  ratio (``notebook_units_ratio``), ``I = seats * included units``;
+* power of owned GPUs: ``(busy (1 - i) + i * up h) k kW PUE $/kWh`` (``i`` the idle power fraction, ``k`` the owned
+  GPU type's ``power_ratio``);
 * staff: ``max(min FTE, FTE per 100 GPUs * installed / 100) * salary * dt / year`` while GPUs are installed
   (``salary = operations.staff_usd_per_fte_year``);
 * cloud_ops, for a strategy with a rented pool (a kind with ``rented`` in :data:`simulator.engine.kinds.KINDS`, with
@@ -18,8 +20,9 @@ Per step of ``dt`` days (``h = 24 dt`` hours), with ``W_p`` the wall GPU-hours u
 * migration as routed; compliance: markup on cloud spend plus the yearly fee; capex at delivery;
 * support, fabric, build-out, facility, storage and data: :mod:`simulator.engine.ownership`;
 * delay (shortfall): ``v * waited_t`` (:mod:`simulator.engine.shortfall`);
-* residual (at the horizon ``T``): ``-(1 - f) P_0 M_T^beta rho^{T/365.25} w`` (see
-  :mod:`simulator.engine.processes.fleet`; ``f = owned.resale_fee_share``);
+* residual (at the horizon ``T``): ``-(1 - f) a P_0 M_T^beta rho^{T/365.25} w`` (see
+  :mod:`simulator.engine.processes.fleet`; ``f = owned.resale_fee_share``, ``a`` the owned GPU type's
+  ``purchase_price_ratio``: every order is priced ``a P_0 M_t^beta``);
 * shortfall at ``T`` (terminal delay, unserved work, late runs): :mod:`simulator.engine.shortfall`.
 
 Every step cost is booked as cash and at present value ``(1 + r)^{-(t + dt/2) / 365.25}``; the horizon terms at
@@ -44,7 +47,7 @@ from simulator.engine.params import Params
 from simulator.engine.pools import PoolTerms, hosting
 from simulator.engine.processes import market, spot
 from simulator.engine.routing import Usage
-from simulator.engine.shortfall import late_run_costs, terminal_shortfall
+from simulator.engine.shortfall import late_run_costs, marginal_throughput, terminal_shortfall
 from simulator.engine.strategies import (
     CATEGORY_INDEX,
     COST_CATEGORIES,
@@ -96,11 +99,12 @@ def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage
     installed, up, hours = owned.installed, owned.up, HOURS_PER_DAY * dt
     spend = [wall * terms.price[:, p] for p, wall in enumerate(usage.wall)]
     host = hosting(st, params)
-    energy = params.owned.kw_per_gpu * host.pue * params.market.electricity_usd_per_kwh
+    energy = params.owned.kw_per_gpu * st.owned_power_ratio * host.pue * params.market.electricity_usd_per_kwh
     idle = params.owned.idle_power_fraction
     seats = sum_by_kind(st.gpus, st.kind, NOTEBOOK)
     allowance = seats * params.notebook.included_units
-    units = notebook_units + sum_by_kind(usage.wall, st.kind, NOTEBOOK) * params.notebook.units_per_gpu_hour
+    notebook_wall = [wall * st.notebook_units_ratio[:, p] for p, wall in enumerate(usage.wall)]  # in A100 hours
+    units = notebook_units + sum_by_kind(notebook_wall, st.kind, NOTEBOOK) * params.notebook.units_per_gpu_hour
     overage = jnp.maximum(0.0, units - allowance) - jnp.maximum(0.0, notebook_units - allowance)
     has_academic = jnp.any((st.kind == ACADEMIC) & (st.gpus > 0.0), axis=1) & partnership  # a 0-GPU cap: no fee
     staff_fte = jnp.maximum(host.min_fte, host.fte_per_100_gpus * installed / 100.0)
@@ -123,7 +127,7 @@ def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage
         "migration": usage.migration_usd,
         "compliance": st.compliance_markup * cloud
         + jnp.where(uses_cloud, st.compliance_usd_per_year * dt / DAYS_PER_YEAR, 0.0),
-        **owning_costs(params, host, installed, owned.delivered, owned.supported, dt),
+        **owning_costs(params, host, installed, owned.delivered, owned.supported, dt, st.owned_power_ratio),
         **extra,
     }
     rental = usage_spend(spend, st.kind)
@@ -150,11 +154,13 @@ def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, j
     rho = jnp.maximum(params.owned.resale_retention_per_year, RESALE_RETENTION_FLOOR)
     price_now = market.loaded_price(params.market.hardware_usd_per_gpu, state.log_index,
                                     params.market.loading_hardware)
-    residual = -(1.0 - params.owned.resale_fee_share) * price_now * rho ** (horizon / DAYS_PER_YEAR) \
-        * fl.resale_weight
-    # Unfinished runs: extrapolate at full width without interruptions (an optimistic finish, flagged).
+    residual = -(1.0 - params.owned.resale_fee_share) * price_now * st.owned_purchase_ratio \
+        * rho ** (horizon / DAYS_PER_YEAR) * fl.resale_weight
+    # Unfinished runs: extrapolate at full width without interruptions (an optimistic finish, flagged), at the
+    # throughput of the marginal rental pool (where the rest would be bought)
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
-    full_rate = inputs.run_gpus[None, :, None] * HOURS_PER_DAY * efficiency[:, None, :]  # (S, R, N)
+    speed = efficiency * marginal_throughput(st)
+    full_rate = inputs.run_gpus[None, :, None] * HOURS_PER_DAY * speed[:, None, :]  # (S, R, N)
     completed = runs.remaining <= 0.0
     finish = jnp.where(completed, runs.finish_day, horizon + runs.remaining / full_rate)
     lateness = jnp.maximum(0.0, finish - inputs.run_deadline_day[None, :, None])

@@ -68,7 +68,7 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
     dtype = dtype_of(cfg)
     runs = list(cfg.runs.values())
     providers = provider_names(cfg)
-    strategies = strategy_table(cfg.strategies, cfg.data, dtype, providers)
+    strategies = strategy_table(cfg.strategies, cfg.data, dtype, providers, gpus=cfg.gpus)
     inputs = EngineInputs(
         priors=cast_table(prior_table(cfg), dtype),
         strategies=strategies,

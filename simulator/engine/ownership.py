@@ -4,7 +4,8 @@ power, storage of the dataset where it lives and of its copies, and the egress t
 Notes
 -----
 Per step of ``dt`` days starting at ``t``, per strategy, with ``n_t`` owned GPUs delivered this step (installed
-after the step's deliveries minus before), ``I_t`` installed, ``k`` kW per GPU:
+after the step's deliveries minus before), ``I_t`` installed, ``k`` kW per GPU (``owned.kw_per_gpu`` times the owned
+GPU type's ``power_ratio``):
 
 * support: ``s * K_t * dt / 365.25``, ``s = owned.support_share_per_year`` and ``K_t`` the purchase price (capex) of
   the owned GPUs delivered at least 365.25 days before ``t`` (the first year is in the price);
@@ -94,9 +95,10 @@ def roll_month(ledger: Ledger, m: jax.Array) -> Ledger:
 
 
 def owning_costs(params: Params, host: HostingParams, installed: jax.Array, delivered: jax.Array,
-                 supported: jax.Array, dt: float) -> dict[str, jax.Array]:
-    """Support, fabric, build-out and facility of a step, (S, N) each (see the module notes)."""
-    kw = params.owned.kw_per_gpu
+                 supported: jax.Array, dt: float, power_ratio: jax.Array | float = 1.0) -> dict[str, jax.Array]:
+    """Support, fabric, build-out and facility of a step, (S, N) each (see the module notes); ``power_ratio``
+    (S, 1): the owned GPU type's power per GPU over ``owned.kw_per_gpu``."""
+    kw = params.owned.kw_per_gpu * power_ratio
     facility = jnp.maximum(installed * kw, host.min_commit_kw) * host.facility_usd_per_kw_month \
         + host.fixed_usd_per_month
     return dict(support=params.owned.support_share_per_year * supported * dt / DAYS_PER_YEAR,

@@ -6,19 +6,19 @@ One function turns the strategy table and the step's shared drivers into per-slo
 =============  ======================  ===============================  ========================================
 kind           GPUs this step          price per wall GPU-hour          interruptions (per instance-hour)
 =============  ======================  ===============================  ========================================
-owned          installed - max(down,   busy power: kW PUE $/kWh (1-i)   failures of the owned fleet (expected)
+owned          installed - max(down,   busy power: k kW PUE $/kWh (1-i) failures of the owned fleet (expected)
                min(spares, installed))
 on_demand      quota                   P_q(0) M^beta_od                 none
 spot           quota if available      (1 - d_q) P_q(0) M^beta_spot     reclaim hazard, g GPUs per instance
 marketplace    quota                   P_q(0) M^beta_mp (1 - d_q int)   host failures (+ outbid if interruptible)
 academic       min(cap, centre GPUs)   usage price (~0)                 none; queue wait, walltime resubmission
 notebook       seats (1 GPU each)      units beyond the included ones   early terminations, 24-h session cap
-=============  ======================  ===============================  ========================================
-
-``P_q(0)`` is the on-demand price at t=0 of the slot's provider ``q`` (``providers.q.on_demand_usd_per_gpu_hour``,
-per H100 GPU-hour), ``d_q`` its spot discount (a marketplace's bid tier, ``int`` = the pool is ``interruptible``),
-``M`` the market's price index and ``beta`` each kind's loading on it (:mod:`~simulator.engine.processes.market`):
-two pools of one kind at different providers differ in price (:func:`slot_market`).
+=============  ======================  ===============================  =================================
+*GPU types* (:mod:`simulator.engine.strategies`): the price of a rented kind is its provider's H100 price above
+times the slot's ``rent_price_ratio`` (applied once, at the end of :func:`pool_terms`, whatever computed the H100
+price); an owned GPU draws ``k = power_ratio`` times ``owned.kw_per_gpu``; the academic centre's GPUs ``G_centre``
+(counted in the priors' A100-40GB) become ``a = rgu(a100) / rgu(type)`` GPUs of the centre's type. Capacity is in
+GPUs of the slot's type; routing converts wall GPU-hours to reference work with the slot's ``throughput``.
 
 Every kind also has the *job-interrupt* hazard ``lambda_j`` per GPU-hour (``workload.job_interrupt_per_gpu_hour``,
 all causes: software, network, GPU faults), term ``job_interrupt``: a job interrupt costs the work since the last
@@ -135,8 +135,8 @@ def hosting(st: StrategyTable, params: Params) -> HostingParams:
 
 
 def _owned(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
-    busy_power = params.owned.kw_per_gpu * hosting(st, params).pue * params.market.electricity_usd_per_kwh \
-        * (1.0 - params.owned.idle_power_fraction)
+    busy_power = params.owned.kw_per_gpu * st.owned_power_ratio * hosting(st, params).pue \
+        * params.market.electricity_usd_per_kwh * (1.0 - params.owned.idle_power_fraction)
     return dict(capacity=d.owned_up[:, None], price=busy_power[:, None])
 
 
@@ -163,7 +163,8 @@ def _marketplace(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
 def _academic(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
     efficiency = academic.resubmission_efficiency(params.academic.walltime_hours, params.academic.queue_wait_days,
                                                   params.workload.restart_hours)
-    return dict(capacity=jnp.minimum(st.gpus, d.academic_gpus), price=params.academic.usd_per_gpu_hour,
+    return dict(capacity=jnp.minimum(st.gpus, d.academic_gpus * st.academic_gpus_ratio),
+                price=params.academic.usd_per_gpu_hour,
                 run_efficiency=efficiency, queue_days=params.academic.queue_wait_days)
 
 
@@ -193,5 +194,6 @@ def pool_terms(st: StrategyTable, params: Params, drivers: StepDrivers) -> PoolT
     job = params.workload.job_interrupt_per_gpu_hour
     owned_extra = jnp.maximum(job - params.owned.failure_per_gpu_hour, 0.0)
     job_interrupt = by_kind(kind, job, owned=owned_extra)
+    chosen["price"] = chosen["price"] * st.rent_price_ratio  # the H100 price of the kind times the GPU type's ratio
     return PoolTerms(**chosen, job_interrupt=jnp.broadcast_to(job_interrupt, kind.shape[:2] + job.shape),
                      interruptible=jnp.broadcast_to(interruptible, kind.shape[:2] + drivers.log_index.shape))

@@ -5,17 +5,20 @@ Notes
 *Runs.* An active run of width ``w`` takes ``w`` GPUs, all on the first pool (in priority order) that serves runs and
 has ``w`` GPUs free (up to the kind's ``max_job_gpus``: a notebook only hosts one-GPU runs). On that pool, in ``h`` wall hours per GPU, ``N`` interruptions
 each lose ``(tau + C)/2 + R`` hours on all ``w`` GPUs (:mod:`simulator.engine.processes.spot`); owned GPUs lose work to the
-fleet's failures that hit the run's GPUs. Useful GPU-hours are ``max(0, w h - N w loss) * tau/(tau + C) * e_pool``
-(``e_pool`` for walltime or session resubmission).
+fleet's failures that hit the run's GPUs. Useful GPU-hours are ``max(0, w h - N w loss) * tau/(tau + C) * e_pool * f``
+(``e_pool`` for walltime or session resubmission, ``f`` the throughput of the slot's GPU type: work is counted in
+reference (H100 SXM) GPU-hours, and a slot of factor ``f`` does ``f`` of them per wall GPU-hour, see
+:mod:`simulator.engine.strategies`).
 
 *Deadline-aware fallback.* With ``deadline_aware``, a run leaves interruptible pools (spot, marketplace, notebook:
-the kinds table's ``interruptible``) once its slack is gone. ``slack = deadline - t - (remaining / (w tau/(tau + C))
+the kinds table's ``interruptible``) once its slack is gone. ``slack = deadline - t - (remaining / (w f tau/(tau + C))
 + loss) / 24`` is what is left at full speed on a pool that is not interrupted, after the move itself (``loss`` hours
-on all ``w`` GPUs, see *Moves*). The run switches, for the rest of the horizon, in
+on all ``w`` GPUs, see *Moves*), with ``f`` the throughput of the slot the run last ran on (before it first runs,
+or after a stalled step, the fastest slot that may host it). The run switches, for the rest of the horizon, in
 the first step where ``0 <= slack < dt`` (one more unproductive step would make it late); a run with ``slack < 0``
 cannot make its deadline even at full speed and stays where it is (switching would only cost more). A switched run
 takes the first slot with room for its width among the pools that are not interruptible (owned, on-demand,
-academic) and whose expected rate, ``e_pool (1 - min(lambda w loss / g, 1))`` useful hours per wall GPU-hour, is at
+academic) and whose expected rate, ``e_pool f (1 - min(lambda w loss / g, 1))`` useful hours per wall GPU-hour, is at
 least that of the slot it would take without the policy (an academic pool slowed by its queue and walltime is not a
 refuge from a spot pool that rarely loses work); in a step where there is none, it runs on the first slot that would
 have taken it without the policy, so the policy never strands a run (with no such pool at all, on and off agree path
@@ -44,13 +47,14 @@ and sized for the work *and its expected loss*: with the loss fraction per wall 
 
     ``l = (lambda + lambda_j) loss`` on an interruptible slot (events ``N ~ Poisson(lambda W / g)``, each losing
     ``g loss`` GPU-hours, ``g`` GPUs per instance, plus the expected job interrupts ``lambda_j W``, each losing
-    ``loss``), ``l = (f / h + lambda_j) loss`` on an owned slot (``f`` the share of its GPUs that fail this step,
-    ``f W / h`` events, ``lambda_j`` the owned slot's extra hazard), ``l = lambda_j loss`` elsewhere,
+    ``loss``), ``l = (q / h + lambda_j) loss`` on an owned slot (``q`` the share of its GPUs that fail this step,
+    ``q W / h`` events, ``lambda_j`` the owned slot's extra hazard), ``l = lambda_j loss`` elsewhere,
 
-it is asked for ``need = B / (eff (1 - min(l, l_max)))`` wall GPU-hours, ``l_max = 1/2`` (a slot is sized for at
-most twice the work offered to it), and runs ``W = min(free h, need)``. Events
-are drawn on ``W``; with ``L = N g loss + (expected events) loss`` the GPU-hours lost, ``useful = max(0, W - L) eff``,
-``served = min(B, useful)``, and the wall GPU-hours used (and paid) are ``min(W, served / eff + L)``: what the work needed, including what was lost. The next slot is
+it is asked for ``need = B / (eff f (1 - min(l, l_max)))`` wall GPU-hours (``f`` the slot's throughput: ``B`` is in
+reference GPU-hours), ``l_max = 1/2`` (a slot is sized for at most twice the work offered to it), and runs
+``W = min(free h, need)``. Events are drawn on ``W``; with ``L = N g loss + (expected events) loss`` the GPU-hours
+lost, ``useful = max(0, W - L) eff f``, ``served = min(B, useful)``, and the wall GPU-hours used (and paid) are
+``min(W, served / (eff f) + L)``: what the work needed, including what was lost. The next slot is
 offered ``min(B (1 - (W / need) c), B - served)`` with ``c = (1 - min(l, 1)) / (1 - min(l, l_max))``: the part
 this slot had no capacity for, and, where ``l > l_max``, the part it is not expected to complete (``c = 1`` when
 ``l <= l_max``); never more than is left. A slot expected to lose everything (``l >= 1``) is not used (``W = 0``): all
@@ -99,6 +103,7 @@ class StepContext(NamedTuple):
     efficiency: jax.Array  # (S, N) useful fraction of running time, tau / (tau + C)
     loss_hours: jax.Array  # (S, N) hours lost per interruption, (tau + C) / 2 + R
     failed_share: jax.Array  # (S, N) share of the up owned GPUs that fail this step
+    throughput: jax.Array  # (S, P, 1) reference GPU-hours per wall GPU-hour of every slot's GPU type
     layout: Layout  # static kind layout (None: unknown)
     always: jax.Array  # true at run time (see :func:`simulator.engine._xla.materialise`)
 
@@ -175,6 +180,15 @@ def _choose(free: list[jax.Array], width: jax.Array, allowed: list[jax.Array], i
     return [jnp.where(use_safe, a, b) for a, b in zip(safe, plain, strict=True)]
 
 
+def _run_throughput(prev: jax.Array, throughput: jax.Array, allowed: jax.Array) -> jax.Array:
+    """``f`` of a run's deadline slack, (S, N): the throughput of the slot ``prev`` it last ran on, else (not started,
+    stalled) the largest among the slots it is ``allowed`` on (1 if none). ``throughput``, ``allowed`` (S, P, 1)."""
+    slots = range(throughput.shape[1])
+    last = functools.reduce(jnp.add, [jnp.where(prev == p, throughput[:, p], 0.0) for p in slots])
+    best = functools.reduce(jnp.maximum, [jnp.where(allowed[:, p], throughput[:, p], 0.0) for p in slots])
+    return jnp.where(prev >= 0, last, jnp.where(best > 0.0, best, 1.0))
+
+
 def _restarts(prev: jax.Array, free: list[jax.Array], width: jax.Array, active: jax.Array,
               interruptible: list[jax.Array]) -> list[jax.Array]:
     """Per slot, whether the run ran there last step and now cannot (its capacity went away), on an interruptible
@@ -204,21 +218,24 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
     per_gpu = materialise([terms.hazard[:, p] / terms.instance_gpus[:, p] + terms.job_interrupt[:, p]
                            for p in range(n_slots)], always)
     interruptible = [terms.interruptible[:, p] for p in range(n_slots)]
+    # reference GPU-hours per wall GPU-hour without losses: run efficiency (walltime, queue) x throughput
+    speed = materialise([terms.run_efficiency[:, p] * ctx.throughput[:, p] for p in range(n_slots)], always)
     for r in range(spec.gpus.shape[0]):
         width, prev = spec.gpus[r], slot[:, r]
         begin = jnp.maximum(t_start, spec.start_day[r])  # a run may start mid-step
         share = jnp.clip((t_start + dt - begin) / dt, 0.0, 1.0)
         active = (share > 0.0) & (remaining[:, r] > 0.0)
-        # slack at full speed after one move (the move loss: ``loss`` hours on all w GPUs)
-        slack = spec.deadline_day[r] - t_start - (remaining[:, r] / (width * efficiency) + loss_hours) / HOURS_PER_DAY
-        now_switched = switched[:, r] | (deadline_aware & active & (slack >= 0.0) & (slack < dt))
-        active, now_switched = materialise((active, now_switched), always)
         allowed = serves_runs
         for code, max_gpus in narrow:  # kinds that host runs up to a width only
             allowed = allowed & ((kind != code) | (width <= max_gpus))
+        # slack at full speed after one move (the move loss: ``loss`` hours on all w GPUs), at the throughput f
+        f_run = _run_throughput(prev, ctx.throughput, allowed)
+        slack = spec.deadline_day[r] - t_start \
+            - (remaining[:, r] / (width * efficiency * f_run) + loss_hours) / HOURS_PER_DAY
+        now_switched = switched[:, r] | (deadline_aware & active & (slack >= 0.0) & (slack < dt))
+        active, now_switched = materialise((active, now_switched), always)
         # expected useful work per wall GPU-hour on each slot, at the slot's run efficiency (walltime, queue)
-        rate = [terms.run_efficiency[:, p] * (1.0 - jnp.minimum(h * loss_hours * width, 1.0))
-                for p, h in enumerate(per_gpu)]
+        rate = [v * (1.0 - jnp.minimum(h * loss_hours * width, 1.0)) for v, h in zip(speed, per_gpu, strict=True)]
         left = _restarts(prev, free, width, active, interruptible)
         chosen = _choose(free, width, [allowed[:, p] for p in range(n_slots)], interruptible, rate, now_switched,
                          active)
@@ -237,7 +254,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         hazard = pick(per_gpu)
         events = owned_events + _interruptions(tuple(range(kind.shape[0])), hazard, hazard * wall, u_runs[r])
         restarts = events + moved.astype(events.dtype)
-        useful = jnp.maximum(0.0, wall - restarts * width * loss_hours) * efficiency * pick(terms.run_efficiency)
+        useful = jnp.maximum(0.0, wall - restarts * width * loss_hours) * efficiency * pick(speed)
         useful = jnp.where(running, useful, 0.0)
         done = jnp.minimum(remaining[:, r], useful)
         finished_now = running & (done >= remaining[:, r])
@@ -277,11 +294,12 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
     for p in range(kind.shape[1]):
         owned = kind[:, p] == OWNED
         slot_terms = PoolTerms(*(x[:, p] for x in terms))
+        rate = efficiency * ctx.throughput[:, p]  # reference GPU-hours per wall GPU-hour, before losses
         # job interrupts (and owned failures) of steady work: the expected count, each losing ``loss`` on one GPU
         loss_fraction = jnp.where(owned, failed_share * loss_hours / hours, slot_terms.hazard * loss_hours) \
             + slot_terms.job_interrupt * loss_hours
         kept = 1.0 - jnp.minimum(loss_fraction, MAX_LOSS_FRACTION)
-        need = offered / (efficiency * kept)
+        need = offered / (rate * kept)
         completes = (1.0 - jnp.minimum(loss_fraction, 1.0)) / kept  # exactly 1 when the loss is within l_max
         # a slot expected to lose all it runs (l >= 1) is not used: the work goes on to the next slot
         wall = jnp.where(serves[:, p] & (loss_fraction < 1.0), jnp.minimum(free[p] * hours, need), 0.0)
@@ -293,8 +311,8 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         kind_events = jnp.zeros_like(wall) if interrupted is None else interrupted
         events = kind_events + fluid_events
         lost = (kind_events * slot_terms.instance_gpus + fluid_events) * loss_hours
-        served = jnp.minimum(offered, jnp.maximum(0.0, wall - lost) * efficiency)
-        used = jnp.minimum(wall, served / efficiency + lost)  # what the work needed, including what was lost
+        served = jnp.minimum(offered, jnp.maximum(0.0, wall - lost) * rate)
+        used = jnp.minimum(wall, served / rate + lost)  # what the work needed, including what was lost
         backlog = backlog - served
         offered = jnp.minimum(offered * (1.0 - wall / jnp.maximum(need, DIVISOR_FLOOR) * completes), offered - served)
         free[p] = free[p] - used / hours

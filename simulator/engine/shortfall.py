@@ -11,17 +11,19 @@ With ``v = workload.delay_usd_per_gpu_hour_day`` and discount factor ``delta(t) 
   average, ``B_T^2 / (2 rho)`` GPU-hour-days in all, charged ``v B_T^2 / (2 rho) delta(T)`` (and added to the
   ``delay`` output's waited total, which is then not censored at the horizon).
 * ``unserved``: the work still waiting at ``T``, the backlog and every unfinished run's remaining useful GPU-hours
-  ``U_r``, valued at what clearing it costs: ``(B_T + sum_r U_r) c_T / eff delta(T)``, ``eff = tau / (tau + C)`` the
-  checkpoint efficiency.
+  ``U_r`` (reference GPU-hours), valued at what clearing it costs: ``(B_T + sum_r U_r) c_T / (eff f) delta(T)``,
+  ``eff = tau / (tau + C)`` the checkpoint efficiency and ``f`` the marginal pool's throughput.
 * ``late_runs``: per run ``l_r lateness_r + m_r 1[lateness_r > a_r]`` at ``delta(finish_r)``, with ``l_r`` the run's
   ``late_usd_per_day`` (a prior), ``m_r`` its ``missed_usd`` and ``a_r`` its ``missed_after_days`` (inf: none); an
-  unfinished run keeps its extrapolated finish ``T + U_r / (24 w_r eff)``.
+  unfinished run keeps its extrapolated finish ``T + U_r / (24 w_r eff f)``.
 
-*Marginal rental.* ``c_T`` and ``G`` are the strategy's marginal rental price and quota at the horizon: the price at
-the final index ``M_T`` of its lowest-priority ``on_demand`` pool that serves heavy work (with GPUs), at that pool's
-provider, ``P_q(0) M_T^beta_od`` (:mod:`simulator.engine.pools`), and that pool's quota. A strategy without such a
-pool pays the market: the on-demand price of the on-demand kind's default provider (``hyperscaler`` in the default
-catalogue: the one that can always be had), with ``G = workload.clearing_gpus``.
+*Marginal rental.* ``c_T``, ``G`` and ``f`` are the strategy's marginal rental price, quota and throughput at the
+horizon: the price at the final index ``M_T`` of its lowest-priority ``on_demand`` pool that serves heavy work (with
+GPUs), at that pool's provider ``q`` and GPU type, ``r P_q(0) M_T^beta_od`` (:mod:`simulator.engine.pools`, ``r`` the
+type's ``rent_price_ratio``), that pool's quota and its GPU type's throughput. A strategy without such a pool pays
+the market for H100s (``r = f = 1``): the on-demand price of the on-demand kind's default provider (``hyperscaler``
+in the default catalogue: the one that can always be had), with ``G = workload.clearing_gpus``. The queue clears at
+``rho = 24 G f`` reference GPU-hours a day.
 
 *float32 guard.* The mean terminal wait ``B_T / (2 rho)`` is capped at :data:`TERMINAL_WAIT_CAP_DAYS` (10,000 days,
 27 years): ``B_T^2`` overflows float32 for a backlog above ~1e19 GPU-hours (a demand of 1e30 GPU-hours a day); the
@@ -43,6 +45,19 @@ from simulator.engine.strategies import StrategyTable
 TERMINAL_WAIT_CAP_DAYS = 1e4  # cap on the mean wait after the horizon (see the float32 guard in the module notes)
 
 
+def _marginal(st: StrategyTable, p: int) -> jax.Array:
+    """Whether slot ``p`` may be the marginal rental pool, (S, 1)."""
+    return (st.kind[:, p] == ON_DEMAND) & st.serves_heavy[:, p] & (st.gpus[:, p] > 0.0)
+
+
+def marginal_throughput(st: StrategyTable) -> jax.Array:
+    """``f``: throughput of the marginal rental pool's GPU type (1 without one), (S, 1) (see the module notes)."""
+    f = jnp.ones_like(st.throughput[:, 0])
+    for p in range(st.kind.shape[1]):  # later slots have lower priority: the last match wins
+        f = jnp.where(_marginal(st, p), st.throughput[:, p], f)
+    return f
+
+
 def marginal_rental(st: StrategyTable, params: Params, log_index: jax.Array,
                     market_provider: int) -> tuple[jax.Array, jax.Array]:
     """``(c_T, G)``: price per GPU-hour and quota of the marginal rental pool (see the module notes), (S, N) each.
@@ -57,9 +72,8 @@ def marginal_rental(st: StrategyTable, params: Params, log_index: jax.Array,
                              (st.kind.shape[0], log_index.shape[-1]))
     quota = jnp.broadcast_to(params.workload.clearing_gpus, price.shape)
     for p in range(st.kind.shape[1]):  # later slots have lower priority: the last match wins
-        marginal = (st.kind[:, p] == ON_DEMAND) & st.serves_heavy[:, p] & (st.gpus[:, p] > 0.0)
-        quota = jnp.where(marginal, st.gpus[:, p], quota)
-        price = jnp.where(marginal, slot_price[:, p], price)
+        quota = jnp.where(_marginal(st, p), st.gpus[:, p], quota)
+        price = jnp.where(_marginal(st, p), slot_price[:, p] * st.rent_price_ratio[:, p], price)
     return price, quota
 
 
@@ -85,7 +99,8 @@ def terminal_shortfall(st: StrategyTable, params: Params, log_index: jax.Array, 
     ``market_provider`` as in :func:`marginal_rental`.
     """
     price, quota = marginal_rental(st, params, log_index, market_provider)
-    clearing_rate = HOURS_PER_DAY * quota
+    f = marginal_throughput(st)
+    clearing_rate = HOURS_PER_DAY * quota * f
     wait = backlog * jnp.minimum(backlog / (2.0 * clearing_rate), TERMINAL_WAIT_CAP_DAYS)
     left = backlog + jnp.sum(jnp.maximum(run_remaining, 0.0), axis=1)
-    return wait, params.workload.delay_usd_per_gpu_hour_day * wait, left * price / efficiency
+    return wait, params.workload.delay_usd_per_gpu_hour_day * wait, left * price / (efficiency * f)

@@ -131,7 +131,7 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
     sizes = list(params.run_gpu_hours)
     run_size = jnp.stack(sizes) if sizes else jnp.zeros((0, n_paths), dtype)  # (R, N)
     zeros = jnp.zeros((n_strategies, n_paths), dtype)
-    price = params.market.hardware_usd_per_gpu  # quoted at t=0 (index = 1)
+    price = params.market.hardware_usd_per_gpu * st.owned_purchase_ratio  # quoted at t=0 (index = 1), (S, N)
     ordered = fleet.affordable(st.owned_ordered, price, st.capex_budget_usd)
     categories = jnp.zeros((n_strategies, len(COST_CATEGORIES), n_paths), dtype)
     run_shape = (n_strategies, n_runs, n_paths)
@@ -172,7 +172,8 @@ def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, sta
     terms, up, failed_share = materialise((terms, owned.up, owned.failed_share), always)
     owned = owned._replace(up=up, failed_share=failed_share)
     ctx = StepContext(kind=st.kind, provider=st.provider, t_start=t_start, dt=dt, efficiency=efficiency,
-                      loss_hours=loss_hours, failed_share=failed_share, layout=inputs.layout, always=always)
+                      loss_hours=loss_hours, failed_share=failed_share, throughput=st.throughput,
+                      layout=inputs.layout, always=always)
     routed = _route(inputs, params, state, terms, ctx, u, arrivals)
     return _accrue(inputs, params, draws, state, owned, terms, routed, u, arrivals, ctx)
 
@@ -310,7 +311,8 @@ def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws
     utilisation = fl.busy_month / jnp.maximum(fl.up_month, UP_HOURS_FLOOR)
     months_above, order = fleet.expansion_due(utilisation, fl.months_above, st.expansion_threshold,
                                               st.expansion_months, fl.pending, st.expansion_gpus)
-    price = market.loaded_price(params.market.hardware_usd_per_gpu, state.log_index, params.market.loading_hardware)
+    price = market.loaded_price(params.market.hardware_usd_per_gpu, state.log_index, params.market.loading_hardware) \
+        * st.owned_purchase_ratio  # the owned GPU type's price, (S, N)
     gpus = jnp.where(order, fleet.affordable(st.expansion_gpus, price, st.capex_budget_usd - fl.committed_usd), 0.0)
     u_lead = counter_uniforms(draws.expansion_keys, m, state.light.dtype)
     lead_days = DAYS_PER_WEEK * inputs.priors["owned.lead_time_weeks"].ppf(u_lead)

@@ -10,7 +10,14 @@ The scenario's data policy is applied here: with sensitive data, marketplace and
 cloud pools are closed (``policy: exclude``) or pay a compliance markup and fee (``policy: compliance``).
 
 The engine sees a :class:`StrategyTable` of shape ``(strategies, slots)``: every field is an array leaf, so changing
-a fleet size, quota or knob never recompiles (only the number of strategies and slots is static).
+a fleet size, quota, knob or GPU type never recompiles (only the number of strategies and slots is static).
+
+*GPU types.* Every pool has a GPU type (``PoolConfig.gpu``, a row of the config's ``gpus`` table); work is counted in
+reference (H100 SXM) GPU-hours. Per slot: ``throughput`` ``f`` (reference GPU-hours per wall GPU-hour), the
+``rent_price_ratio`` of rented kinds (1 elsewhere), and the unit conversions of the academic centre (its GPUs are the
+``academic.*`` priors' A100-40GB GPUs times ``rgu(a100) / rgu(type)``) and of notebooks (compute units per GPU-hour
+``notebook.units_per_gpu_hour x cu(type) / cu(a100)``); per strategy, the owned pool's ``purchase_price_ratio`` and
+``power_ratio``. Empty slots and strategies without the kind get 1.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulator.config.schema import DataPolicy, StrategyConfig
+from simulator.config.schema import UNIT_ANCHOR_GPU, DataPolicy, GpuType, StrategyConfig, pool_gpu
 from simulator.engine.kinds import EMPTY, KINDS, OWNED, closed_by_policy, code, is_public_cloud
 
 DEFAULT_PROVIDERS = ("onprem", "academic", "notebook", "hyperscaler", "neocloud", "marketplace")
@@ -87,6 +94,12 @@ class StrategyTable:
     expansion_months: jax.Array  # (S,)
     compliance_markup: jax.Array  # (S,) on cloud spend
     compliance_usd_per_year: jax.Array  # (S,) while the strategy has a cloud pool
+    throughput: jax.Array  # (S, P) reference GPU-hours per wall GPU-hour of the slot's GPU type (1 if empty)
+    rent_price_ratio: jax.Array  # (S, P) price per GPU-hour over an H100's, rented kinds (1 elsewhere)
+    academic_gpus_ratio: jax.Array  # (S, P) the centre's GPUs per A100-40GB of the priors, rgu(a100)/rgu(type)
+    notebook_units_ratio: jax.Array  # (S, P) compute units per GPU-hour over an A100's, cu(type)/cu(a100)
+    owned_purchase_ratio: jax.Array  # (S,) purchase price of the owned GPU type over the H100 price (1 if none)
+    owned_power_ratio: jax.Array  # (S,) power per owned GPU over owned.kw_per_gpu (1 if none)
 
     @property
     def owned_ordered(self) -> jax.Array:
@@ -102,15 +115,44 @@ class StrategyTable:
         return jax.tree_util.tree_map(lambda x: x[..., None], self)
 
 
+def gpu_factors(strategies: dict[str, StrategyConfig], gpus: dict[str, GpuType] | None) -> dict[str, np.ndarray]:
+    """The GPU-type leaves of the table (see the module docstring), as NumPy arrays; ``gpus`` None: every type is
+    the reference (all factors 1)."""
+    n, slots = len(strategies), max(len(s.pools) for s in strategies.values())
+    per_slot = {name: np.ones((n, slots)) for name in ("throughput", "rent_price_ratio", "academic_gpus_ratio",
+                                                       "notebook_units_ratio")}
+    per_strategy = {name: np.ones(n) for name in ("owned_purchase_ratio", "owned_power_ratio")}
+    if gpus is None:
+        return {**per_slot, **per_strategy}
+    anchor = gpus.get(UNIT_ANCHOR_GPU)
+    for i, strategy in enumerate(strategies.values()):
+        for j, pool in enumerate(strategy.pools.values()):
+            row = gpus[pool_gpu(pool)]
+            per_slot["throughput"][i, j] = row.throughput
+            if KINDS[pool.kind].rented:
+                per_slot["rent_price_ratio"][i, j] = row.rent_price_ratio
+            if pool.kind == "academic":
+                per_slot["academic_gpus_ratio"][i, j] = anchor.alliance_rgu / row.alliance_rgu
+            if pool.kind == "notebook":
+                per_slot["notebook_units_ratio"][i, j] = row.colab_units_per_hour / anchor.colab_units_per_hour
+            if pool.kind == "owned":
+                per_strategy["owned_purchase_ratio"][i] = row.purchase_price_ratio
+                per_strategy["owned_power_ratio"][i] = row.power_ratio
+    return {**per_slot, **per_strategy}
+
+
 def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | None = None,
-                   dtype=jnp.float32, providers: tuple[str, ...] | None = None) -> StrategyTable:
-    """Encode validated strategy configs (in their mapping order) and the data policy as a :class:`StrategyTable`.
+                   dtype=jnp.float32, providers: tuple[str, ...] | None = None,
+                   gpus: dict[str, GpuType] | None = None) -> StrategyTable:
+    """Encode validated strategy configs (in their mapping order), the data policy and the GPU types of their pools
+    (``gpus``: the config's table; None: all the reference type) as a :class:`StrategyTable`.
 
     ``providers`` is the provider universe (:func:`simulator.config.providers.provider_names`; default: the built-in
     providers and the default catalogue's); a pool's provider id is the index of its provider there.
     """
     data = data or DataPolicy()
     providers = providers or DEFAULT_PROVIDERS
+    factors = gpu_factors(strategies, gpus)
     n, slots = len(strategies), max(len(s.pools) for s in strategies.values())
     kind = np.full((n, slots), EMPTY, np.int32)
     provider = np.full((n, slots), EMPTY, np.int32)
@@ -145,4 +187,5 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
         expansion_threshold=f([s.expansion.utilisation_threshold for s in knobs]),
         expansion_months=f([s.expansion.months_above for s in knobs]),
         compliance_markup=f(markup), compliance_usd_per_year=f(fee),
+        **{name: f(values) for name, values in factors.items()},
     )

@@ -86,7 +86,7 @@ def _kind(hint: typing.Any, limits: dict) -> str:
         return "float"
     if isinstance(hint, types.UnionType) and float in typing.get_args(hint):
         return "optional_float"
-    if hint is str:
+    if hint is str or (isinstance(hint, types.UnionType) and str in typing.get_args(hint)):  # str | None: a name
         return "choice" if "choices" in limits else "str"
     if hint == str | None:  # a name checked against other parts of the config (a pool's provider)
         return "str"

@@ -160,7 +160,7 @@ def test_academic_first_cycle_when_the_application_is_in(flat, admin_lead):
     flat.runs = {"run": RunConfig(gpu_hours=fixed(8 * 24.0), gpus=8, start_day=0.0, deadline_day=600.0)}
     flat.strategies = {"academic": strategy(("academic", 64))}
     start = max(125.0, admin_lead)
-    run_days = 24.0 * (TAU + C) / TAU / 24.0
+    run_days = 24.0 * (TAU + C) / TAU / 24.0 / flat.gpus["a100"].throughput  # on the centre's a100s
     for applied in (1.0, 0.0):
         a.first_cycle_applied = fixed(applied)
         out, _, grid = run_config(flat, 400)

@@ -24,6 +24,13 @@ def cash(out, strategy_index, name):
     return out["cash_by_category"][:, strategy_index, CATEGORY_INDEX[name]]
 
 
+def at_reference_speed(cfg, gpu="a100"):
+    """The academic and notebook pools' default GPU type (a100) at the reference throughput, for closed forms about
+    a kind's mechanics rather than its GPU generation (tests/engine/test_gpu_types.py has those)."""
+    cfg.gpus[gpu].throughput = 1.0
+    return cfg
+
+
 def only_run(cfg, gpu_hours, gpus, start=0.0, deadline=300.0):
     cfg.priors.workload.base_gpu_hours_per_day = fixed(0.0)
     cfg.runs = {"run": RunConfig(gpu_hours=fixed(gpu_hours), gpus=gpus, start_day=start, deadline_day=deadline)}
@@ -90,13 +97,14 @@ def test_academic_queue_wait_is_added_to_delay(centre):
 
 
 def test_academic_walltime_resubmission(centre):
-    """A run resubmitted every walltime W with queue Q: T = work x 1.05 / 24 x (W + 24 Q + R) / W days."""
+    """A run resubmitted every walltime W with queue Q: T = work x 1.05 / 24 x (W + 24 Q + R) / W / f days (``f`` the
+    throughput of the centre's GPU type, an a100 by default)."""
     centre.priors.academic.opportunistic_gpus = fixed(1000.0)
     centre.priors.academic.admin_lead_days = fixed(0.0)
     centre.priors.academic.queue_wait_days = fixed(0.5)
     only_run(centre, 8 * 1000.0, 8)
     out, _, _ = run_config(centre, 2)
-    expected = 1000.0 * WALL / 24 * (168.0 + 12.0 + 0.25) / 168.0
+    expected = 1000.0 * WALL / 24 * (168.0 + 12.0 + 0.25) / 168.0 / centre.gpus["a100"].throughput
     np.testing.assert_allclose(out["run_finish_day"][:, 0, 0], expected, rtol=1e-5)
 
 
@@ -127,7 +135,7 @@ def test_marketplace_interruptions_match_daly(flat):
 
 
 def test_notebook_fee_units_and_light_routing(flat):
-    flat.strategies = {"notebook": strategy(("notebook", 4, {"serves": ["light"]}), ("on_demand", 1024))}
+    at_reference_speed(flat).strategies = {"notebook": strategy(("notebook", 4, {"serves": ["light"]}), ("on_demand", 1024))}
     out, _, grid = run_config(flat, 2)
     month_wall = 48.0 * WALL * YEAR / 12  # light work, all on the 4 seats (96 GPU-h/day)
     overage_units = month_wall * 10.0 - 4 * 500.0  # 10 units per GPU-hour, 500 included per seat
@@ -140,8 +148,9 @@ def test_notebook_hosts_one_gpu_runs_only(flat):
     flat.strategies = {"notebook": strategy(("notebook", 4, {"serves": ["light", "runs"]}), ("on_demand", 1024))}
     only_run(flat, 100.0, 1)
     out, _, _ = run_config(flat, 2)
-    # one GPU, 24-h sessions with a 0.25-h restart each
-    np.testing.assert_allclose(out["run_finish_day"][:, 0, 0], 100.0 * WALL / 24 * 24.25 / 24, rtol=1e-5)
+    # one GPU (an a100: throughput f), 24-h sessions with a 0.25-h restart each
+    np.testing.assert_allclose(out["run_finish_day"][:, 0, 0],
+                               100.0 * WALL / 24 * 24.25 / 24 / flat.gpus["a100"].throughput, rtol=1e-5)
     assert np.all(cash(out, 0, "on_demand") == 0.0)
     only_run(flat, 200.0, 2)  # two GPUs wide: never on a notebook
     out, _, _ = run_config(flat, 2)
@@ -149,7 +158,7 @@ def test_notebook_hosts_one_gpu_runs_only(flat):
 
 
 def test_bootstrap_routes_work_by_kind(flat):
-    flat.strategies = {"bootstrap": strategy(("notebook", 4, {"serves": ["light"]}),
+    at_reference_speed(flat).strategies = {"bootstrap": strategy(("notebook", 4, {"serves": ["light"]}),
                                              ("marketplace", 256, {"serves": ["heavy", "runs"]}),
                                              ("on_demand", 1024))}
     out, _, _ = run_config(flat, 2)
