@@ -18,7 +18,7 @@ from hydra.core.config_store import ConfigStore
 from simulator.config._fields import bounded
 from simulator.config.priors import Priors, PriorSpec, prior
 
-POOL_KINDS = ("owned", "on_demand", "spot", "marketplace", "academic", "notebook")
+POOL_KINDS = ("owned", "on_demand", "spot", "marketplace", "academic", "notebook", "reserved")
 # where data can live: the providers of the pool kinds (owned servers, on premises or in colocation, are ``onprem``);
 # simulator.engine.kinds checks that its providers are exactly these
 PROVIDERS = ("onprem", "cloud", "marketplace", "academic", "notebook")
@@ -35,6 +35,14 @@ class PoolConfig:
     ``interruptible``: the marketplace's cheaper, preemptible tier. ``hosting``: where owned servers live.
     ``spares``: owned GPUs bought (and powered) on top of ``gpus`` and held back: a failed GPU is replaced by a spare
     before the pool offers fewer than ``gpus``.
+
+    ``reserved`` pools only (committed capacity, see :mod:`simulator.engine.reserved`): ``gpus`` are committed,
+    take-or-pay, from ``start_month`` (0: now; the price is locked then) for ``term_months`` (12 and 36 are the
+    usual terms; Crusoe also sells 6). ``exit_month``: an early exit at that month (null: none); it pays
+    ``exit_fee_share`` of the commitment left in the running term (1: the whole of it, as AWS, GCP and Crusoe
+    bill; Azure's announced fee is 0.12). ``renew``: at the end of each term, sign another at the then-current
+    price. ``resell_idle``: sell the idle committed GPU-hours on an order-book market. ``block``: a capacity block
+    (a booked future window: price known and everything paid at t=0, non-cancellable: no exit, no renewal).
     """
 
     kind: str = bounded("on_demand", choices=POOL_KINDS)
@@ -43,6 +51,17 @@ class PoolConfig:
     interruptible: bool = False
     hosting: str = bounded("onprem", choices=("onprem", "colo"))
     spares: int = bounded(0, ge=0, le=1_000_000)
+    start_month: int = bounded(0, ge=0, le=600)
+    term_months: int = bounded(12, ge=1, le=600)
+    exit_month: int | None = bounded(None, ge=1, le=600)
+    exit_fee_share: float = bounded(1.0, ge=0.0, le=1.0)
+    renew: bool = False
+    resell_idle: bool = False
+    block: bool = False
+
+
+RESERVED_KNOBS = ("start_month", "term_months", "exit_month", "exit_fee_share", "renew", "resell_idle", "block")
+"""The :class:`PoolConfig` fields that only ``reserved`` pools take."""
 
 
 @dataclass

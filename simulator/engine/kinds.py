@@ -13,6 +13,7 @@ spot           cloud       yes            egress        public cloud    spot    
 marketplace    marketplace yes            bandwidth     closed          marketplace  8 (one host)   yes
 academic       academic    no             none          open            academic     any            no
 notebook       notebook    yes            none          closed          notebook     1              no
+reserved       cloud       no             egress        public cloud    reserved     any            yes
 =============  ==========  =============  ============  ==============  ===========  =============  ======
 
 *Provider*: kinds of one provider share where data lives: moving work or a checkpoint between two providers pays
@@ -22,7 +23,8 @@ terminations), counted per kind; a deadline-aware run whose slack is gone leaves
 :mod:`simulator.engine.routing`). *Sensitive data* (the scenario's data policy): ``open`` pools stay open,
 ``closed`` pools get no capacity, ``public cloud`` pools are closed under ``policy: exclude`` and pay the compliance
 markup and fee under ``policy: compliance``. *Cost*: the category that the pool's usage spend (wall GPU-hours x
-price) is booked to. *Max job GPUs*: the widest training run the kind may host. *Rented*: capacity rented by the
+price) is booked to (a ``reserved`` pool's usage price is 0: its take-or-pay commitment is booked to ``reserved``
+whether used or not, :mod:`simulator.engine.reserved`). *Max job GPUs*: the widest training run the kind may host. *Rented*: capacity rented by the
 GPU-hour from a provider: a strategy with such a pool pays cloud operations (``cloud_ops``, see
 :mod:`simulator.engine.accounting`).
 """
@@ -70,6 +72,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          cost_category="academic"),
     Kind("notebook", "notebook", interruptible=True, data_charge="none", sensitive_data="closed",
          cost_category="notebook", max_job_gpus=1.0),
+    Kind("reserved", "cloud", interruptible=False, data_charge="egress", sensitive_data="public_cloud",
+         cost_category="reserved", rented=True),
 )}
 """Every pool kind by name, in code order. Register a new kind with :func:`register` (or, in a test,
 ``monkeypatch.setitem(KINDS, name, row)``); every derived list below reads this table when called."""
@@ -142,3 +146,4 @@ ACADEMIC = code("academic")
 NOTEBOOK = code("notebook")
 SPOT = code("spot")
 ON_DEMAND = code("on_demand")
+RESERVED = code("reserved")

@@ -13,7 +13,13 @@ spot           quota if available      (1 - d) P_od(0) M^beta_spot      reclaim 
 marketplace    quota                   r P_od(0) M^beta_mp (1 - d_int)  host failures (+ outbid if interruptible)
 academic       min(cap, centre GPUs)   usage price (~0)                 none; queue wait, walltime resubmission
 notebook       seats (1 GPU each)      units beyond the included ones   early terminations, 24-h session cap
+reserved       committed GPUs while    0 (take-or-pay: the commitment   none
+               the commitment is       is paid used or not, see
+               active, else 0          :mod:`~simulator.engine.reserved`)
 =============  ======================  ===============================  ========================================
+
+``P_od`` is the on-demand price of a slot, :func:`on_demand_price` (the one place it is computed: on-demand pools,
+reserved commitments and their resale read it).
 
 Every kind also has the *job-interrupt* hazard ``lambda_j`` per GPU-hour (``workload.job_interrupt_per_gpu_hour``,
 all causes: software, network, GPU faults), term ``job_interrupt``: a job interrupt costs the work since the last
@@ -62,6 +68,7 @@ class StepDrivers(NamedTuple):
     owned_up: jax.Array  # owned GPUs offered: up, less the spares held back (see ``step._fleet_step``)
     spot_available: jax.Array
     academic_gpus: jax.Array
+    month: jax.Array  # () int: the step's month (0 = the first), for commitments that start and end on months
 
 
 KindTerms = Callable[[StrategyTable, Params, StepDrivers], dict[str, jax.Array]]
@@ -102,9 +109,22 @@ def _owned(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
     return dict(capacity=d.owned_up[:, None], price=busy_power[:, None])
 
 
+def on_demand_price(st: StrategyTable, params: Params, log_index: jax.Array) -> jax.Array:
+    """``P_od(t) = P_od(0) M_t^beta_od``: the on-demand price per GPU-hour at log index ``log_index`` (N,); the same
+    for every slot today, so (N,) (it broadcasts against (S, P, N))."""
+    return market.loaded_price(params.market.on_demand_usd_per_gpu_hour, log_index, params.market.loading_on_demand)
+
+
+def reserved_active(st: StrategyTable, month: jax.Array) -> jax.Array:
+    """Whether each slot's commitment is active in ``month``: ``s <= m < e`` with ``e = min(x, s + T)``, or
+    ``e = x`` with renewal (``s`` start, ``T`` term, ``x`` exit month, inf if none); shaped like ``st.gpus``."""
+    m = jnp.asarray(month, st.start_month.dtype)
+    end = jnp.minimum(st.exit_month, jnp.where(st.renew, jnp.inf, st.start_month + st.term_months))
+    return (m >= st.start_month) & (m < end)
+
+
 def _on_demand(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
-    return dict(capacity=st.gpus, price=market.loaded_price(params.market.on_demand_usd_per_gpu_hour, d.log_index,
-                                                            params.market.loading_on_demand))
+    return dict(capacity=st.gpus, price=on_demand_price(st, params, d.log_index))
 
 
 def _spot(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
@@ -136,8 +156,12 @@ def _notebook(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
                 run_efficiency=session / (session + params.workload.restart_hours))
 
 
+def _reserved(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
+    return dict(capacity=jnp.where(reserved_active(st, d.month), st.gpus, 0.0))
+
+
 KIND_TERMS: dict[str, KindTerms] = dict(owned=_owned, on_demand=_on_demand, spot=_spot, marketplace=_marketplace,
-                                        academic=_academic, notebook=_notebook)
+                                        academic=_academic, notebook=_notebook, reserved=_reserved)
 """Each kind's terms, ``f(strategies, params, drivers) -> {term: value}``: terms it leaves out take
 :data:`TERM_DEFAULTS`. Values broadcast to (S, P, N)."""
 

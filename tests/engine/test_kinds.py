@@ -25,16 +25,18 @@ def test_rows_are_consistent():
 def test_derived_lists():
     code = kinds.kind_code()
     assert set(interruptible_codes()) == {code["spot"], code["marketplace"], code["notebook"]}
-    assert set(kinds.codes_where(interruptible=False)) == {code["owned"], code["on_demand"], code["academic"]}
+    assert set(kinds.codes_where(interruptible=False)) == {code["owned"], code["on_demand"], code["academic"],
+                                                                   code["reserved"]}
     provider = kinds.provider_of_code()
-    assert provider[code["spot"]] == provider[code["on_demand"]]  # one cloud provider
+    assert provider[code["spot"]] == provider[code["on_demand"]] == provider[code["reserved"]]  # one cloud provider
     assert len({provider[code[k]] for k in ("owned", "on_demand", "marketplace", "academic", "notebook")}) == 5
 
 
 def test_data_charge_by_provider():
     provider = jnp.asarray(kinds.provider_of_code() + (-1,))
     usd = np.asarray(by_provider(provider, jnp.asarray(90.0), jnp.asarray(10.0)))
-    expected = {"owned": 0.0, "on_demand": 90.0, "spot": 90.0, "marketplace": 10.0, "academic": 0.0, "notebook": 0.0}
+    expected = {"owned": 0.0, "on_demand": 90.0, "spot": 90.0, "marketplace": 10.0, "academic": 0.0, "notebook": 0.0,
+                "reserved": 90.0}
     for name, value in expected.items():
         assert usd[kinds.code(name)] == value, name
     assert usd[-1] == 0.0  # not started
@@ -45,7 +47,7 @@ def test_closed_by_policy():
     assert not any(kinds.closed_by_policy(k, open_data) for k in POOL_KINDS)
     exclude = DataPolicy(sensitive=True, policy="exclude")
     assert {k for k in POOL_KINDS if kinds.closed_by_policy(k, exclude)} == {"on_demand", "spot", "marketplace",
-                                                                          "notebook"}
+                                                                          "notebook", "reserved"}
     compliance = DataPolicy(sensitive=True, policy="compliance")
     assert {k for k in POOL_KINDS if kinds.closed_by_policy(k, compliance)} == {"marketplace", "notebook"}
 
