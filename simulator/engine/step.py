@@ -13,8 +13,10 @@ Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days)
    spend (:mod:`~simulator.engine.accounting`, :mod:`~simulator.engine.ownership`) and the delay cost of the work
    still waiting (:mod:`~simulator.engine.shortfall`).
 
-At each month end (:func:`month_end`), owned fleets may order an expansion, and a year-old delivery cohort joins the
-support base (:func:`~simulator.engine.ownership.roll_month`). Delay of steady demand is backlog-weighted:
+At each month end (:func:`month_end`), owned fleets may order an expansion, a year-old delivery cohort joins the
+support base (:func:`~simulator.engine.ownership.roll_month`), and reserved commitments are signed or renewed at the
+then-current price, or exited (a fee), which sets next month's take-or-pay (:mod:`~simulator.engine.reserved`;
+capacity blocks are paid in :func:`init_state`, at t=0). Delay of steady demand is backlog-weighted:
 ``delay = (sum_t B_t dt + sum_t Q S_t + B_T^2 / (2 rho)) / sum_t A_t`` days (Little's law for a fluid FIFO queue,
 plus the academic queue wait ``Q`` of the GPU-hours ``S_t`` served there, plus the wait after the horizon until the
 final backlog is cleared at ``rho`` GPU-hours a day, :mod:`~simulator.engine.shortfall`).
