@@ -71,7 +71,7 @@ BASE = ["scenario=hybrid"]
 @dataclasses.dataclass(frozen=True)
 class Leaf:
     key: str
-    kind: str  # int, float, optional_float, paths, bool, str, choice, str_list, float_list
+    kind: str  # int, float, optional_float, optional_int, paths, bool, str, choice, str_list, float_list
     limits: dict
 
 
@@ -86,6 +86,8 @@ def _kind(hint: typing.Any, limits: dict) -> str:
         return "float"
     if isinstance(hint, types.UnionType) and float in typing.get_args(hint):
         return "optional_float"
+    if isinstance(hint, types.UnionType) and int in typing.get_args(hint):
+        return "optional_int"
     if hint is str:
         return "choice" if "choices" in limits else "str"
     if typing.get_origin(hint) is list:
@@ -202,11 +204,12 @@ def bad_scalar(draw) -> tuple[list[str], str]:
     leaf = draw(st.sampled_from([leaf for leaf in LEAVES if leaf.kind != "str"]))
     bounds = [k for k in ("ge", "gt", "le", "lt") if k in leaf.limits]
     options = []
-    if leaf.kind in ("int", "float", "optional_float", "paths"):
+    integer = leaf.kind in ("int", "optional_int", "paths")
+    if leaf.kind in ("int", "float", "optional_float", "optional_int", "paths"):
         options += [non_finite, not_numbers]
         if bounds:
-            options.append(out_of_range(leaf.limits, integer=leaf.kind in ("int", "paths")))
-        if leaf.kind in ("int", "paths"):
+            options.append(out_of_range(leaf.limits, integer=integer))
+        if integer:
             options.append(st.sampled_from(["1.5", "-0.5", "2.25"]))
     elif leaf.kind == "bool":
         options.append(st.sampled_from(["maybe", "abc", "[1]", "{a:1}", "1.5", "nan", "''"]))
