@@ -16,7 +16,7 @@ price at that month (:func:`simulator.engine.pools.on_demand_price`) and the dis
 
 (``d_1 = reserved.discount_1y``, ``d_3 = reserved.discount_3y``): ``d(12) = d_1``, ``d(36) = d_3``, log-linear in
 the term in between, ``d_3`` beyond 36 months, and below 12 months the same line floored at 0 (with the default
-priors, 6 months: 0.32; 1 month: 0.09). The locked price of every slot is state (:class:`Commitments`), changed only
+priors, 6 months: 0.27; 3 months: 0.17; 1 month: 0). The locked price of every slot is state (:class:`Commitments`), changed only
 at month ends (:func:`roll`), when the month's take-or-pay rate ``sum_p G_p c_p`` over the active commitments is set.
 
 *Costs* (category ``reserved``; every reserved charge is rental spend on public cloud: it also pays the cloud
