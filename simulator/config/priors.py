@@ -58,6 +58,7 @@ GROUP_DOCS = {
     "academic": "An academic compute centre: partnership, allocation cycle, queue, walltime and fees.",
     "marketplace": "A decentralised marketplace: host failures and outbids (its prices: ``providers``).",
     "notebook": "A notebook tier: seat fee, compute units, session length and terminations.",
+    "reserved": "Committed capacity: discounts off on-demand by term and for capacity blocks, resale of idle hours.",
 }
 PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (defaults: conf/priors/default.yaml)
     "workload.base_gpu_hours_per_day": "nonnegative",
@@ -131,6 +132,11 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "notebook.units_per_gpu_hour": "nonnegative",
     "notebook.session_hours": "positive",
     "notebook.termination_per_hour": "nonnegative",
+    "reserved.discount_1y": "probability",
+    "reserved.discount_3y": "probability",
+    "reserved.block_discount": "probability",
+    "reserved.resale_fill_fraction": "probability",
+    "reserved.resale_fee_share": "probability",
 }
 
 
@@ -154,6 +160,7 @@ HostingPriors = prior_group("hosting")
 AcademicPriors = prior_group("academic")
 MarketplacePriors = prior_group("marketplace")
 NotebookPriors = prior_group("notebook")
+ReservedPriors = prior_group("reserved")
 
 
 @dataclass
@@ -169,3 +176,4 @@ class Priors:
     academic: AcademicPriors = field(default_factory=AcademicPriors)
     marketplace: MarketplacePriors = field(default_factory=MarketplacePriors)
     notebook: NotebookPriors = field(default_factory=NotebookPriors)
+    reserved: ReservedPriors = field(default_factory=ReservedPriors)

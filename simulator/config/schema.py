@@ -18,10 +18,11 @@ from hydra.core.config_store import ConfigStore
 from simulator.config._fields import bounded
 from simulator.config.priors import Priors, PriorSpec, prior
 
-POOL_KINDS = ("owned", "on_demand", "spot", "marketplace", "academic", "notebook")
+POOL_KINDS = ("owned", "on_demand", "spot", "marketplace", "academic", "notebook", "reserved")
 # Kinds rented from a provider of the catalogue (``providers``, conf/providers/), with the provider a pool of the kind
 # gets when it names none; a strategy may hold several pools of one rented kind (one per provider, say).
-RENTED_KINDS = {"on_demand": "hyperscaler", "spot": "hyperscaler", "marketplace": "marketplace"}
+RENTED_KINDS = {"on_demand": "hyperscaler", "spot": "hyperscaler", "marketplace": "marketplace",
+                "reserved": "hyperscaler"}
 # The providers that are not in the catalogue: owned servers (on premises or in colocation), the academic centre and
 # the notebook tier, each the only provider of its kind. simulator.engine.kinds checks its rows against these.
 BUILTIN_PROVIDERS = {"owned": "onprem", "academic": "academic", "notebook": "notebook"}
@@ -64,6 +65,14 @@ class PoolConfig:
     before the pool offers fewer than ``gpus``. ``provider``: for a rented kind, the provider of the catalogue
     (``providers``) it rents from; it must sell the kind. ``gpu``: its GPU type, a key of the ``gpus``
     table (null: the kind's default, :func:`pool_gpu`).
+
+    ``reserved`` pools only (committed capacity, see :mod:`simulator.engine.reserved`): ``gpus`` are committed,
+    take-or-pay, from ``start_month`` (0: now; the price is locked then) for ``term_months`` (12 and 36 are the
+    usual terms; Crusoe also sells 6). ``exit_month``: an early exit at that month (null: none); it pays
+    ``exit_fee_share`` of the commitment left in the running term (1: the whole of it, as AWS, GCP and Crusoe
+    bill; Azure's announced fee is 0.12). ``renew``: at the end of each term, sign another at the then-current
+    price. ``resell_idle``: sell the idle committed GPU-hours on an order-book market. ``block``: a capacity block
+    (a booked future window: price known and everything paid at t=0, non-cancellable: no exit, no renewal).
     """
 
     kind: str = bounded("on_demand", choices=POOL_KINDS)
@@ -76,6 +85,17 @@ class PoolConfig:
     provider: str | None = None
     gpu: str | None = None
 
+    start_month: int = bounded(0, ge=0, le=600)
+    term_months: int = bounded(12, ge=1, le=600)
+    exit_month: int | None = bounded(None, ge=1, le=600)
+    exit_fee_share: float = bounded(1.0, ge=0.0, le=1.0)
+    renew: bool = False
+    resell_idle: bool = False
+    block: bool = False
+
+
+RESERVED_KNOBS = ("start_month", "term_months", "exit_month", "exit_fee_share", "renew", "resell_idle", "block")
+"""The :class:`PoolConfig` fields that only ``reserved`` pools take."""
 
 def pool_gpu(pool: PoolConfig) -> str:
     """A pool's GPU type: its ``gpu``, else its kind's default (:data:`DEFAULT_GPU`, else :data:`REFERENCE_GPU`)."""

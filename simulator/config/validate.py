@@ -16,7 +16,7 @@ from simulator.config.calendar import DAYS_PER_MONTH
 from simulator.config.correlations import check_correlations
 from simulator.config.errors import ConfigError
 from simulator.config.providers import check_providers
-from simulator.config.schema import UNIT_ANCHOR_GPU, Config, PriorSpec, pool_gpu
+from simulator.config.schema import RESERVED_KNOBS, UNIT_ANCHOR_GPU, Config, PoolConfig, PriorSpec, pool_gpu
 
 PRIOR_PARAMETERS = {
     "fixed": ("value",),
@@ -168,6 +168,7 @@ def check(cfg: Config) -> None:
     _check_gpus(cfg)
     _check_capex(cfg)
     check_correlations(cfg)
+    _check_reserved(cfg)
     for name, run in cfg.runs.items():
         if run.deadline_day <= run.start_day:
             raise ConfigError(
@@ -258,3 +259,31 @@ def _check_capex(cfg: Config) -> None:
                     f"the median hardware price ({_usd(price)} per GPU), more than "
                     f"strategies.{name}.capex_budget_usd = {_usd(budget)}"
                 )
+
+
+def _check_reserved(cfg: Config) -> None:
+    """The reserved-only pool knobs: set only on ``reserved`` pools; a commitment starts within the horizon, exits
+    after it starts and (without renewal) before its term ends; a capacity block neither exits nor renews."""
+    defaults = PoolConfig()
+    for name, strategy in cfg.strategies.items():
+        for pool_name, pool in strategy.pools.items():
+            key = f"strategies.{name}.pools.{pool_name}"
+            if pool.kind != "reserved":
+                for knob in RESERVED_KNOBS:
+                    if getattr(pool, knob) != getattr(defaults, knob):
+                        raise ConfigError(f"{key}.{knob} = {_fmt(getattr(pool, knob))}: only reserved pools take "
+                                          f"{knob} (this pool is {pool.kind!r})")
+                continue
+            start, term, exit_month = pool.start_month, pool.term_months, pool.exit_month
+            if start >= cfg.engine.horizon_months:
+                raise ConfigError(f"{key}.start_month = {start}: must be < the horizon "
+                                  f"({cfg.engine.horizon_months} months)")
+            if pool.block and (exit_month is not None or pool.renew):
+                knob = "exit_month" if exit_month is not None else "renew"
+                raise ConfigError(f"{key}.{knob} = {_fmt(getattr(pool, knob))}: a capacity block (block: true) is "
+                                  "non-cancellable and does not renew; remove it")
+            if exit_month is not None and exit_month <= start:
+                raise ConfigError(f"{key}.exit_month = {exit_month}: must be > start_month ({start})")
+            if exit_month is not None and not pool.renew and exit_month >= start + term:
+                raise ConfigError(f"{key}.exit_month = {exit_month}: must be < start_month + term_months "
+                                  f"({start + term}) without renew; the term ends there anyway")

@@ -5,6 +5,11 @@ Notes
 Per step of ``dt`` days (``h = 24 dt`` hours), with ``W_p`` the wall GPU-hours used on slot ``p`` and ``c_p`` its price:
 
 * rentals (on-demand, spot, marketplace, academic usage): ``sum_p W_p c_p`` by kind;
+* reserved commitments (:mod:`simulator.engine.reserved`): take-or-pay ``G h c`` per active commitment, used or
+  not (``c`` the price locked at signing); exit fees at month ends and capacity blocks at t=0 (booked by
+  :func:`simulator.engine.step.month_end` and :func:`~simulator.engine.step.init_state`); a resale credit
+  ``-I (1 - d_spot) P_od(t) phi (1 - f_r)`` for idle committed hours resold (``reserved_resale``). Every reserved
+  charge counts as rented, public-cloud spend (cloud support share, compliance markup);
 * academic: the partnership fee ``fee * dt / year`` once obtained, for a pool capped above 0 GPUs;
 * notebook: ``seats * fee * dt / month`` plus units beyond the monthly allowance:
   ``u_p (max(0, U + W u c - I) - max(0, U - I))`` with ``U`` the units used so far this month, ``u`` units per
@@ -91,10 +96,12 @@ class FleetStep(NamedTuple):
 
 def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage, owned: FleetStep,
                notebook_units: jax.Array, dt: float, partnership: jax.Array,
-               extra: dict[str, jax.Array]) -> tuple[jax.Array, jax.Array]:
+               extra: dict[str, jax.Array], committed: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Cash spent in one step by category, (S, C, N), and the updated notebook units of the month (S, N).
 
-    ``extra`` holds categories computed by the caller (storage, data, delay), (S, N) each.
+    ``extra`` holds categories computed by the caller (storage, data, delay, reserved resale), (S, N) each;
+    ``committed`` (S, N) the step's take-or-pay on reserved commitments (:mod:`simulator.engine.reserved`), booked
+    to ``reserved`` and counted as rented, public-cloud spend.
     """
     installed, up, hours = owned.installed, owned.up, HOURS_PER_DAY * dt
     spend = [wall * terms.price[:, p] for p, wall in enumerate(usage.wall)]
@@ -110,16 +117,17 @@ def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage
     staff_fte = jnp.maximum(host.min_fte, host.fte_per_100_gpus * installed / 100.0)
     salary = params.operations.staff_usd_per_fte_year
     cloud_codes = tuple(c for c, name in enumerate(KINDS) if is_public_cloud(name))
-    cloud = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in cloud_codes])
+    cloud = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in cloud_codes]) + committed
     uses_cloud = jnp.any(any_of(st.kind, cloud_codes), axis=1)
     rented_codes = codes_where(rented=True)
-    rented = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in rented_codes])
+    rented = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in rented_codes]) + committed
     rents = jnp.any(any_of(st.kind, rented_codes) & (st.gpus > 0.0), axis=1)
     other = {  # costs beyond usage spend, by category
         "notebook": seats * params.notebook.monthly_fee_usd * dt / DAYS_PER_MONTH
         + overage * params.notebook.usd_per_unit,
         "academic": jnp.where(has_academic, params.academic.partnership_usd_per_year * dt / DAYS_PER_YEAR, 0.0),
         "capex": owned.capex,
+        "reserved": committed,
         "power": idle * up * hours * energy,
         "staff": jnp.where(installed > 0.0, staff_fte * salary * dt / DAYS_PER_YEAR, 0.0),
         "cloud_ops": jnp.where(rents, params.operations.cloud_min_fte * salary * dt / DAYS_PER_YEAR, 0.0)

@@ -13,6 +13,7 @@ spot           hyperscaler  yes            public cloud    spot         any     
 marketplace    marketplace  yes            closed          marketplace  8 (one host)   yes
 academic       academic     no             open            academic     any            no
 notebook       notebook     yes            closed          notebook     1              no
+reserved       hyperscaler  no             public cloud    reserved     any            yes
 =============  ===========  =============  ==============  ===========  =============  ======
 
 *Provider*: where the GPUs are, which decides where data lives. Owned, academic and notebook pools have their own
@@ -25,7 +26,8 @@ terminations), counted per kind; a deadline-aware run whose slack is gone leaves
 :mod:`simulator.engine.routing`). *Sensitive data* (the scenario's data policy): ``open`` pools stay open,
 ``closed`` pools get no capacity, ``public cloud`` pools are closed under ``policy: exclude`` and pay the compliance
 markup and fee under ``policy: compliance``. *Cost*: the category that the pool's usage spend (wall GPU-hours x
-price) is booked to. *Max job GPUs*: the widest training run the kind may host. *Rented*: capacity rented by the
+price) is booked to (a ``reserved`` pool's usage price is 0: its take-or-pay commitment is booked to ``reserved``
+whether used or not, :mod:`simulator.engine.reserved`). *Max job GPUs*: the widest training run the kind may host. *Rented*: capacity rented by the
 GPU-hour from a provider of the catalogue: a strategy with such a pool pays cloud operations (``cloud_ops``, see
 :mod:`simulator.engine.accounting`), and may hold several pools of the kind (one per provider, say).
 """
@@ -68,6 +70,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("academic", "academic", interruptible=False, sensitive_data="open", cost_category="academic"),
     Kind("notebook", "notebook", interruptible=True, sensitive_data="closed", cost_category="notebook",
          max_job_gpus=1.0),
+    Kind("reserved", "hyperscaler", interruptible=False, sensitive_data="public_cloud", cost_category="reserved",
+         rented=True),
 )}
 """Every pool kind by name, in code order. Register a new kind with :func:`register` (or, in a test,
 ``monkeypatch.setitem(KINDS, name, row)``); every derived list below reads this table when called."""
@@ -123,3 +127,4 @@ ACADEMIC = code("academic")
 NOTEBOOK = code("notebook")
 SPOT = code("spot")
 ON_DEMAND = code("on_demand")
+RESERVED = code("reserved")

@@ -11,14 +11,26 @@ owned          installed - max(down,   busy power: k kW PUE $/kWh (1-i) failures
 on_demand      quota                   P_q(0) M^beta_od                 none
 spot           quota if available      (1 - d_q) P_q(0) M^beta_spot     reclaim hazard, g GPUs per instance
 marketplace    quota                   P_q(0) M^beta_mp (1 - d_q int)   host failures (+ outbid if interruptible)
-academic       min(cap, centre GPUs)   usage price (~0)                 none; queue wait, walltime resubmission
+academic       min(cap, a G_centre)    usage price (~0)                 none; queue wait, walltime resubmission
 notebook       seats (1 GPU each)      units beyond the included ones   early terminations, 24-h session cap
-=============  ======================  ===============================  =================================
+reserved       committed GPUs while    0 (take-or-pay: the commitment   none
+               the commitment is       is paid used or not, see
+               active, else 0          :mod:`~simulator.engine.reserved`)
+=============  ======================  ===============================  ========================================
+
+``P_q(0)`` is the on-demand price at t=0 of the slot's provider ``q`` (``providers.q.on_demand_usd_per_gpu_hour``,
+per H100 GPU-hour), ``d_q`` its spot discount (a marketplace's bid tier, ``int`` = the pool is ``interruptible``),
+``M`` the market's price index and ``beta`` each kind's loading on it (:mod:`~simulator.engine.processes.market`):
+two pools of one kind at different providers differ in price (:func:`slot_market`).
+
 *GPU types* (:mod:`simulator.engine.strategies`): the price of a rented kind is its provider's H100 price above
 times the slot's ``rent_price_ratio`` (applied once, at the end of :func:`pool_terms`, whatever computed the H100
 price); an owned GPU draws ``k = power_ratio`` times ``owned.kw_per_gpu``; the academic centre's GPUs ``G_centre``
 (counted in the priors' A100-40GB) become ``a = rgu(a100) / rgu(type)`` GPUs of the centre's type. Capacity is in
 GPUs of the slot's type; routing converts wall GPU-hours to reference work with the slot's ``throughput``.
+
+``P_od`` is the on-demand price of a slot, :func:`on_demand_price` (the one place it is computed: on-demand pools,
+reserved commitments and their resale read it).
 
 Every kind also has the *job-interrupt* hazard ``lambda_j`` per GPU-hour (``workload.job_interrupt_per_gpu_hour``,
 all causes: software, network, GPU faults), term ``job_interrupt``: a job interrupt costs the work since the last
@@ -76,6 +88,7 @@ class StepDrivers(NamedTuple):
     spot_available: jax.Array
     academic_gpus: jax.Array
     market: SlotMarket  # each slot's provider's priors, (S, P, N)
+    month: jax.Array  # () int: the step's month (0 = the first), for commitments that start and end on months
 
 
 def _by_slot(st: StrategyTable, values: tuple[jax.Array, ...]) -> jax.Array:
@@ -95,10 +108,12 @@ def slot_market(st: StrategyTable, params: Params) -> SlotMarket:
 
 
 def on_demand_price(st: StrategyTable, params: Params, log_index: jax.Array) -> jax.Array:
-    """The on-demand price per GPU-hour of each slot's provider at the index ``e^log_index``: ``P_q(0) M^beta_od``,
-    (S, P, N)."""
-    return market.loaded_price(slot_market(st, params).on_demand_usd_per_gpu_hour, log_index,
-                               params.market.loading_on_demand)
+    """The on-demand price per GPU-hour of each slot's provider and GPU type at the index ``e^log_index``:
+    ``r P_q(0) M^beta_od`` (``r`` the type's ``rent_price_ratio``), (S, P, N). Reserved commitments are priced
+    from it; the kinds' terms get the H100 price and the ratio once, in :func:`pool_terms`."""
+    ratio = st.rent_price_ratio if st.rent_price_ratio.ndim == 3 else st.rent_price_ratio[..., None]
+    return ratio * market.loaded_price(slot_market(st, params).on_demand_usd_per_gpu_hour, log_index,
+                                       params.market.loading_on_demand)
 
 
 def egress_by_provider(provider: jax.Array, egress_usd_per_tb: tuple[jax.Array, ...]) -> jax.Array:
@@ -140,6 +155,14 @@ def _owned(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
     return dict(capacity=d.owned_up[:, None], price=busy_power[:, None])
 
 
+def reserved_active(st: StrategyTable, month: jax.Array) -> jax.Array:
+    """Whether each slot's commitment is active in ``month``: ``s <= m < e`` with ``e = min(x, s + T)``, or
+    ``e = x`` with renewal (``s`` start, ``T`` term, ``x`` exit month, inf if none); shaped like ``st.gpus``."""
+    m = jnp.asarray(month, st.start_month.dtype)
+    end = jnp.minimum(st.exit_month, jnp.where(st.renew, jnp.inf, st.start_month + st.term_months))
+    return (m >= st.start_month) & (m < end)
+
+
 def _on_demand(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
     return dict(capacity=st.gpus, price=market.loaded_price(d.market.on_demand_usd_per_gpu_hour, d.log_index,
                                                             params.market.loading_on_demand))
@@ -174,8 +197,12 @@ def _notebook(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
                 run_efficiency=session / (session + params.workload.restart_hours))
 
 
+def _reserved(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
+    return dict(capacity=jnp.where(reserved_active(st, d.month), st.gpus, 0.0))
+
+
 KIND_TERMS: dict[str, KindTerms] = dict(owned=_owned, on_demand=_on_demand, spot=_spot, marketplace=_marketplace,
-                                        academic=_academic, notebook=_notebook)
+                                        academic=_academic, notebook=_notebook, reserved=_reserved)
 """Each kind's terms, ``f(strategies, params, drivers) -> {term: value}``: terms it leaves out take
 :data:`TERM_DEFAULTS`. Values broadcast to (S, P, N)."""
 

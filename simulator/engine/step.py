@@ -13,8 +13,10 @@ Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days)
    spend (:mod:`~simulator.engine.accounting`, :mod:`~simulator.engine.ownership`) and the delay cost of the work
    still waiting (:mod:`~simulator.engine.shortfall`).
 
-At each month end (:func:`month_end`), owned fleets may order an expansion, and a year-old delivery cohort joins the
-support base (:func:`~simulator.engine.ownership.roll_month`). Delay of steady demand is backlog-weighted:
+At each month end (:func:`month_end`), owned fleets may order an expansion, a year-old delivery cohort joins the
+support base (:func:`~simulator.engine.ownership.roll_month`), and reserved commitments are signed or renewed at the
+then-current price, or exited (a fee), which sets next month's take-or-pay (:mod:`~simulator.engine.reserved`;
+capacity blocks are paid in :func:`init_state`, at t=0). Delay of steady demand is backlog-weighted:
 ``delay = (sum_t B_t dt + sum_t Q S_t + B_T^2 / (2 rho)) / sum_t A_t`` days (Little's law for a fluid FIFO queue,
 plus the academic queue wait ``Q`` of the GPU-hours ``S_t`` served there, plus the wait after the horizon until the
 final backlog is cleared at ``rho`` GPU-hours a day, :mod:`~simulator.engine.shortfall`).
@@ -30,6 +32,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtri
 
+from simulator.engine import reserved
 from simulator.engine._constants import DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY, UP_HOURS_FLOOR
 from simulator.engine._keys import (
     NO_HAZARD_UNIFORM,
@@ -41,7 +44,7 @@ from simulator.engine._keys import (
 from simulator.engine._xla import materialise, on_rows, rows_with
 from simulator.engine.accounting import FleetStep, step_costs, sum_by_kind
 from simulator.engine.inputs import EngineInputs, Grid
-from simulator.engine.kinds import KINDS, OWNED
+from simulator.engine.kinds import KINDS, OWNED, RESERVED
 from simulator.engine.ownership import (
     Ledger,
     dataset_costs,
@@ -90,6 +93,7 @@ class State(NamedTuple):
     runs: RunState
     notebook_units: jax.Array  # (S,) compute units used this month
     ledger: Ledger  # support cohorts and dataset copies (:mod:`simulator.engine.ownership`)
+    commitments: reserved.Commitments  # reserved pools' locked prices and take-or-pay rate (changed at month ends)
     pv: jax.Array  # (S, C) present value by category
     cash: jax.Array  # (S, C) undiscounted
     waited: jax.Array  # (S,) GPU-hour-days of waiting
@@ -134,10 +138,13 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
     price = params.market.hardware_usd_per_gpu * st.owned_purchase_ratio  # quoted at t=0 (index = 1), (S, N)
     ordered = fleet.affordable(st.owned_ordered, price, st.capex_budget_usd)
     categories = jnp.zeros((n_strategies, len(COST_CATEGORIES), n_paths), dtype)
+    log_index = jnp.zeros((n_paths,), dtype)
+    commitments, upfront = reserved.init(st, params, log_index)  # capacity blocks are paid at t=0
+    categories = categories + reserved.one_off(st, params, upfront.astype(dtype), categories)
     run_shape = (n_strategies, n_runs, n_paths)
     return State(
         log_demand=jnp.log(jnp.maximum(params.workload.base_gpu_hours_per_day, jnp.finfo(dtype).tiny)),
-        log_index=jnp.zeros((n_paths,), dtype),
+        log_index=log_index,
         spot_available=draws.initially_available >= params.spot.unavailable_fraction,
         fleet=Fleet(installed=zeros, down=zeros, pending=ordered,
                     pending_day=jnp.broadcast_to(DAYS_PER_WEEK * params.owned.lead_time_weeks, zeros.shape),
@@ -147,7 +154,9 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
         runs=RunState(remaining=jnp.broadcast_to(run_size, run_shape).astype(dtype),
                       finish_day=jnp.zeros(run_shape, dtype), switched=jnp.zeros(run_shape, bool),
                       provider=jnp.full(run_shape, -1, jnp.int32), slot=jnp.full(run_shape, NOT_STARTED, jnp.int32)),
-        notebook_units=zeros, ledger=init_ledger(n_strategies, n_paths, dtype, len(inputs.providers)), pv=categories, cash=categories,
+        notebook_units=zeros, ledger=init_ledger(n_strategies, n_paths, dtype, len(inputs.providers)),
+        commitments=reserved.Commitments(commitments.price.astype(dtype), commitments.usd_per_hour.astype(dtype)),
+        pv=categories, cash=categories,
         waited=zeros,
         demand_gpu_hours=jnp.zeros((n_paths,), dtype), failures=zeros,
         interruptions=jnp.zeros((n_strategies, len(KINDS), n_paths), dtype),
@@ -163,8 +172,9 @@ def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, sta
     u = dict(zip(names, counter_uniforms(draws.step_keys, step_index, dtype), strict=True))
     arrivals, academic_gpus = _drivers(params, draws, state, t_start, dt)
     owned = _fleet_step(inputs, params, state.fleet, u, t_start, dt)
+    month = step_index // grid.steps_per_month
     terms = pool_terms(st, params, StepDrivers(state.log_index, owned.offered, state.spot_available, academic_gpus,
-                                               slot_market(st, params)))
+                                               slot_market(st, params), month))
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
     loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours,
                                                   params.workload.restart_hours)
@@ -280,8 +290,10 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
     waited = (light + heavy) * dt + usage.queue_gpu_hour_days
     dataset, copies = dataset_costs(params, inputs, ctx.provider, usage.wall, ledger.copies, t_start, dt)
     extra = dict(delay=params.workload.delay_usd_per_gpu_hour_day * waited, **dataset)
+    if rows_with(inputs.layout, st.kind.shape[0], (RESERVED,)):
+        extra["reserved_resale"] = reserved.resale_credit(st, params, usage.free, state.log_index, hours)
     cash_step, notebook_units = step_costs(st, params, terms, usage, spent, state.notebook_units, dt,
-                                           draws.partnership, extra)
+                                           draws.partnership, extra, state.commitments.usd_per_hour * hours)
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
     busy_owned = sum_by_kind(usage.wall, st.kind, OWNED)  # one owned slot: exact
     fl = owned.fleet._replace(busy_month=owned.fleet.busy_month + busy_owned,
@@ -296,7 +308,7 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
                                         ndtri(u["market/index"]), dt / DAYS_PER_YEAR),
         spot_available=spot.availability_step(state.spot_available, u["spot/availability"], p_lose, p_regain),
         fleet=fl, light=light, heavy=heavy, runs=runs, notebook_units=notebook_units,
-        ledger=ledger._replace(copies=copies), pv=state.pv + cash_step * discount, cash=state.cash + cash_step,
+        ledger=ledger._replace(copies=copies), commitments=state.commitments, pv=state.pv + cash_step * discount, cash=state.cash + cash_step,
         waited=state.waited + waited,
         demand_gpu_hours=state.demand_gpu_hours + arrivals,
         failures=state.failures + owned.failed, interruptions=usage.interruptions,
@@ -305,7 +317,8 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
 
 def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, state: State,
               m: jax.Array) -> State:
-    """Expansion orders on sustained utilisation (capped by the capex budget); the support cohorts roll; reset
+    """Expansion orders on sustained utilisation (capped by the capex budget); the support cohorts roll; reserved
+    commitments are signed, renewed or exited (:func:`simulator.engine.reserved.roll`, exit fees paid now); reset
     monthly counters."""
     st, fl = inputs.strategies, state.fleet
     utilisation = fl.busy_month / jnp.maximum(fl.up_month, UP_HOURS_FLOOR)
@@ -324,5 +337,9 @@ def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws
                      committed_usd=fl.committed_usd + gpus * price,
                      busy_month=jnp.zeros_like(fl.busy_month), up_month=jnp.zeros_like(fl.up_month),
                      months_above=months_above)
+    commitments, exit_fees = reserved.roll(st, params, state.commitments, state.log_index, m)
+    fees = reserved.one_off(st, params, exit_fees, state.cash)
+    discount = (1.0 + inputs.discount_rate_per_year) ** (-now / DAYS_PER_YEAR)
     return state._replace(fleet=fl, notebook_units=jnp.zeros_like(state.notebook_units),
-                          ledger=roll_month(state.ledger, m))
+                          ledger=roll_month(state.ledger, m), commitments=commitments, cash=state.cash + fees,
+                          pv=state.pv + fees * discount)

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulator.config.schema import UNIT_ANCHOR_GPU, DataPolicy, GpuType, StrategyConfig, pool_gpu
+from simulator.config.schema import RESERVED_KNOBS, UNIT_ANCHOR_GPU, DataPolicy, GpuType, StrategyConfig, pool_gpu
 from simulator.engine.kinds import EMPTY, KINDS, OWNED, closed_by_policy, code, is_public_cloud
 
 DEFAULT_PROVIDERS = ("onprem", "academic", "notebook", "hyperscaler", "neocloud", "marketplace")
@@ -39,6 +39,10 @@ CATEGORY_DESCRIPTIONS = {
     "on_demand": "on-demand rental (wall GPU-hours x on-demand price)",
     "spot": "spot rental (wall GPU-hours x spot price, lost work included)",
     "marketplace": "marketplace rental (wall GPU-hours x marketplace price, interruptible tier discounted)",
+    "reserved": "reserved (committed) capacity, take-or-pay: committed GPUs x hours x the price locked at signing, "
+                "used or not; early-exit fees; capacity blocks paid upfront at t=0",
+    "reserved_resale": "idle reserved GPU-hours resold at the spot-like price, times the fill fraction, net of the "
+                       "market's fee (a credit, negative)",
     "notebook": "notebook subscriptions (monthly fee per seat) and compute units beyond those included",
     "academic": "academic centre: usage price and partnership cost",
     "capex": "purchase of owned GPUs (spares included) at delivery, at the price quoted when ordered",
@@ -84,6 +88,14 @@ class StrategyTable:
     serves_heavy: jax.Array  # (S, P) bool
     serves_runs: jax.Array  # (S, P) bool
     interruptible: jax.Array  # (S, P) bool
+    # reserved pools' commitments (:mod:`simulator.engine.reserved`), (S, P); other slots hold the defaults
+    start_month: jax.Array  # first month of the commitment (its price is locked then)
+    term_months: jax.Array  # months per term
+    exit_month: jax.Array  # early exit at this month, inf: none
+    exit_fee_share: jax.Array  # share of the commitment left in the term paid on exit
+    renew: jax.Array  # bool: another term at the then-current price at each term's end
+    resell_idle: jax.Array  # bool: idle committed GPU-hours are resold
+    block: jax.Array  # bool: a capacity block (price at t=0, paid upfront)
     colo: jax.Array  # (S,) bool: owned servers in colocation
     spares: jax.Array  # (S,) owned GPUs bought on top of the owned pool's ``gpus`` and held back for failures
     checkpoint_interval_hours: jax.Array  # (S,)
@@ -159,6 +171,8 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
     gpus = np.zeros((n, slots))
     serves = {work: np.zeros((n, slots), bool) for work in ("light", "heavy", "runs")}
     interruptible = np.zeros((n, slots), bool)
+    commit = {knob: np.zeros((n, slots), bool if knob in ("renew", "resell_idle", "block") else float)
+              for knob in RESERVED_KNOBS}
     colo, markup, fee = np.zeros(n, bool), np.zeros(n), np.zeros(n)
     spares = np.zeros(n)
     for i, strategy in enumerate(strategies.values()):
@@ -169,6 +183,9 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
             for work in serves:
                 serves[work][i, j] = work in pool.serves
             interruptible[i, j] = pool.interruptible
+            for knob, values in commit.items():
+                value = getattr(pool, knob)
+                values[i, j] = np.inf if value is None else value
             colo[i] |= pool.kind == "owned" and pool.hosting == "colo"
             spares[i] += pool.spares if pool.kind == "owned" else 0.0
         uses_cloud = any(is_public_cloud(p.kind) for p in strategy.pools.values())
@@ -180,7 +197,8 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
     return StrategyTable(
         kind=jnp.asarray(kind), provider=jnp.asarray(provider), gpus=f(gpus), serves_light=jnp.asarray(serves["light"]),
         serves_heavy=jnp.asarray(serves["heavy"]), serves_runs=jnp.asarray(serves["runs"]),
-        interruptible=jnp.asarray(interruptible), colo=jnp.asarray(colo), spares=f(spares),
+        interruptible=jnp.asarray(interruptible),
+        **{k: jnp.asarray(v) if v.dtype == bool else f(v) for k, v in commit.items()}, colo=jnp.asarray(colo), spares=f(spares),
         checkpoint_interval_hours=f([s.checkpoint_interval_hours for s in knobs]),
         deadline_aware=jnp.asarray([s.deadline_aware for s in knobs]), capex_budget_usd=f(budget),
         expansion_gpus=f([s.expansion.gpus for s in knobs]),

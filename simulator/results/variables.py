@@ -48,9 +48,10 @@ VARIABLES: dict[str, Variable] = {
                      "spend + shortfall: the sum over every category of costs discounted to t=0 at "
                      "engine.discount_rate_per_year, residual value credited; strategies compared at equal service"),
     "spend": Variable(PATHS, "USD", "present value of money spent",
-                      "Sum of the spend categories (category_group 'spend'): rentals, capex, fabric, build-out, "
-                      "support, power, facility, staff, cloud operations, storage, data, migration, compliance, "
-                      "less the residual resale value net of fees"),
+                      "Sum of the spend categories (category_group 'spend'): rentals, reserved commitments, capex, "
+                      "fabric, build-out, support, power, facility, staff, cloud operations, storage, data, "
+                      "migration, compliance, less the residual resale value net of fees and the resale of idle "
+                      "reserved hours"),
     "shortfall": Variable(PATHS, "USD", "present value of the shortfall",
                           "Sum of the shortfall categories (category_group 'shortfall'): delay = v x (sum_t B_t dt + "
                           "academic queue GPU-hour-days + B_T^2 / (2 x 24 G)), v = workload.delay_usd_per_gpu_hour_day; "

@@ -71,7 +71,7 @@ BASE = ["scenario=hybrid"]
 @dataclasses.dataclass(frozen=True)
 class Leaf:
     key: str
-    kind: str  # int, float, optional_float, paths, bool, str, choice, str_list, float_list
+    kind: str  # int, float, optional_float, optional_int, paths, bool, str, choice, str_list, float_list
     limits: dict
 
 
@@ -86,10 +86,10 @@ def _kind(hint: typing.Any, limits: dict) -> str:
         return "float"
     if isinstance(hint, types.UnionType) and float in typing.get_args(hint):
         return "optional_float"
+    if isinstance(hint, types.UnionType) and int in typing.get_args(hint):
+        return "optional_int"
     if hint is str or (isinstance(hint, types.UnionType) and str in typing.get_args(hint)):  # str | None: a name
         return "choice" if "choices" in limits else "str"
-    if hint == str | None:  # a name checked against other parts of the config (a pool's provider)
-        return "str"
     if typing.get_origin(hint) is list:
         return "str_list" if typing.get_args(hint) == (str,) else "float_list"
     raise AssertionError(f"schema type not covered by the fuzzer: {hint}")
@@ -204,11 +204,12 @@ def bad_scalar(draw) -> tuple[list[str], str]:
     leaf = draw(st.sampled_from([leaf for leaf in LEAVES if leaf.kind != "str"]))
     bounds = [k for k in ("ge", "gt", "le", "lt") if k in leaf.limits]
     options = []
-    if leaf.kind in ("int", "float", "optional_float", "paths"):
+    integer = leaf.kind in ("int", "optional_int", "paths")
+    if leaf.kind in ("int", "float", "optional_float", "optional_int", "paths"):
         options += [non_finite, not_numbers]
         if bounds:
-            options.append(out_of_range(leaf.limits, integer=leaf.kind in ("int", "paths")))
-        if leaf.kind in ("int", "paths"):
+            options.append(out_of_range(leaf.limits, integer=integer))
+        if integer:
             options.append(st.sampled_from(["1.5", "-0.5", "2.25"]))
     elif leaf.kind == "bool":
         options.append(st.sampled_from(["maybe", "abc", "[1]", "{a:1}", "1.5", "nan", "''"]))
@@ -424,7 +425,7 @@ def bad_scenario(draw, marker: Path) -> tuple[str, str]:
                 ),
                 ("strategies: {hybrid: {capex_budget_usd: 1000.0}}", "strategies.hybrid.pools.base.gpus"),
                 ("deadline_day: 180", "deadline_day: 10", "runs.foundation_v1.deadline_day"),
-                ("description: Owned", "description: ${nosuch.key} Owned", "description"),
+                ("description: Rent", "description: ${nosuch.key} Rent", "description"),
                 ("gpus: 32", "gpus: -32", "runs.foundation_v1.gpus"),
                 ("start_day: 90", "start_day: .nan", "runs.foundation_v1.start_day"),
                 ("median: 40000.0", "median: -1.0", "runs.foundation_v1.gpu_hours"),

@@ -25,7 +25,8 @@ def test_rows_are_consistent():
 def test_derived_lists():
     code = kinds.kind_code()
     assert set(interruptible_codes()) == {code["spot"], code["marketplace"], code["notebook"]}
-    assert set(kinds.codes_where(interruptible=False)) == {code["owned"], code["on_demand"], code["academic"]}
+    assert set(kinds.codes_where(interruptible=False)) == {code["owned"], code["on_demand"], code["academic"],
+                                                           code["reserved"]}
 
 
 def test_providers_agree_with_the_config():
@@ -51,7 +52,7 @@ def test_closed_by_policy():
     assert not any(kinds.closed_by_policy(k, open_data) for k in POOL_KINDS)
     exclude = DataPolicy(sensitive=True, policy="exclude")
     assert {k for k in POOL_KINDS if kinds.closed_by_policy(k, exclude)} == {"on_demand", "spot", "marketplace",
-                                                                          "notebook"}
+                                                                          "notebook", "reserved"}
     compliance = DataPolicy(sensitive=True, policy="compliance")
     assert {k for k in POOL_KINDS if kinds.closed_by_policy(k, compliance)} == {"marketplace", "notebook"}
 
