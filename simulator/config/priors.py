@@ -48,7 +48,8 @@ DOMAINS = {  # the support a parameter's prior must keep to (checked by validati
 GROUP_DOCS = {
     "workload": "Steady demand, its growth and noise, what waiting costs, checkpoints, job interrupts, migration.",
     "market": "Prices: the index's drift and volatility, list prices, and each price's loading on the index.",
-    "spot": "Spot reclaims, spells without capacity, instance size.",
+    "spot": "Spot reclaims (a good or bad pool per path), spells without capacity, instance size, obtaining many "
+            "instances at once.",
     "owned": "The hardware itself, wherever it is hosted: failures, lead time, power, support, fabric, resale.",
     "operations": "People and support contracts: staff cost per FTE, cloud operations for rental strategies.",
     "storage": "The dataset as a stock: its size and growth, and what a TB-month costs at each provider.",
@@ -57,6 +58,8 @@ GROUP_DOCS = {
     "academic": "An academic compute centre: partnership, allocation cycle, queue, walltime and fees.",
     "marketplace": "A decentralised marketplace: price ratio, bid tier, host failures and outbids.",
     "notebook": "A notebook tier: seat fee, compute units, session length and terminations.",
+    "regime": "The market's regime, normal or GPU shortage (a Markov chain per path): how often and how long, and "
+              "what a shortage does to rental prices, hardware quotes, lead times and spot availability.",
 }
 PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (defaults: conf/priors/default.yaml)
     "workload.base_gpu_hours_per_day": "nonnegative",
@@ -85,6 +88,9 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "spot.unavailable_fraction": "probability",
     "spot.unavailable_spell_days": "positive",
     "spot.gpus_per_instance": "at_least_one",
+    "spot.bad_pool_probability": "probability",
+    "spot.bad_reclaim_per_instance_hour": "nonnegative",
+    "spot.obtain_16_probability": "probability",
     "owned.failure_per_gpu_hour": "nonnegative",
     "owned.repair_days": "positive",
     "owned.lead_time_weeks": "nonnegative",
@@ -136,6 +142,12 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "notebook.units_per_gpu_hour": "nonnegative",
     "notebook.session_hours": "positive",
     "notebook.termination_per_hour": "nonnegative",
+    "regime.shortage_fraction": "probability",
+    "regime.shortage_spell_months": "positive",
+    "regime.rental_price_multiplier": "at_least_one",
+    "regime.hardware_price_multiplier": "at_least_one",
+    "regime.lead_time_multiplier": "at_least_one",
+    "regime.spot_unavailable_fraction": "probability",
 }
 
 
@@ -159,6 +171,7 @@ HostingPriors = prior_group("hosting")
 AcademicPriors = prior_group("academic")
 MarketplacePriors = prior_group("marketplace")
 NotebookPriors = prior_group("notebook")
+RegimePriors = prior_group("regime")
 
 
 @dataclass
@@ -174,3 +187,4 @@ class Priors:
     academic: AcademicPriors = field(default_factory=AcademicPriors)
     marketplace: MarketplacePriors = field(default_factory=MarketplacePriors)
     notebook: NotebookPriors = field(default_factory=NotebookPriors)
+    regime: RegimePriors = field(default_factory=RegimePriors)

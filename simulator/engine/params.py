@@ -33,6 +33,7 @@ HostingParams = _group("HostingParams", schema.HostingPriors)
 AcademicParams = _group("AcademicParams", schema.AcademicPriors)
 MarketplaceParams = _group("MarketplaceParams", schema.MarketplacePriors)
 NotebookParams = _group("NotebookParams", schema.NotebookPriors)
+RegimeParams = _group("RegimeParams", schema.RegimePriors)
 
 
 class Params(NamedTuple):
@@ -49,6 +50,7 @@ class Params(NamedTuple):
     academic: AcademicParams
     marketplace: MarketplaceParams
     notebook: NotebookParams
+    regime: RegimeParams
     run_gpu_hours: tuple[jax.Array, ...]  # size of each named run, in ``EngineInputs.run_names`` order
     run_late_usd_per_day: tuple[jax.Array, ...]  # cost of a day of lateness of each named run, same order
 
@@ -80,4 +82,4 @@ GROUP_TYPES: dict[str, type] = dict(workload=WorkloadParams, market=MarketParams
                                     owned=OwnedParams, operations=OperationsParams, storage=StorageParams,
                                     onprem=HostingParams, colo=HostingParams,
                                     academic=AcademicParams, marketplace=MarketplaceParams,
-                                    notebook=NotebookParams)
+                                    notebook=NotebookParams, regime=RegimeParams)

@@ -8,12 +8,18 @@ kind           GPUs this step          price per wall GPU-hour          interrup
 =============  ======================  ===============================  ========================================
 owned          installed - max(down,   busy power: kW PUE $/kWh (1-i)   failures of the owned fleet (expected)
                min(spares, installed))
-on_demand      quota                   P_od(0) M^beta_od                none
-spot           quota if available      (1 - d) P_od(0) M^beta_spot      reclaim hazard, g GPUs per instance
+on_demand      quota                   P_od(0) M^beta_od x              none
+spot           quota if available      (1 - d) P_od(0) M^beta_spot x    reclaim hazard (good or bad pool), g GPUs
+                                                                        per instance
 marketplace    quota                   r P_od(0) M^beta_mp (1 - d_int)  host failures (+ outbid if interruptible)
+                                       x
 academic       min(cap, centre GPUs)   usage price (~0)                 none; queue wait, walltime resubmission
 notebook       seats (1 GPU each)      units beyond the included ones   early terminations, 24-h session cap
 =============  ======================  ===============================  ========================================
+
+``x`` is the regime's rental factor, ``m_rent`` in a shortage and 1 otherwise
+(:func:`simulator.engine.processes.regime.rental_factor`); the spot hazard is the path's pool's, good or bad
+(:func:`simulator.engine.processes.spot.reclaim_hazard`).
 
 Every kind also has the *job-interrupt* hazard ``lambda_j`` per GPU-hour (``workload.job_interrupt_per_gpu_hour``,
 all causes: software, network, GPU faults), term ``job_interrupt``: a job interrupt costs the work since the last
@@ -36,7 +42,7 @@ import jax.numpy as jnp
 
 from simulator.engine.kinds import EMPTY, KINDS, any_of, codes_where, kind_code, providers_charging
 from simulator.engine.params import HostingParams, Params
-from simulator.engine.processes import academic, market
+from simulator.engine.processes import academic, market, regime, spot
 from simulator.engine.strategies import StrategyTable
 
 
@@ -62,6 +68,8 @@ class StepDrivers(NamedTuple):
     owned_up: jax.Array  # owned GPUs offered: up, less the spares held back (see ``step._fleet_step``)
     spot_available: jax.Array
     academic_gpus: jax.Array
+    shortage: jax.Array  # bool: the market is in a shortage (:mod:`~simulator.engine.processes.regime`)
+    spot_bad_pool: jax.Array  # bool: the path's spot pool is a bad one (reclaim hazard ``spot.bad_reclaim...``)
 
 
 KindTerms = Callable[[StrategyTable, Params, StepDrivers], dict[str, jax.Array]]
@@ -103,15 +111,18 @@ def _owned(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
 
 
 def _on_demand(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
-    return dict(capacity=st.gpus, price=market.loaded_price(params.market.on_demand_usd_per_gpu_hour, d.log_index,
-                                                            params.market.loading_on_demand))
+    price = market.loaded_price(params.market.on_demand_usd_per_gpu_hour, d.log_index, params.market.loading_on_demand)
+    return dict(capacity=st.gpus, price=price * regime.rental_factor(d.shortage, params))
 
 
 def _spot(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
     base = (1.0 - params.market.spot_discount) * params.market.on_demand_usd_per_gpu_hour
     return dict(capacity=jnp.where(d.spot_available, st.gpus, 0.0),
-                price=market.loaded_price(base, d.log_index, params.market.loading_spot),
-                hazard=params.spot.reclaim_per_instance_hour, instance_gpus=params.spot.gpus_per_instance)
+                price=market.loaded_price(base, d.log_index, params.market.loading_spot)
+                * regime.rental_factor(d.shortage, params),
+                hazard=spot.reclaim_hazard(d.spot_bad_pool, params.spot.reclaim_per_instance_hour,
+                                           params.spot.bad_reclaim_per_instance_hour),
+                instance_gpus=params.spot.gpus_per_instance)
 
 
 def _marketplace(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
@@ -120,7 +131,8 @@ def _marketplace(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
     hazard = params.marketplace.host_failure_per_hour \
         + jnp.where(st.interruptible, params.marketplace.outbid_per_hour, 0.0)
     return dict(capacity=st.gpus, hazard=hazard, instance_gpus=params.marketplace.gpus_per_host,
-                price=price * jnp.where(st.interruptible, 1.0 - params.marketplace.interruptible_discount, 1.0))
+                price=price * jnp.where(st.interruptible, 1.0 - params.marketplace.interruptible_discount, 1.0)
+                * regime.rental_factor(d.shortage, params))
 
 
 def _academic(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
