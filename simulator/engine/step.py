@@ -16,7 +16,8 @@ Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days)
 
 At each month end (:func:`month_end`), owned fleets may order an expansion, and a year-old delivery cohort joins the
 support base (:func:`~simulator.engine.ownership.roll_month`). An order placed in a shortage (at t=0 or a month end)
-is quoted ``m_hw`` times the normal price and takes ``m_lead`` times the normal lead time (:mod:`~.regime`). Delay of steady demand is backlog-weighted:
+is quoted ``m_hw`` times the normal price and takes ``m_lead`` times the normal lead time (:mod:`~.regime`). Delay of
+steady demand is backlog-weighted:
 ``delay = (sum_t B_t dt + sum_t Q S_t + B_T^2 / (2 rho)) / sum_t A_t`` days (Little's law for a fluid FIFO queue,
 plus the academic queue wait ``Q`` of the GPU-hours ``S_t`` served there, plus the wait after the horizon until the
 final backlog is cleared at ``rho`` GPU-hours a day, :mod:`~simulator.engine.shortfall`).
@@ -32,7 +33,13 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtri
 
-from simulator.engine._constants import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY, UP_HOURS_FLOOR
+from simulator.engine._constants import (
+    DAYS_PER_MONTH,
+    DAYS_PER_WEEK,
+    DAYS_PER_YEAR,
+    HOURS_PER_DAY,
+    UP_HOURS_FLOOR,
+)
 from simulator.engine._keys import (
     NO_HAZARD_UNIFORM,
     counter_uniforms,

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import fixed, pinned, run_config, strategy
+from conftest import fixed, run_config, strategy
 
 from simulator.engine import DAYS_PER_MONTH
 from simulator.engine.processes import regime
