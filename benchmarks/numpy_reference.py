@@ -14,7 +14,8 @@ GPU-hours into reference work, rented pools pay the H100 price times ``rent_pric
 Its random numbers differ from the engine's (a different generator, and Poisson counts drawn per strategy rather
 than shared), so it agrees with the engine in distribution, not path by path: ``tests/test_numpy_reference.py``
 compares the means of cost, spend, shortfall, delay and lateness per strategy with a z-test. Shared drivers (demand, price index, spot
-availability, the owned fleet's failures within a strategy) are common to all strategies, as in the engine.
+availability, the market regime, the spot pool's good or bad hazard, each run's spot obtainability draw, the owned
+fleet's failures within a strategy) are common to all strategies, as in the engine.
 """
 
 from __future__ import annotations
@@ -119,7 +120,8 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
 
     Outputs: ``cost``, ``spend`` and ``shortfall`` (N, S) present value, ``cost_by_category`` (N, S, C), ``delay``
     (N, S) days,
-    ``run_finish_day`` and ``run_lateness_days`` (N, S, R), ``owned_failures`` and ``spot_interruptions`` (N, S).
+    ``run_finish_day`` and ``run_lateness_days`` (N, S, R), ``owned_failures`` and ``spot_interruptions`` (N, S),
+    ``shortage_months`` (N,).
     """
     rng = np.random.default_rng(seed)
     n = paths
@@ -139,16 +141,26 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     # Shared drivers.
     log_demand = np.log(np.maximum(th["workload.base_gpu_hours_per_day"], np.finfo(float).tiny))
     log_index = np.zeros(n)
-    spot_available = rng.random(n) >= th["spot.unavailable_fraction"]
+    # Market regime (normal / shortage), drawn from its stationary distribution; spot's first state in that regime.
+    q = th["regime.shortage_fraction"]
+    shortage = rng.random(n) < q
+    shortage_months = np.zeros(n)
+    f_short = th["regime.spot_unavailable_fraction"]
+    spot_available = rng.random(n) >= np.where(shortage, f_short, th["spot.unavailable_fraction"])
+    p_exit = np.where(q >= 1.0, 0.0, -np.expm1(-dt / (th["regime.shortage_spell_months"] * DAYS_PER_MONTH)))
+    p_enter = np.where(q >= 1.0, 1.0, np.minimum(1.0, p_exit * q / np.maximum(1.0 - q, 1e-12)))
+    m_rent, m_hw, m_lead = (th[f"regime.{x}_multiplier"] for x in ("rental_price", "hardware_price", "lead_time"))
+    # The spot pool: bad (trace-like hazard) with probability b, else good.
+    reclaim = np.where(rng.random(n) < th["spot.bad_pool_probability"], th["spot.bad_reclaim_per_instance_hour"],
+                       th["spot.reclaim_per_instance_hour"])
+    instances = [np.maximum(np.ceil(run.gpus / th["spot.gpus_per_instance"]), 1.0)
+                 for run in cfg.runs.values()]
+    p_obtain = [th["spot.obtain_16_probability"] ** ((k - 1.0) / 15.0) for k in instances]
     demand_drift = (np.log(th["workload.growth_multiplier_per_year"])
                     - 0.5 * th["workload.volatility_per_year"] ** 2) * dt_y
     demand_vol = th["workload.volatility_per_year"] * np.sqrt(dt_y)
     index_drift = (th["market.drift_per_year"] - 0.5 * th["market.volatility_per_year"] ** 2) * dt_y
     index_vol = th["market.volatility_per_year"] * np.sqrt(dt_y)
-    f_unavail = th["spot.unavailable_fraction"]
-    p_regain = np.where(f_unavail >= 1.0, 0.0, -np.expm1(-dt / th["spot.unavailable_spell_days"]))
-    p_lose = np.where(f_unavail >= 1.0, 1.0,
-                      np.minimum(1.0, p_regain * f_unavail / np.maximum(1.0 - f_unavail, 1e-12)))
     energy = th["owned.kw_per_gpu"] * th["onprem.pue"] * th["market.electricity_usd_per_kwh"]
     busy_power = energy * (1.0 - th["owned.idle_power_fraction"])
     ckpt_cost, restart = th["workload.checkpoint_cost_hours"], th["workload.restart_hours"]
@@ -191,10 +203,11 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     price0 = th["market.hardware_usd_per_gpu"]
     spares = [float(sum(p.spares for p in s.pools.values() if p.kind == "owned")) for s in strategies]
     ordered = [sum(p.gpus for p in ps if p.kind == "owned") + k for ps, k in zip(pools, spares, strict=True)]
-    pending = [np.clip(np.minimum(o, np.floor(b / np.maximum(price0 * a, 1e-30))), 0.0, None)
+    quote0 = price0 * np.where(shortage, m_hw, 1.0)  # an order placed in a shortage costs more, arrives later
+    pending = [np.clip(np.minimum(o, np.floor(b / np.maximum(quote0 * a, 1e-30))), 0.0, None)
                for o, b, a in zip(ordered, budget, buy_ratio, strict=True)]
-    pending_day = [DAYS_PER_WEEK * th["owned.lead_time_weeks"] for _ in strategies]
-    pending_price = [price0 * a for a in buy_ratio]
+    pending_day = [DAYS_PER_WEEK * th["owned.lead_time_weeks"] * np.where(shortage, m_lead, 1.0) for _ in strategies]
+    pending_price = [quote0 * a for a in buy_ratio]
     committed = [pending[i] * pending_price[i] for i in range(n_s)]
     installed = [np.zeros(n) for _ in strategies]
     down = [np.zeros(n) for _ in strategies]
@@ -220,9 +233,11 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
         for k in range(steps_per_month):
             t = (month * steps_per_month + k) * dt
             arrivals = np.exp(log_demand) * dt
-            od_price = [b * np.exp(th["market.loading_on_demand"] * log_index) for b in od_base]
-            spot_price = [(1.0 - d) * b * np.exp(th["market.loading_spot"] * log_index)
+            rental = np.where(shortage, m_rent, 1.0)
+            od_price = [b * np.exp(th["market.loading_on_demand"] * log_index) * rental for b in od_base]
+            spot_price = [(1.0 - d) * b * np.exp(th["market.loading_spot"] * log_index) * rental
                           for b, d in zip(od_base, spot_discount, strict=True)]
+            obtained = [rng.random(n) < p for p in p_obtain]  # one draw per run and step, shared by strategies
             discount = (1.0 + rate) ** (-(t + 0.5 * dt) / DAYS_PER_YEAR)
             for s, ps in enumerate(pools):
                 # Owned fleet: deliveries, failures and repairs.
@@ -281,8 +296,11 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                                                      & (slack < dt))
                     wall_hours = width * hours * share
                     plain, safe = np.full(n, -1), np.full(n, -1)
+                    prev = last_slot[s][r]
                     for j, p in reversed(list(enumerate(ps))):
                         room = ("runs" in p.serves) & (free[j] >= width)
+                        if p.kind == "spot":  # acquiring k instances at once may fail; a run holding them keeps them
+                            room = room & (obtained[r] | (prev == j))
                         plain = np.where(room, j, plain)
                         safe = np.where(room & (p.kind != "spot"), j, safe)
                     pick = np.where(now_switched & (safe >= 0), safe, plain)
@@ -300,7 +318,6 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                             events = failed_share * width * share + np.where(
                                 fits, rng.poisson(job_owned * wall_hours), 0.0)
                         elif p.kind == "spot":
-                            reclaim = th["spot.reclaim_per_instance_hour"]
                             events = np.where(fits, rng.poisson((reclaim / gpus_per_instance + job) * wall_hours), 0.0)
                         else:
                             events = np.where(fits, rng.poisson(job * wall_hours), 0.0)
@@ -335,14 +352,14 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                         fluid = failed_share / hours + job_owned if p.kind == "owned" else job
                         loss_fraction = fluid * loss
                         if p.kind == "spot":
-                            loss_fraction = loss_fraction + th["spot.reclaim_per_instance_hour"] * loss
+                            loss_fraction = loss_fraction + reclaim * loss
                         kept = 1.0 - np.minimum(loss_fraction, 0.5)  # the engine's MAX_LOSS_FRACTION
                         need = offered / (eff * p.f * kept)
                         completes = (1.0 - np.minimum(loss_fraction, 1.0)) / kept
                         wall_hours = np.where(loss_fraction < 1.0, np.minimum(free[j] * hours, need), 0.0)
                         lost = fluid * wall_hours * loss
                         if p.kind == "spot":
-                            events = rng.poisson(th["spot.reclaim_per_instance_hour"] * wall_hours / gpus_per_instance)
+                            events = rng.poisson(reclaim * wall_hours / gpus_per_instance)
                             interruptions[s] += events + fluid * wall_hours
                             lost = lost + events * gpus_per_instance * loss
                         served = np.minimum(offered, np.maximum(0.0, wall_hours - lost) * eff * p.f)
@@ -407,12 +424,19 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
             # Shared drivers move.
             log_demand = log_demand + demand_drift + demand_vol * rng.standard_normal(n)
             log_index = log_index + index_drift + index_vol * rng.standard_normal(n)
+            f_now = np.where(shortage, f_short, th["spot.unavailable_fraction"])  # spot chain of this regime
+            p_regain = np.where(f_now >= 1.0, 0.0, -np.expm1(-dt / th["spot.unavailable_spell_days"]))
+            p_lose = np.where(f_now >= 1.0, 1.0, np.minimum(1.0, p_regain * f_now / np.maximum(1.0 - f_now, 1e-12)))
             u = rng.random(n)
             spot_available = np.where(spot_available, u >= p_lose, u < p_regain)
+            shortage_months += np.where(shortage, dt / DAYS_PER_MONTH, 0.0)
+            u = rng.random(n)
+            shortage = np.where(shortage, u >= p_exit, u < p_enter)
         # Month end: expansion orders on sustained utilisation, capped by the capex budget.
         now = (month + 1) * steps_per_month * dt
         for s, strategy in enumerate(strategies):
-            price = price0 * buy_ratio[s] * np.exp(th["market.loading_hardware"] * log_index)
+            price = price0 * buy_ratio[s] * np.exp(th["market.loading_hardware"] * log_index) \
+                * np.where(shortage, m_hw, 1.0)
             exp = strategy.expansion
             utilisation = np.clip(busy_month[s] / np.maximum(up_month[s], 1e-9), 0.0, 1.0)  # cannot exceed 1
             above = np.where(utilisation > exp.utilisation_threshold, months_above[s] + 1.0, 0.0)
@@ -422,7 +446,7 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
                 can = np.floor((budget[s] - committed[s]) / np.maximum(price, 1e-30))
                 gpus = np.where(order, np.clip(np.minimum(exp.gpus, can), 0.0, None), 0.0)
                 placed = gpus > 0.0
-                lead_days = DAYS_PER_WEEK * _sample_prior(lead_prior, rng, n)
+                lead_days = DAYS_PER_WEEK * _sample_prior(lead_prior, rng, n) * np.where(shortage, m_lead, 1.0)
                 pending[s] = np.where(placed, gpus, pending[s])
                 pending_day[s] = np.where(placed, now + lead_days, pending_day[s])
                 pending_price[s] = np.where(placed, price, pending_price[s])
@@ -479,4 +503,4 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
         run_finish_day=finish_day, run_lateness_days=np.maximum(0.0, finish_day - deadlines),
         owned_failures=failures, spot_interruptions=interruptions, delivered_gpu_hours=delivered,
     )
-    return {k: np.moveaxis(v, -1, 0) for k, v in out.items()}
+    return {**{k: np.moveaxis(v, -1, 0) for k, v in out.items()}, "shortage_months": shortage_months}

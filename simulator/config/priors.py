@@ -49,7 +49,8 @@ GROUP_DOCS = {
     "workload": "Steady demand, its growth and noise, what waiting costs, checkpoints, job interrupts, migration.",
     "market": "The price index's drift and volatility, hardware and electricity prices, and each price's loading on "
               "the index (rental prices are per provider: ``providers``).",
-    "spot": "Spot reclaims, spells without capacity, instance size.",
+    "spot": "Spot reclaims (a good or bad pool per path), spells without capacity, instance size, obtaining many "
+            "instances at once.",
     "owned": "The hardware itself, wherever it is hosted: failures, lead time, power, support, fabric, resale.",
     "operations": "People and support contracts: staff cost per FTE, cloud operations for rental strategies.",
     "storage": "The dataset as a stock: its size and growth, and what a TB-month costs at each provider.",
@@ -59,6 +60,8 @@ GROUP_DOCS = {
     "marketplace": "A decentralised marketplace: host failures and outbids (its prices: ``providers``).",
     "notebook": "A notebook tier: seat fee, compute units, session length and terminations.",
     "reserved": "Committed capacity: discounts off on-demand by term and for capacity blocks, resale of idle hours.",
+    "regime": "The market's regime, normal or GPU shortage (a Markov chain per path): how often and how long, and "
+              "what a shortage does to rental prices, hardware quotes, lead times and spot availability.",
 }
 PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (defaults: conf/priors/default.yaml)
     "workload.base_gpu_hours_per_day": "nonnegative",
@@ -84,6 +87,9 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "spot.unavailable_fraction": "probability",
     "spot.unavailable_spell_days": "positive",
     "spot.gpus_per_instance": "at_least_one",
+    "spot.bad_pool_probability": "probability",
+    "spot.bad_reclaim_per_instance_hour": "nonnegative",
+    "spot.obtain_16_probability": "probability",
     "owned.failure_per_gpu_hour": "nonnegative",
     "owned.repair_days": "positive",
     "owned.lead_time_weeks": "nonnegative",
@@ -137,6 +143,12 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "reserved.block_discount": "probability",
     "reserved.resale_fill_fraction": "probability",
     "reserved.resale_fee_share": "probability",
+    "regime.shortage_fraction": "probability",
+    "regime.shortage_spell_months": "positive",
+    "regime.rental_price_multiplier": "at_least_one",
+    "regime.hardware_price_multiplier": "at_least_one",
+    "regime.lead_time_multiplier": "at_least_one",
+    "regime.spot_unavailable_fraction": "probability",
 }
 
 
@@ -161,6 +173,7 @@ AcademicPriors = prior_group("academic")
 MarketplacePriors = prior_group("marketplace")
 NotebookPriors = prior_group("notebook")
 ReservedPriors = prior_group("reserved")
+RegimePriors = prior_group("regime")
 
 
 @dataclass
@@ -177,3 +190,4 @@ class Priors:
     marketplace: MarketplacePriors = field(default_factory=MarketplacePriors)
     notebook: NotebookPriors = field(default_factory=NotebookPriors)
     reserved: ReservedPriors = field(default_factory=ReservedPriors)
+    regime: RegimePriors = field(default_factory=RegimePriors)

@@ -25,7 +25,7 @@ import zlib
 import jax
 import jax.numpy as jnp
 
-from simulator.engine.kinds import KINDS, OWNED
+from simulator.engine.kinds import KINDS, OWNED, SPOT
 
 NO_HAZARD_UNIFORM = 0.5  # the uniform of a slot whose kind has no hazard: its Poisson count is 0 whatever it is
 PARAMETER_STREAM = "stream/parameters"
@@ -67,13 +67,15 @@ def counter_uniforms(keys: jax.Array, counter: jax.Array, dtype) -> jax.Array:
 
 
 def step_stream_names(layout: tuple[tuple[int, ...], ...] | None, run_names: tuple[str, ...]) -> tuple[str, ...]:
-    """The per-step streams a run needs, by name: the shared drivers, owned failures and repairs (if some strategy
-    owns GPUs), light and heavy interruptions on each interruptible kind some strategy has, and each run's own."""
+    """The per-step streams a run needs, by name: the shared drivers (the market regime among them), owned failures
+    and repairs (if some strategy owns GPUs), light and heavy interruptions on each interruptible kind some strategy
+    has, each run's own, and each run's spot obtainability ``runs/NAME/obtain`` (if some strategy has spot)."""
     present = set(range(len(KINDS))) if layout is None else {k for row in layout for k in row}
-    names = ["workload/demand", "market/index", "spot/availability"]
+    names = ["workload/demand", "market/index", "spot/availability", "market/regime"]
     if OWNED in present:
         names += ["owned/failures", "owned/repairs"]
     for code, kind in enumerate(KINDS.values()):
         if kind.interruptible and code in present:
             names += [f"light/{kind.name}", f"heavy/{kind.name}"]
-    return tuple(names) + tuple(f"runs/{name}" for name in run_names)
+    obtain = tuple(f"runs/{name}/obtain" for name in run_names) if SPOT in present else ()
+    return tuple(names) + tuple(f"runs/{name}" for name in run_names) + obtain

@@ -11,9 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from simulator.config.providers import provider_names, storage_classes
 from simulator.config.schema import Config
 from simulator.engine.devices import path_mesh, round_chunk, simulate_chunk_sharded, to_host
-from simulator.config.providers import provider_names, storage_classes
 from simulator.engine.priors import cast_table, copula_of, prior_table
 from simulator.engine.progress import RunProgress
 from simulator.engine.scan import TRAJECTORIES, EngineInputs, Grid, slot_layout

@@ -9,8 +9,8 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from simulator.engine._constants import DAYS_PER_MONTH
 from simulator.config.providers import builtin_names
+from simulator.engine._constants import DAYS_PER_MONTH
 from simulator.engine.priors import Copula, Prior
 from simulator.engine.strategies import DEFAULT_PROVIDERS, StrategyTable
 

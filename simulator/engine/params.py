@@ -34,6 +34,7 @@ AcademicParams = _group("AcademicParams", schema.AcademicPriors)
 MarketplaceParams = _group("MarketplaceParams", schema.MarketplacePriors)
 NotebookParams = _group("NotebookParams", schema.NotebookPriors)
 ReservedParams = _group("ReservedParams", schema.ReservedPriors)
+RegimeParams = _group("RegimeParams", schema.RegimePriors)
 
 
 class Params(NamedTuple):
@@ -51,6 +52,7 @@ class Params(NamedTuple):
     marketplace: MarketplaceParams
     notebook: NotebookParams
     reserved: ReservedParams
+    regime: RegimeParams
     run_gpu_hours: tuple[jax.Array, ...]  # size of each named run, in ``EngineInputs.run_names`` order
     run_late_usd_per_day: tuple[jax.Array, ...]  # cost of a day of lateness of each named run, same order
     # each catalogue provider's priors, in ``EngineInputs.provider_names`` catalogue order (built-ins excluded)
@@ -97,4 +99,5 @@ GROUP_TYPES: dict[str, type] = dict(workload=WorkloadParams, market=MarketParams
                                     owned=OwnedParams, operations=OperationsParams, storage=StorageParams,
                                     onprem=HostingParams, colo=HostingParams,
                                     academic=AcademicParams, marketplace=MarketplaceParams,
-                                    notebook=NotebookParams, reserved=ReservedParams)
+                                    notebook=NotebookParams, reserved=ReservedParams,
+                                    regime=RegimeParams)

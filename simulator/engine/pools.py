@@ -8,9 +8,11 @@ kind           GPUs this step          price per wall GPU-hour          interrup
 =============  ======================  ===============================  ========================================
 owned          installed - max(down,   busy power: k kW PUE $/kWh (1-i) failures of the owned fleet (expected)
                min(spares, installed))
-on_demand      quota                   P_q(0) M^beta_od                 none
-spot           quota if available      (1 - d_q) P_q(0) M^beta_spot     reclaim hazard, g GPUs per instance
+on_demand      quota                   P_q(0) M^beta_od x               none
+spot           quota if available      (1 - d_q) P_q(0) M^beta_spot x   reclaim hazard (good or bad pool), g GPUs
+                                                                        per instance
 marketplace    quota                   P_q(0) M^beta_mp (1 - d_q int)   host failures (+ outbid if interruptible)
+                                       x
 academic       min(cap, a G_centre)    usage price (~0)                 none; queue wait, walltime resubmission
 notebook       seats (1 GPU each)      units beyond the included ones   early terminations, 24-h session cap
 reserved       committed GPUs while    0 (take-or-pay: the commitment   none
@@ -21,7 +23,10 @@ reserved       committed GPUs while    0 (take-or-pay: the commitment   none
 ``P_q(0)`` is the on-demand price at t=0 of the slot's provider ``q`` (``providers.q.on_demand_usd_per_gpu_hour``,
 per H100 GPU-hour), ``d_q`` its spot discount (a marketplace's bid tier, ``int`` = the pool is ``interruptible``),
 ``M`` the market's price index and ``beta`` each kind's loading on it (:mod:`~simulator.engine.processes.market`):
-two pools of one kind at different providers differ in price (:func:`slot_market`).
+two pools of one kind at different providers differ in price (:func:`slot_market`) and ``x``
+the regime's rental factor, ``m_rent`` in a shortage and 1 otherwise
+(:func:`simulator.engine.processes.regime.rental_factor`); the spot hazard is the path's pool's, good or bad
+(:func:`simulator.engine.processes.spot.reclaim_hazard`).
 
 *GPU types* (:mod:`simulator.engine.strategies`): the price of a rented kind is its provider's H100 price above
 times the slot's ``rent_price_ratio`` (applied once, at the end of :func:`pool_terms`, whatever computed the H100
@@ -54,7 +59,7 @@ import jax.numpy as jnp
 from simulator.config.providers import builtin_names
 from simulator.engine.kinds import EMPTY, KINDS, any_of, codes_where, kind_code
 from simulator.engine.params import HostingParams, Params
-from simulator.engine.processes import academic, market
+from simulator.engine.processes import academic, market, regime, spot
 from simulator.engine.strategies import StrategyTable
 
 
@@ -88,6 +93,8 @@ class StepDrivers(NamedTuple):
     spot_available: jax.Array
     academic_gpus: jax.Array
     market: SlotMarket  # each slot's provider's priors, (S, P, N)
+    shortage: jax.Array  # bool: the market is in a shortage (:mod:`~simulator.engine.processes.regime`)
+    spot_bad_pool: jax.Array  # bool: the path's spot pool is a bad one (reclaim hazard ``spot.bad_reclaim...``)
     month: jax.Array  # () int: the step's month (0 = the first), for commitments that start and end on months
 
 
@@ -164,15 +171,18 @@ def reserved_active(st: StrategyTable, month: jax.Array) -> jax.Array:
 
 
 def _on_demand(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
-    return dict(capacity=st.gpus, price=market.loaded_price(d.market.on_demand_usd_per_gpu_hour, d.log_index,
-                                                            params.market.loading_on_demand))
+    price = market.loaded_price(d.market.on_demand_usd_per_gpu_hour, d.log_index, params.market.loading_on_demand)
+    return dict(capacity=st.gpus, price=price * regime.rental_factor(d.shortage, params))
 
 
 def _spot(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
     base = (1.0 - d.market.spot_discount) * d.market.on_demand_usd_per_gpu_hour
     return dict(capacity=jnp.where(d.spot_available, st.gpus, 0.0),
-                price=market.loaded_price(base, d.log_index, params.market.loading_spot),
-                hazard=params.spot.reclaim_per_instance_hour, instance_gpus=params.spot.gpus_per_instance)
+                price=market.loaded_price(base, d.log_index, params.market.loading_spot)
+                * regime.rental_factor(d.shortage, params),
+                hazard=spot.reclaim_hazard(d.spot_bad_pool, params.spot.reclaim_per_instance_hour,
+                                           params.spot.bad_reclaim_per_instance_hour),
+                instance_gpus=params.spot.gpus_per_instance)
 
 
 def _marketplace(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
@@ -180,7 +190,8 @@ def _marketplace(st: StrategyTable, params: Params, d: StepDrivers) -> dict:
     hazard = params.marketplace.host_failure_per_hour \
         + jnp.where(st.interruptible, params.marketplace.outbid_per_hour, 0.0)
     return dict(capacity=st.gpus, hazard=hazard, instance_gpus=params.marketplace.gpus_per_host,
-                price=price * jnp.where(st.interruptible, 1.0 - d.market.spot_discount, 1.0))
+                price=price * jnp.where(st.interruptible, 1.0 - d.market.spot_discount, 1.0)
+                * regime.rental_factor(d.shortage, params))
 
 
 def _academic(st: StrategyTable, params: Params, d: StepDrivers) -> dict:

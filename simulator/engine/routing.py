@@ -24,6 +24,12 @@ refuge from a spot pool that rarely loses work); in a step where there is none, 
 have taken it without the policy, so the policy never strands a run (with no such pool at all, on and off agree path
 by path).
 
+*Spot obtainability.* A run that would *acquire* spot capacity (it was not on that spot slot in the previous step:
+first start, move, resume) asks for ``k = ceil(w / g)`` instances at once, granted with probability ``p16^((k - 1)
+/ 15)`` (:mod:`simulator.engine.processes.spot`; one uniform per run per step, stream ``runs/NAME/obtain``, shared by
+the strategies). If the request fails the spot slot is not offered to the run in that step, which takes the next
+slot with room. A run already on the slot keeps it (reclaims are its hazard).
+
 *Moves.* Moving is not free: a run that changes slot (its spot capacity went away, an owned GPU failed so it no
 longer fits, the deadline-aware fallback) or resumes after a step in which it could not run loses the work since its
 last checkpoint and pays the restart, ``w loss`` GPU-hours of useful work on the slot it starts on (``RunState.slot``
@@ -75,7 +81,7 @@ import jax.numpy as jnp
 from simulator.engine._constants import DIVISOR_FLOOR, HOURS_PER_DAY
 from simulator.engine._xla import Layout, materialise, on_rows, rows_with
 from simulator.engine.inputs import RunSpec
-from simulator.engine.kinds import KINDS, OWNED
+from simulator.engine.kinds import KINDS, OWNED, SPOT
 from simulator.engine.params import Params
 from simulator.engine.pools import PoolTerms, egress_by_provider, interruptible_codes
 from simulator.engine.processes.sampling import poisson_from_uniform
@@ -198,13 +204,14 @@ def _restarts(prev: jax.Array, free: list[jax.Array], width: jax.Array, active: 
 
 def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext, spec: RunSpec,
                serves_runs: jax.Array, deadline_aware: jax.Array, u_runs: list[jax.Array],
-               costs: MigrationCosts) -> tuple[RunState, Usage]:
+               costs: MigrationCosts, obtained: list[jax.Array] | None = None) -> tuple[RunState, Usage]:
     """Place and advance every active run for one step (see the module docstring).
 
     Shapes: per-slot terms (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); paths last. Usage
     holds per-slot lists of (S, N) arrays. A run's interruptions are drawn once, at the hazard of the slot it runs on
     (at most one slot is chosen); a run that changes slot, or resumes after a step it could not run, loses one
-    more ``w loss`` GPU-hours (the *move loss*, see the module docstring).
+    more ``w loss`` GPU-hours (the *move loss*, see the module docstring). ``obtained`` (per run, (N,) bool): its
+    request for spot instances at once would be granted this step (None: always; see *Spot obtainability*).
     """
     kind, t_start, dt, efficiency, loss_hours, failed_share = ctx.kind, ctx.t_start, ctx.dt, ctx.efficiency, \
         ctx.loss_hours, ctx.failed_share
@@ -237,8 +244,9 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         # expected useful work per wall GPU-hour on each slot, at the slot's run efficiency (walltime, queue)
         rate = [v * (1.0 - jnp.minimum(h * loss_hours * width, 1.0)) for v, h in zip(speed, per_gpu, strict=True)]
         left = _restarts(prev, free, width, active, interruptible)
-        chosen = _choose(free, width, [allowed[:, p] for p in range(n_slots)], interruptible, rate, now_switched,
-                         active)
+        offered = [allowed[:, p] if obtained is None else
+                   allowed[:, p] & ((kind[:, p] != SPOT) | obtained[r] | (prev == p)) for p in range(n_slots)]
+        chosen = _choose(free, width, offered, interruptible, rate, now_switched, active)
         running = functools.reduce(jnp.logical_or, chosen)
         chosen, running, left = materialise((chosen, running, left), always)
         wall = width * hours * share

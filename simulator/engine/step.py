@@ -4,7 +4,8 @@ Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days)
 
 1. shared drivers (:func:`_drivers`): demand arrives (:mod:`~simulator.engine.processes.workload`, split into light
    and heavy work), the academic centre offers what its partnership and allocation cycle allow
-   (:mod:`~.academic`); the price index (:mod:`~.market`) and spot availability (:mod:`~.spot`) move at the end;
+   (:mod:`~.academic`); the price index (:mod:`~.market`), spot availability (:mod:`~.spot`, at the unavailable
+   fraction of the current regime) and the market regime, normal or shortage (:mod:`~.regime`), move at the end;
 2. owned fleets receive deliveries and fail (:func:`_fleet_step`; :mod:`~.fleet`, :mod:`~.failures`);
 3. every pool offers GPUs at a price (:mod:`simulator.engine.pools`); training runs, then light and heavy backlogs,
    are routed through the pools in priority order (:func:`_route`, :mod:`simulator.engine.routing`); lost work stays
@@ -16,7 +17,8 @@ Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days)
 At each month end (:func:`month_end`), owned fleets may order an expansion, a year-old delivery cohort joins the
 support base (:func:`~simulator.engine.ownership.roll_month`), and reserved commitments are signed or renewed at the
 then-current price, or exited (a fee), which sets next month's take-or-pay (:mod:`~simulator.engine.reserved`;
-capacity blocks are paid in :func:`init_state`, at t=0). Delay of steady demand is backlog-weighted:
+capacity blocks are paid in :func:`init_state`, at t=0). An order placed in a shortage (at t=0 or a month end) is quoted ``m_hw`` times the normal price and takes
+``m_lead`` times the normal lead time (:mod:`~.regime`). Delay of steady demand is backlog-weighted:
 ``delay = (sum_t B_t dt + sum_t Q S_t + B_T^2 / (2 rho)) / sum_t A_t`` days (Little's law for a fluid FIFO queue,
 plus the academic queue wait ``Q`` of the GPU-hours ``S_t`` served there, plus the wait after the horizon until the
 final backlog is cleared at ``rho`` GPU-hours a day, :mod:`~simulator.engine.shortfall`).
@@ -33,7 +35,13 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtri
 
 from simulator.engine import reserved
-from simulator.engine._constants import DAYS_PER_WEEK, DAYS_PER_YEAR, HOURS_PER_DAY, UP_HOURS_FLOOR
+from simulator.engine._constants import (
+    DAYS_PER_MONTH,
+    DAYS_PER_WEEK,
+    DAYS_PER_YEAR,
+    HOURS_PER_DAY,
+    UP_HOURS_FLOOR,
+)
 from simulator.engine._keys import (
     NO_HAZARD_UNIFORM,
     counter_uniforms,
@@ -55,7 +63,7 @@ from simulator.engine.ownership import (
 )
 from simulator.engine.params import Params
 from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, pool_terms, slot_market
-from simulator.engine.processes import academic, failures, fleet, market, spot, workload
+from simulator.engine.processes import academic, failures, fleet, market, regime, spot, workload
 from simulator.engine.routing import (
     NOT_STARTED,
     RunState,
@@ -87,6 +95,8 @@ class State(NamedTuple):
     log_demand: jax.Array  # ()
     log_index: jax.Array  # ()
     spot_available: jax.Array  # () bool
+    shortage: jax.Array  # () bool: the market is in a shortage (:mod:`~simulator.engine.processes.regime`)
+    shortage_months: jax.Array  # () months spent in a shortage so far
     fleet: Fleet
     light: jax.Array  # (S,) light GPU-hours waiting
     heavy: jax.Array  # (S,) heavy GPU-hours waiting
@@ -111,6 +121,8 @@ class PathDraws(NamedTuple):
     first_cycle_applied: jax.Array  # (N,) bool: the application for the first allocation cycle is already in
     allocation_cycles: jax.Array  # (cycles, N) uniform deciding each allocation cycle
     initially_available: jax.Array  # (N,) uniform of spot's initial availability
+    initially_short: jax.Array  # (N,) uniform of the regime's initial state
+    spot_bad_pool: jax.Array  # (N,) bool: the path's spot pool is a bad one
 
 
 def path_draws(inputs: EngineInputs, params: Params, grid: Grid, root_key: jax.Array, path_ids: jax.Array,
@@ -125,7 +137,9 @@ def path_draws(inputs: EngineInputs, params: Params, grid: Grid, root_key: jax.A
                      partnership=once("academic/partnership") < params.academic.partnership_probability,
                      first_cycle_applied=once("academic/first_cycle_applied") < params.academic.first_cycle_applied,
                      allocation_cycles=jnp.stack([counter_uniforms(cycle_keys, k, dtype) for k in range(n_cycles)]),
-                     initially_available=once("spot/initially_available"))
+                     initially_available=once("spot/initially_available"),
+                     initially_short=once("market/regime_initial"),
+                     spot_bad_pool=once("spot/bad_pool") < params.spot.bad_pool_probability)
 
 
 def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) -> State:
@@ -135,7 +149,10 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
     sizes = list(params.run_gpu_hours)
     run_size = jnp.stack(sizes) if sizes else jnp.zeros((0, n_paths), dtype)  # (R, N)
     zeros = jnp.zeros((n_strategies, n_paths), dtype)
-    price = params.market.hardware_usd_per_gpu * st.owned_purchase_ratio  # quoted at t=0 (index = 1), (S, N)
+    short = regime.initial_shortage(draws.initially_short, params.regime.shortage_fraction)
+    # quoted at t=0 (index = 1) for the owned GPU type, (S, N)
+    price = params.market.hardware_usd_per_gpu * st.owned_purchase_ratio * regime.hardware_factor(short, params)
+    lead_days = DAYS_PER_WEEK * params.owned.lead_time_weeks * regime.lead_time_factor(short, params)
     ordered = fleet.affordable(st.owned_ordered, price, st.capex_budget_usd)
     categories = jnp.zeros((n_strategies, len(COST_CATEGORIES), n_paths), dtype)
     log_index = jnp.zeros((n_paths,), dtype)
@@ -145,9 +162,10 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
     return State(
         log_demand=jnp.log(jnp.maximum(params.workload.base_gpu_hours_per_day, jnp.finfo(dtype).tiny)),
         log_index=log_index,
-        spot_available=draws.initially_available >= params.spot.unavailable_fraction,
+        spot_available=draws.initially_available >= regime.spot_unavailable_fraction(short, params),
+        shortage=short, shortage_months=jnp.zeros((n_paths,), dtype),
         fleet=Fleet(installed=zeros, down=zeros, pending=ordered,
-                    pending_day=jnp.broadcast_to(DAYS_PER_WEEK * params.owned.lead_time_weeks, zeros.shape),
+                    pending_day=jnp.broadcast_to(lead_days, zeros.shape),
                     pending_price=jnp.broadcast_to(price, zeros.shape), committed_usd=ordered * price,
                     resale_weight=zeros, busy_month=zeros, up_month=zeros, months_above=zeros),
         light=zeros, heavy=zeros,
@@ -173,8 +191,10 @@ def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, sta
     arrivals, academic_gpus = _drivers(params, draws, state, t_start, dt)
     owned = _fleet_step(inputs, params, state.fleet, u, t_start, dt)
     month = step_index // grid.steps_per_month
-    terms = pool_terms(st, params, StepDrivers(state.log_index, owned.offered, state.spot_available, academic_gpus,
-                                               slot_market(st, params), month))
+    drivers = StepDrivers(log_index=state.log_index, owned_up=owned.offered, spot_available=state.spot_available,
+                          academic_gpus=academic_gpus, market=slot_market(st, params), shortage=state.shortage,
+                          spot_bad_pool=draws.spot_bad_pool, month=month)
+    terms = pool_terms(st, params, drivers)
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
     loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours,
                                                   params.workload.restart_hours)
@@ -260,7 +280,7 @@ def _route(inputs: EngineInputs, params: Params, state: State, terms: PoolTerms,
                   migration_usd=jnp.zeros_like(state.light), queue_gpu_hour_days=jnp.zeros_like(state.light))
     u_runs = [u[f"runs/{name}"] for name in inputs.run_names]
     runs, usage = route_runs(state.runs, usage, terms, ctx, inputs.runs, st.serves_runs, st.deadline_aware, u_runs,
-                             migration_costs(params))
+                             migration_costs(params), _spot_obtained(inputs, params, u))
     runs, usage = materialise((runs, usage), always)
     light_share = params.workload.light_fraction
     light, usage = route_backlog(state.light + arrivals * light_share, st.serves_light, usage, terms, ctx,
@@ -270,6 +290,16 @@ def _route(inputs: EngineInputs, params: Params, state: State, terms: PoolTerms,
                                  _slot_uniforms(st.kind, u, "heavy"))
     heavy, usage = materialise((heavy, usage), always)
     return Routed(runs, light, heavy, usage._replace(interruptions=jnp.stack(usage.interruptions, axis=1)))
+
+
+def _spot_obtained(inputs: EngineInputs, params: Params, u: dict) -> list[jax.Array] | None:
+    """Per run, (N,) bool: a request for its ``k = ceil(w / g)`` spot instances at once is granted this step
+    (``u < p16^((k - 1) / 15)``, :mod:`~simulator.engine.processes.spot`); None where no strategy has spot."""
+    if not all(f"runs/{name}/obtain" in u for name in inputs.run_names):
+        return None
+    p16, g = params.spot.obtain_16_probability, params.spot.gpus_per_instance
+    return [u[f"runs/{name}/obtain"] < spot.obtain_probability(spot.instances_needed(inputs.run_gpus[r], g), p16)
+            for r, name in enumerate(inputs.run_names)]
 
 
 def _slot_uniforms(kind: jax.Array, u: dict, work: str) -> jax.Array:
@@ -298,8 +328,10 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
     busy_owned = sum_by_kind(usage.wall, st.kind, OWNED)  # one owned slot: exact
     fl = owned.fleet._replace(busy_month=owned.fleet.busy_month + busy_owned,
                               up_month=owned.fleet.up_month + owned.offered * hours)
-    p_lose, p_regain = spot.transition_probabilities(params.spot.unavailable_fraction,
+    p_lose, p_regain = spot.transition_probabilities(regime.spot_unavailable_fraction(state.shortage, params),
                                                      params.spot.unavailable_spell_days, dt)
+    p_enter, p_exit = regime.transition_probabilities(params.regime.shortage_fraction,
+                                                      params.regime.shortage_spell_months, dt)
     w, m = params.workload, params.market
     return State(
         log_demand=workload.log_demand_step(state.log_demand, w.growth_multiplier_per_year, w.volatility_per_year,
@@ -307,6 +339,8 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
         log_index=market.log_index_step(state.log_index, m.drift_per_year, m.volatility_per_year,
                                         ndtri(u["market/index"]), dt / DAYS_PER_YEAR),
         spot_available=spot.availability_step(state.spot_available, u["spot/availability"], p_lose, p_regain),
+        shortage=regime.shortage_step(state.shortage, u["market/regime"], p_enter, p_exit),
+        shortage_months=state.shortage_months + jnp.where(state.shortage, dt / DAYS_PER_MONTH, 0.0),
         fleet=fl, light=light, heavy=heavy, runs=runs, notebook_units=notebook_units,
         ledger=ledger._replace(copies=copies), commitments=state.commitments, pv=state.pv + cash_step * discount, cash=state.cash + cash_step,
         waited=state.waited + waited,
@@ -325,10 +359,11 @@ def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws
     months_above, order = fleet.expansion_due(utilisation, fl.months_above, st.expansion_threshold,
                                               st.expansion_months, fl.pending, st.expansion_gpus)
     price = market.loaded_price(params.market.hardware_usd_per_gpu, state.log_index, params.market.loading_hardware) \
-        * st.owned_purchase_ratio  # the owned GPU type's price, (S, N)
+        * st.owned_purchase_ratio * regime.hardware_factor(state.shortage, params)  # the owned GPU type's, (S, N)
     gpus = jnp.where(order, fleet.affordable(st.expansion_gpus, price, st.capex_budget_usd - fl.committed_usd), 0.0)
     u_lead = counter_uniforms(draws.expansion_keys, m, state.light.dtype)
-    lead_days = DAYS_PER_WEEK * inputs.priors["owned.lead_time_weeks"].ppf(u_lead)
+    lead_days = DAYS_PER_WEEK * inputs.priors["owned.lead_time_weeks"].ppf(u_lead) \
+        * regime.lead_time_factor(state.shortage, params)
     now = (m + 1).astype(state.light.dtype) * grid.steps_per_month * grid.dt_days
     placed = gpus > 0.0
     fl = fl._replace(pending=jnp.where(placed, gpus, fl.pending),

@@ -28,7 +28,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulator.config.schema import RESERVED_KNOBS, UNIT_ANCHOR_GPU, DataPolicy, GpuType, StrategyConfig, pool_gpu
+from simulator.config.schema import (
+    RESERVED_KNOBS,
+    UNIT_ANCHOR_GPU,
+    DataPolicy,
+    GpuType,
+    StrategyConfig,
+    pool_gpu,
+)
 from simulator.engine.kinds import EMPTY, KINDS, OWNED, closed_by_policy, code, is_public_cloud
 
 DEFAULT_PROVIDERS = ("onprem", "academic", "notebook", "hyperscaler", "neocloud", "marketplace")

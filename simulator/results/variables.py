@@ -95,6 +95,12 @@ VARIABLES: dict[str, Variable] = {
                                       "count), owned hardware failures hitting work, spot reclaims, marketplace host "
                                       "failures and outbids, notebook early terminations, and a run leaving an "
                                       "interruptible kind whose capacity went away"),
+    "shortage_months": Variable(("path",), "months", "months in a GPU shortage",
+                                "Months of the horizon the path's market spent in the shortage regime (shared by "
+                                "every strategy; divide by horizon_months for the fraction): rental prices x "
+                                "regime.rental_price_multiplier, orders placed then x regime.hardware_price_multiplier "
+                                "and x regime.lead_time_multiplier, spot unavailable regime.spot_unavailable_fraction "
+                                "of the time"),
     "owned_gpus_installed": Variable(PATHS, "GPUs", "owned GPUs installed at the horizon",
                                      "Owned GPUs delivered by the end of the horizon (initial order and expansions)"),
     "cumulative_cost": Variable(MONTHS, "USD", "cumulative present value of cost",

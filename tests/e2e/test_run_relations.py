@@ -137,6 +137,7 @@ def test_deadline_policy_does_not_move_a_run_to_a_slower_pool(hybrid):
     a.application_lead_days, a.acceptance_probability, a.usable_fraction = fixed(0.0), fixed(1.0), fixed(1.0)
     a.allocation_gpus, a.opportunistic_gpus = fixed(256.0), fixed(256.0)
     a.walltime_hours, a.queue_wait_days = fixed(48.0), fixed(2.0)  # e = 48 / (48 + 48 + R) < 1/2
+    cfg.priors.spot.bad_pool_probability = fixed(0.0)  # the hazard below is the path's: a good pool's
     cfg.strategies = {"on": strategy(("spot", 1024), ("academic", 1024), deadline_aware=True),
                       "off": strategy(("spot", 1024), ("academic", 1024), deadline_aware=False)}
     out, theta, _ = run_config(cfg, PATHS)
