@@ -464,7 +464,8 @@ def simulate_numpy(cfg: Config, paths: int, seed: int = 0) -> dict[str, np.ndarr
     # the marginal rental price c_T: the last on-demand pool serving heavy work, at its provider, else the market's
     # (the hyperscaler's)
     od_now = [od_base[names.index("hyperscaler") if m is None else m.provider]
-              * np.exp(th["market.loading_on_demand"] * log_index) for m in marginal]
+              * np.exp(th["market.loading_on_demand"] * log_index) * np.where(shortage, m_rent, 1.0)
+              for m in marginal]
     discount_end = (1.0 + rate) ** (-horizon / DAYS_PER_YEAR)
     finish_day = np.zeros((n_s, n_r, n))
     deadlines = np.asarray([run.deadline_day for run in runs]).reshape(1, -1, 1)

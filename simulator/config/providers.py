@@ -12,7 +12,7 @@ provider's id is its position there (the engine keys dataset copies and egress b
 from __future__ import annotations
 
 from simulator.config.errors import ConfigError
-from simulator.config.schema import BUILTIN_PROVIDERS, RENTED_KINDS, Config, PoolConfig
+from simulator.config.schema import BUILTIN_PROVIDERS, RENTED_KINDS, Config, PoolConfig, pool_gpu
 
 # a kind whose pools may appear more than once in a strategy (one per provider, say); owned fleets, the academic
 # centre and notebook seats are one per strategy
@@ -43,7 +43,8 @@ def pool_provider(pool: PoolConfig) -> str:
 
 
 def check_providers(cfg: Config) -> None:
-    """Every pool's provider exists and sells its kind; a repeated kind is rentable; ``data.home`` is a provider.
+    """Every pool's provider exists, sells its kind and rents its GPU type; a repeated kind is rentable; the
+    providers' GPU types are in the table; ``data.home`` is a provider.
 
     Raises :class:`ConfigError` with one line on the first problem.
     """
@@ -73,5 +74,14 @@ def check_providers(cfg: Config) -> None:
                 sellers = [q for q, p in cfg.providers.items() if pool.kind in p.sells]
                 raise ConfigError(f"{key} = {provider!r}: does not sell {pool.kind}; providers that do: "
                                   f"{', '.join(sellers) or 'none'}")
+            offered, gpu = cfg.providers[provider].gpus, pool_gpu(pool)
+            if offered and gpu not in offered:
+                raise ConfigError(f"strategies.{name}.pools.{pool_name}.gpu = {gpu!r}: provider {provider!r} rents "
+                                  f"{', '.join(offered)}")
+    for provider_name, provider in cfg.providers.items():
+        unknown = [g for g in provider.gpus if g not in cfg.gpus]
+        if unknown:
+            raise ConfigError(f"providers.{provider_name}.gpus contains {unknown[0]!r}: allowed items are the GPU "
+                              f"types of the gpus table ({', '.join(cfg.gpus)})")
     if cfg.data.home not in names:
         raise ConfigError(f"data.home = {cfg.data.home!r}: must be one of {', '.join(names)}")

@@ -149,7 +149,7 @@ class ProviderConfig:
     Prices are per GPU-hour of the reference GPU (H100 SXM) at t=0; they move with the market's price index
     (``market.loading_*``). ``spot_discount`` is the spot (preemptible) tier's discount off its on-demand price;
     ``egress_usd_per_tb`` what data leaving it costs (checkpoints of a run that moves away, copies of the dataset
-    when it is the dataset's home). ``type``: ``cloud`` or ``marketplace`` (which storage price copies there pay;
+    when it is the dataset's home). ``gpus``: the GPU types it rents (a pool there must use one; empty: any). ``type``: ``cloud`` or ``marketplace`` (which storage price copies there pay;
     a marketplace's pools are closed to sensitive data by their kind).
     """
 
@@ -159,6 +159,7 @@ class ProviderConfig:
     on_demand_usd_per_gpu_hour: PriorSpec = prior(ge=0.0)
     spot_discount: PriorSpec = prior(ge=0.0, le=1.0)
     egress_usd_per_tb: PriorSpec = prior(ge=0.0)
+    gpus: list[str] = field(default_factory=list)  # GPU types it rents (keys of ``gpus``); empty: any
 
 
 @dataclass

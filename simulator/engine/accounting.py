@@ -173,8 +173,8 @@ def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, j
     finish = jnp.where(completed, runs.finish_day, horizon + runs.remaining / full_rate)
     lateness = jnp.maximum(0.0, finish - inputs.run_deadline_day[None, :, None])
     backlog = state.light + state.heavy
-    wait, delay_usd, unserved = terminal_shortfall(st, params, state.log_index, backlog, runs.remaining, efficiency,
-                                                   market_provider(inputs))
+    wait, delay_usd, unserved = terminal_shortfall(st, params, state.log_index, state.shortage, backlog,
+                                                   runs.remaining, efficiency, market_provider(inputs))
     late_cash, late_pv = late_run_costs(params, finish, lateness, inputs.run_missed_usd,
                                         inputs.run_missed_after_days, inputs.discount_rate_per_year)
     discount_end = (1.0 + inputs.discount_rate_per_year) ** (-horizon / DAYS_PER_YEAR)

@@ -114,13 +114,14 @@ def slot_market(st: StrategyTable, params: Params) -> SlotMarket:
     return SlotMarket(_by_slot(st, params.provider_on_demand_usd_per_gpu_hour), _by_slot(st, params.provider_spot_discount))
 
 
-def on_demand_price(st: StrategyTable, params: Params, log_index: jax.Array) -> jax.Array:
-    """The on-demand price per GPU-hour of each slot's provider and GPU type at the index ``e^log_index``:
-    ``r P_q(0) M^beta_od`` (``r`` the type's ``rent_price_ratio``), (S, P, N). Reserved commitments are priced
-    from it; the kinds' terms get the H100 price and the ratio once, in :func:`pool_terms`."""
+def on_demand_price(st: StrategyTable, params: Params, log_index: jax.Array, shortage: jax.Array) -> jax.Array:
+    """The on-demand price per GPU-hour of each slot's provider and GPU type at the index ``e^log_index`` and the
+    regime ``shortage``: ``r P_q(0) M^beta_od x`` (``r`` the type's ``rent_price_ratio``, ``x`` the regime's rental
+    factor), (S, P, N). Reserved commitments and the marginal rental are priced from it; the kinds' terms get the
+    H100 price and the ratio once, in :func:`pool_terms`."""
     ratio = st.rent_price_ratio if st.rent_price_ratio.ndim == 3 else st.rent_price_ratio[..., None]
     return ratio * market.loaded_price(slot_market(st, params).on_demand_usd_per_gpu_hour, log_index,
-                                       params.market.loading_on_demand)
+                                       params.market.loading_on_demand) * regime.rental_factor(shortage, params)
 
 
 def egress_by_provider(provider: jax.Array, egress_usd_per_tb: tuple[jax.Array, ...]) -> jax.Array:

@@ -68,10 +68,11 @@ def discount(term_months: jax.Array, d_1y: jax.Array, d_3y: jax.Array) -> jax.Ar
     return jnp.maximum(d_1y + (d_3y - d_1y) * x, 0.0)
 
 
-def _term_price(st: StrategyTable, params: Params, log_index: jax.Array) -> jax.Array:
-    """``(1 - d(T)) P_od(t)`` per slot, (S, P, N)."""
+def _term_price(st: StrategyTable, params: Params, log_index: jax.Array, shortage: jax.Array) -> jax.Array:
+    """``(1 - d(T)) P_od(t)`` per slot, (S, P, N) (``P_od`` with the regime's rental factor: a commitment signed in a
+    shortage locks the shortage price)."""
     d = discount(st.term_months, params.reserved.discount_1y, params.reserved.discount_3y)
-    return (1.0 - d) * on_demand_price(st, params, log_index)
+    return (1.0 - d) * on_demand_price(st, params, log_index, shortage)
 
 
 def _rate(st: StrategyTable, price: jax.Array, month) -> jax.Array:
@@ -80,18 +81,19 @@ def _rate(st: StrategyTable, price: jax.Array, month) -> jax.Array:
     return ordered_sum(jnp.where(on, st.gpus * price, 0.0), axis=1)
 
 
-def init(st: StrategyTable, params: Params, log_index: jax.Array) -> tuple[Commitments, jax.Array]:
+def init(st: StrategyTable, params: Params, log_index: jax.Array,
+         shortage: jax.Array) -> tuple[Commitments, jax.Array]:
     """Commitments at t=0 (those starting now and every block signed) and the blocks' upfront payment, (S, N)."""
     reserved = st.kind == RESERVED
-    block_price = (1.0 - params.reserved.block_discount) * on_demand_price(st, params, log_index)
-    price = jnp.where(st.block, block_price, _term_price(st, params, log_index))
+    block_price = (1.0 - params.reserved.block_discount) * on_demand_price(st, params, log_index, shortage)
+    price = jnp.where(st.block, block_price, _term_price(st, params, log_index, shortage))
     price = jnp.where(reserved & (st.block | (st.start_month == 0.0)), price, 0.0)
     upfront = ordered_sum(jnp.where(reserved & st.block, st.gpus * st.term_months * HOURS_PER_MONTH * price, 0.0),
                           axis=1)
     return Commitments(price, _rate(st, price, 0)), upfront
 
 
-def roll(st: StrategyTable, params: Params, c: Commitments, log_index: jax.Array,
+def roll(st: StrategyTable, params: Params, c: Commitments, log_index: jax.Array, shortage: jax.Array,
          month: jax.Array) -> tuple[Commitments, jax.Array]:
     """At the end of ``month``: signings (start, renewals) and early exits at ``month + 1``; returns the commitments
     of the next month and the exit fees due now, (S, N)."""
@@ -99,7 +101,7 @@ def roll(st: StrategyTable, params: Params, c: Commitments, log_index: jax.Array
     s, term, x = st.start_month, st.term_months, st.exit_month
     ongoing = (st.kind == RESERVED) & ~st.block
     due = (nxt >= s) & (jnp.mod(nxt - s, term) == 0.0) & ((nxt == s) | st.renew) & (nxt < x)
-    price = jnp.where(ongoing & due, _term_price(st, params, log_index), c.price)
+    price = jnp.where(ongoing & due, _term_price(st, params, log_index, shortage), c.price)
     exiting = ongoing & (nxt == x)
     x = jnp.where(exiting, x, s)  # finite where used
     term_end = s + term * jnp.ceil((x - s) / term)
@@ -123,11 +125,11 @@ def charges(st: StrategyTable, params: Params, usd: jax.Array) -> dict[str, jax.
 
 
 def resale_credit(st: StrategyTable, params: Params, free: list[jax.Array], log_index: jax.Array,
-                  hours: float) -> jax.Array:
+                  shortage: jax.Array, hours: float) -> jax.Array:
     """``-I (1 - d_q) P_od(t) phi (1 - f_r)`` summed over resold slots, ``I`` their idle GPU-hours, ``d_q`` the slot
     provider's spot discount, (S, N)."""
     r = params.reserved
-    sell = (1.0 - slot_market(st, params).spot_discount) * on_demand_price(st, params, log_index) \
+    sell = (1.0 - slot_market(st, params).spot_discount) * on_demand_price(st, params, log_index, shortage) \
         * r.resale_fill_fraction \
         * (1.0 - r.resale_fee_share)
     sell = jnp.broadcast_to(sell, st.kind.shape[:2] + log_index.shape)

@@ -39,7 +39,7 @@ from simulator.engine._constants import DAYS_PER_YEAR, HOURS_PER_DAY
 from simulator.engine.kinds import ON_DEMAND
 from simulator.engine.params import Params
 from simulator.engine.pools import on_demand_price
-from simulator.engine.processes import market
+from simulator.engine.processes import market, regime
 from simulator.engine.strategies import StrategyTable
 
 TERMINAL_WAIT_CAP_DAYS = 1e4  # cap on the mean wait after the horizon (see the float32 guard in the module notes)
@@ -58,22 +58,24 @@ def marginal_throughput(st: StrategyTable) -> jax.Array:
     return f
 
 
-def marginal_rental(st: StrategyTable, params: Params, log_index: jax.Array,
+def marginal_rental(st: StrategyTable, params: Params, log_index: jax.Array, shortage: jax.Array,
                     market_provider: int) -> tuple[jax.Array, jax.Array]:
     """``(c_T, G)``: price per GPU-hour and quota of the marginal rental pool (see the module notes), (S, N) each.
 
-    ``st`` carries a path axis ((S, P, 1) per slot); ``log_index`` (N,) is the final ``log M_T``;
-    ``market_provider`` the catalogue index of the market's default on-demand provider (-1: none, price 0).
+    ``st`` carries a path axis ((S, P, 1) per slot); ``log_index`` (N,) is the final ``log M_T`` and ``shortage``
+    (N,) the final regime (a shortage's rental factor applies); ``market_provider`` the catalogue index of the
+    market's default on-demand provider (-1: none, price 0).
     """
-    slot_price = on_demand_price(st, params, log_index)  # (S, P, N)
+    slot_price = on_demand_price(st, params, log_index, shortage)  # (S, P, N), GPU type's ratio included
     offers = params.provider_on_demand_usd_per_gpu_hour
     market_price = offers[market_provider] if 0 <= market_provider < len(offers) else jnp.zeros_like(log_index)
-    price = jnp.broadcast_to(market.loaded_price(market_price, log_index, params.market.loading_on_demand),
-                             (st.kind.shape[0], log_index.shape[-1]))
+    market_price = market.loaded_price(market_price, log_index, params.market.loading_on_demand) \
+        * regime.rental_factor(shortage, params)
+    price = jnp.broadcast_to(market_price, (st.kind.shape[0], log_index.shape[-1]))
     quota = jnp.broadcast_to(params.workload.clearing_gpus, price.shape)
     for p in range(st.kind.shape[1]):  # later slots have lower priority: the last match wins
         quota = jnp.where(_marginal(st, p), st.gpus[:, p], quota)
-        price = jnp.where(_marginal(st, p), slot_price[:, p] * st.rent_price_ratio[:, p], price)
+        price = jnp.where(_marginal(st, p), slot_price[:, p], price)
     return price, quota
 
 
@@ -90,15 +92,15 @@ def late_run_costs(params: Params, finish: jax.Array, lateness: jax.Array, misse
     return jnp.sum(cost, axis=1), jnp.sum(cost * discount, axis=1)
 
 
-def terminal_shortfall(st: StrategyTable, params: Params, log_index: jax.Array, backlog: jax.Array,
-                       run_remaining: jax.Array, efficiency: jax.Array,
+def terminal_shortfall(st: StrategyTable, params: Params, log_index: jax.Array, shortage: jax.Array,
+                       backlog: jax.Array, run_remaining: jax.Array, efficiency: jax.Array,
                        market_provider: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``(wait GPU-hour-days, delay USD, unserved USD)`` at the horizon, undiscounted, (S, N) each.
 
     ``backlog`` (S, N) is ``B_T``; ``run_remaining`` (S, R, N) each run's useful GPU-hours left;
-    ``market_provider`` as in :func:`marginal_rental`.
+    ``log_index``, ``shortage`` and ``market_provider`` as in :func:`marginal_rental`.
     """
-    price, quota = marginal_rental(st, params, log_index, market_provider)
+    price, quota = marginal_rental(st, params, log_index, shortage, market_provider)
     f = marginal_throughput(st)
     clearing_rate = HOURS_PER_DAY * quota * f
     wait = backlog * jnp.minimum(backlog / (2.0 * clearing_rate), TERMINAL_WAIT_CAP_DAYS)

@@ -156,7 +156,7 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
     ordered = fleet.affordable(st.owned_ordered, price, st.capex_budget_usd)
     categories = jnp.zeros((n_strategies, len(COST_CATEGORIES), n_paths), dtype)
     log_index = jnp.zeros((n_paths,), dtype)
-    commitments, upfront = reserved.init(st, params, log_index)  # capacity blocks are paid at t=0
+    commitments, upfront = reserved.init(st, params, log_index, short)  # capacity blocks are paid at t=0
     categories = categories + reserved.one_off(st, params, upfront.astype(dtype), categories)
     run_shape = (n_strategies, n_runs, n_paths)
     return State(
@@ -321,7 +321,7 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
     dataset, copies = dataset_costs(params, inputs, ctx.provider, usage.wall, ledger.copies, t_start, dt)
     extra = dict(delay=params.workload.delay_usd_per_gpu_hour_day * waited, **dataset)
     if rows_with(inputs.layout, st.kind.shape[0], (RESERVED,)):
-        extra["reserved_resale"] = reserved.resale_credit(st, params, usage.free, state.log_index, hours)
+        extra["reserved_resale"] = reserved.resale_credit(st, params, usage.free, state.log_index, state.shortage, hours)
     cash_step, notebook_units = step_costs(st, params, terms, usage, spent, state.notebook_units, dt,
                                            draws.partnership, extra, state.commitments.usd_per_hour * hours)
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
@@ -372,7 +372,7 @@ def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws
                      committed_usd=fl.committed_usd + gpus * price,
                      busy_month=jnp.zeros_like(fl.busy_month), up_month=jnp.zeros_like(fl.up_month),
                      months_above=months_above)
-    commitments, exit_fees = reserved.roll(st, params, state.commitments, state.log_index, m)
+    commitments, exit_fees = reserved.roll(st, params, state.commitments, state.log_index, state.shortage, m)
     fees = reserved.one_off(st, params, exit_fees, state.cash)
     discount = (1.0 + inputs.discount_rate_per_year) ** (-now / DAYS_PER_YEAR)
     return state._replace(fleet=fl, notebook_units=jnp.zeros_like(state.notebook_units),

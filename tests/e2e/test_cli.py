@@ -65,7 +65,8 @@ def test_run_writes_every_file(cli_run):
 def test_results_dataset_contents(cli_run):
     _, run_dir = cli_run
     with xr.open_dataset(run_dir / "results.nc") as ds:
-        assert list(ds["strategy"].values) == ["on_demand", "spot", "onprem", "hybrid"]
+        assert list(ds["strategy"].values) == ["on_demand", "neocloud", "reserved_1y", "spot", "onprem", "colocation",
+                                               "hybrid", "marketplace"]
         assert ds.sizes["path"] == 96 and ds.sizes["trajectory_path"] == 50 and ds.sizes["month"] == 6
         assert ds["cost"].dims == ("strategy", "path")
         for name in (

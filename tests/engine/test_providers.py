@@ -112,3 +112,15 @@ def test_only_rented_kinds_repeat(flat):
     flat.strategies = {"s": strategy(("on_demand", 8))}
     with pytest.raises(ConfigError, match="data.home = 'atlantis'"):
         check(flat)
+
+
+def test_a_provider_rents_only_its_gpu_types(flat):
+    flat.providers["neocloud"].gpus = ["h100", "b200"]
+    flat.strategies = {"s": strategy(("on_demand", 8, {"provider": "neocloud", "gpu": "b200"}))}
+    check(flat)
+    flat.strategies = {"s": strategy(("on_demand", 8, {"provider": "neocloud", "gpu": "t4"}))}
+    with pytest.raises(ConfigError, match="gpu = 't4': provider 'neocloud' rents h100, b200"):
+        check(flat)
+    flat.providers["neocloud"].gpus = ["h100", "h900"]
+    with pytest.raises(ConfigError, match="providers.neocloud.gpus contains 'h900'"):
+        check(flat)
