@@ -53,6 +53,11 @@ def check_providers(cfg: Config) -> None:
     if clash:
         raise ConfigError(f"providers.{clash[0]}: the name is reserved for a built-in provider "
                           f"({', '.join(builtin_names())})")
+    for provider_name, provider in cfg.providers.items():
+        unknown = [g for g in provider.gpus if g not in cfg.gpus]
+        if unknown:
+            raise ConfigError(f"providers.{provider_name}.gpus contains {unknown[0]!r}: allowed items are the GPU "
+                              f"types of the gpus table ({', '.join(cfg.gpus)})")
     for name, strategy in cfg.strategies.items():
         kinds = [pool.kind for pool in strategy.pools.values()]
         for kind in dict.fromkeys(kinds):
@@ -75,13 +80,8 @@ def check_providers(cfg: Config) -> None:
                 raise ConfigError(f"{key} = {provider!r}: does not sell {pool.kind}; providers that do: "
                                   f"{', '.join(sellers) or 'none'}")
             offered, gpu = cfg.providers[provider].gpus, pool_gpu(pool)
-            if offered and gpu not in offered:
+            if offered and gpu in cfg.gpus and gpu not in offered:  # an unknown type is the gpus check's error
                 raise ConfigError(f"strategies.{name}.pools.{pool_name}.gpu = {gpu!r}: provider {provider!r} rents "
                                   f"{', '.join(offered)}")
-    for provider_name, provider in cfg.providers.items():
-        unknown = [g for g in provider.gpus if g not in cfg.gpus]
-        if unknown:
-            raise ConfigError(f"providers.{provider_name}.gpus contains {unknown[0]!r}: allowed items are the GPU "
-                              f"types of the gpus table ({', '.join(cfg.gpus)})")
     if cfg.data.home not in names:
         raise ConfigError(f"data.home = {cfg.data.home!r}: must be one of {', '.join(names)}")

@@ -207,11 +207,10 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
                costs: MigrationCosts, obtained: list[jax.Array] | None = None) -> tuple[RunState, Usage]:
     """Place and advance every active run for one step (see the module docstring).
 
-    Shapes: per-slot terms (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); paths last. Usage
-    holds per-slot lists of (S, N) arrays. A run's interruptions are drawn once, at the hazard of the slot it runs on
-    (at most one slot is chosen); a run that changes slot, or resumes after a step it could not run, loses one
-    more ``w loss`` GPU-hours (the *move loss*, see the module docstring). ``obtained`` (per run, (N,) bool): its
-    request for spot instances at once would be granted this step (None: always; see *Spot obtainability*).
+    Shapes: per-slot terms (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); usage per-slot lists
+    of (S, N). Interruptions are drawn once, at the hazard of the slot a run runs on; a run that changes slot or
+    resumes after a stall loses ``w loss`` more (*move loss*). ``obtained`` (per run, (N,) bool): its spot request
+    is granted this step (None: always; see *Spot obtainability*).
     """
     kind, t_start, dt, efficiency, loss_hours, failed_share = ctx.kind, ctx.t_start, ctx.dt, ctx.efficiency, \
         ctx.loss_hours, ctx.failed_share
@@ -220,8 +219,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
     free, wall_used = list(free), list(wall_used)
     hours, always, n_slots = HOURS_PER_DAY * dt, ctx.always, kind.shape[1]
     narrow = [(c, k.max_job_gpus) for c, k in enumerate(KINDS.values()) if k.max_job_gpus < float("inf")]
-    # a slot's interruptions per wall GPU-hour of a one-GPU-wide job, lambda / g + lambda_j (a run of width w sees w
-    # times that, each losing ``loss`` hours on all w GPUs); computed once per step
+    # interruptions per wall GPU-hour of a 1-GPU job, lambda / g + lambda_j (width w: w times that), once per step
     per_gpu = materialise([terms.hazard[:, p] / terms.instance_gpus[:, p] + terms.job_interrupt[:, p]
                            for p in range(n_slots)], always)
     interruptible = [terms.interruptible[:, p] for p in range(n_slots)]

@@ -91,7 +91,9 @@ def _kind(hint: typing.Any, limits: dict) -> str:
     if hint is str or (isinstance(hint, types.UnionType) and str in typing.get_args(hint)):  # str | None: a name
         return "choice" if "choices" in limits else "str"
     if typing.get_origin(hint) is list:
-        return "str_list" if typing.get_args(hint) == (str,) else "float_list"
+        if typing.get_args(hint) == (str,):  # a list of names checked against another table (a provider's gpus): str
+            return "str_list" if "subset_of" in limits else "str"
+        return "float_list"
     raise AssertionError(f"schema type not covered by the fuzzer: {hint}")
 
 

@@ -42,6 +42,8 @@ def _on_off(cfg, *pools):
 def test_deadline_policy_without_a_reliable_pool_changes_nothing(hybrid, pools):
     """With no reliable pool that can take the run, the policy must not strand it: on == off, path by path."""
     width = 8 if pools[0][0] == "marketplace" else 64  # a marketplace run is at most one host (8 GPUs) wide
+    hybrid.priors.regime.shortage_fraction = fixed(0.0)  # no shortage (spot scarce) and a good spot pool:
+    hybrid.priors.spot.bad_pool_probability = fixed(0.0)  # a setting where runs finish
     out = _on_off(_with_run(hybrid, gpus=width, gpu_hours=width * 600.0), *pools)
     assert out["run_completed"][:, 1].mean() > 0.9  # the setting is one where runs do finish
     np.testing.assert_array_equal(out["run_completed"][:, 0], out["run_completed"][:, 1])

@@ -120,20 +120,20 @@ def test_submitit_local_sweep_combines_each_jobs_summary(tmp_path):
 
 
 def test_two_axis_sweep_draws_a_decision_map_and_leaves_failed_jobs_out(tmp_path):
-    # median 9.0 is above the prior's p90 (7.0): those two jobs fail validation (exit 2 when run alone)
-    result, sweep_dir = multirun([f"{PRICE}=3.0,5.0,9.0", f"{DEMAND}=200,400"], tmp_path)
+    # median 12.0 is above the prior's p90 (11.0): those two jobs fail validation (exit 2 when run alone)
+    result, sweep_dir = multirun([f"{PRICE}=3.0,5.0,12.0", f"{DEMAND}=200,400"], tmp_path)
     assert result.returncode == 2, result.stderr[-3000:]
-    assert "2 of 6 jobs failed" in result.stderr and "must be >= 9" in result.stderr
+    assert "2 of 6 jobs failed" in result.stderr and "must be >= 12" in result.stderr
     ds = xr.open_dataset(sweep_dir / "sweep.nc")
     assert ds["best"].dims == (PRICE, DEMAND)
-    assert ds[PRICE].values.tolist() == [3.0, 5.0, 9.0] and ds[DEMAND].values.tolist() == [200, 400]
+    assert ds[PRICE].values.tolist() == [3.0, 5.0, 12.0] and ds[DEMAND].values.tolist() == [200, 400]
     assert ds["cost_mean"].dims == (PRICE, DEMAND, "strategy")
-    assert ds["completed"].sel({PRICE: [3.0, 5.0]}).all() and not ds["completed"].sel({PRICE: 9.0}).any()
-    assert np.isnan(ds["objective"].sel({PRICE: 9.0})).all()
+    assert ds["completed"].sel({PRICE: [3.0, 5.0]}).all() and not ds["completed"].sel({PRICE: 12.0}).any()
+    assert np.isnan(ds["objective"].sel({PRICE: 12.0})).all()
     assert np.isfinite(ds["objective"].sel({PRICE: [3.0, 5.0]})).all()
     for name in ("decision_map.png", "break_even.png", "sweep_summary.md"):
         assert (sweep_dir / name).stat().st_size > 0, name
-    assert "must be >= 9" in (sweep_dir / "sweep_summary.md").read_text()
+    assert "must be >= 12" in (sweep_dir / "sweep_summary.md").read_text()
     assert not list(sweep_dir.glob("*.tmp"))
 
 
