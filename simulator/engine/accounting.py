@@ -7,7 +7,7 @@ Per step of ``dt`` days (``h = 24 dt`` hours), with ``W_p`` the wall GPU-hours u
 * rentals (on-demand, spot, marketplace, academic usage): ``sum_p W_p c_p`` by kind;
 * reserved commitments (:mod:`simulator.engine.reserved`): take-or-pay ``G h c`` per active commitment, used or
   not (``c`` the price locked at signing); exit fees at month ends and capacity blocks at t=0 (booked by
-  :func:`simulator.engine.step.month_end` and :func:`~simulator.engine.step.init_state`); a resale credit
+  :func:`simulator.engine.step.month_end` and :func:`~simulator.engine.state.init_state`); a resale credit
   ``-I (1 - d_spot) P_od(t) phi (1 - f_r)`` for idle committed hours resold (``reserved_resale``). Every reserved
   charge counts as rented, public-cloud spend (cloud support share, compliance markup);
 * academic: the partnership fee ``fee * dt / year`` once obtained, for a pool capped above 0 GPUs;

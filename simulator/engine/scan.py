@@ -22,7 +22,8 @@ from simulator.engine.accounting import finalise
 from simulator.engine.inputs import EngineInputs, Grid, RunSpec, slot_layout
 from simulator.engine.params import Params
 from simulator.engine.priors import sample_parameters
-from simulator.engine.step import EXPANSION_STREAM, State, init_state, month_end, path_draws, step
+from simulator.engine.state import EXPANSION_STREAM, State, init_state, path_draws
+from simulator.engine.step import month_end, step
 
 __all__ = ["EXPANSION_STREAM", "TRAJECTORIES", "EngineInputs", "Grid", "RunSpec", "simulate_chunk",
            "simulate_chunk_jit", "slot_layout"]
