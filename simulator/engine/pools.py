@@ -100,9 +100,8 @@ class StepDrivers(NamedTuple):
 
 def _by_slot(st: StrategyTable, values: tuple[jax.Array, ...]) -> jax.Array:
     """Per-provider values (one (N,) array per catalogue provider) gathered at each slot's provider, (S, P, N)."""
-    n_paths = values[0].shape[-1] if values else 1
-    if not values:
-        return jnp.zeros(st.kind.shape[:2] + (n_paths,))
+    if not values:  # no catalogue: no rented slot can exist
+        return jnp.zeros(st.kind.shape[:2] + (1,))
     index = st.provider[..., 0] if st.provider.ndim == 3 else st.provider
     catalogue = index - len(builtin_names())
     gathered = jnp.stack(values)[jnp.clip(catalogue, 0, len(values) - 1)]
@@ -111,7 +110,8 @@ def _by_slot(st: StrategyTable, values: tuple[jax.Array, ...]) -> jax.Array:
 
 def slot_market(st: StrategyTable, params: Params) -> SlotMarket:
     """Each slot's provider's on-demand price and spot discount."""
-    return SlotMarket(_by_slot(st, params.provider_on_demand_usd_per_gpu_hour), _by_slot(st, params.provider_spot_discount))
+    return SlotMarket(_by_slot(st, params.provider_on_demand_usd_per_gpu_hour),
+                      _by_slot(st, params.provider_spot_discount))
 
 
 def on_demand_price(st: StrategyTable, params: Params, log_index: jax.Array, shortage: jax.Array) -> jax.Array:
