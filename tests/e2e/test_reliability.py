@@ -190,6 +190,7 @@ def _assert_identical(a: xr.Dataset, b: xr.Dataset) -> None:
 # --- determinism --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # also at the engine level: test_engine (chunk sizes), test_devices (two forced devices)
 def test_results_are_bit_identical_across_chunk_sizes_and_device_counts(cli):
     """Two chunks of 64 paths on one device, and one chunk of 128 paths with two (forced) host devices."""
     one, two = _dataset(cli["chunk64"]), _dataset(cli["chunk128_devices2"])

@@ -36,8 +36,8 @@ def _on_off(cfg, *pools):
 
 @pytest.mark.parametrize("pools", [
     (("spot", 1024),),  # no reliable pool at all
-    (("marketplace", 1024, {"interruptible": True}),),
-    (("spot", 1024), ("on_demand", 8)),  # a reliable pool too narrow for the run
+    pytest.param((("marketplace", 1024, {"interruptible": True}),), marks=pytest.mark.slow),
+    pytest.param((("spot", 1024), ("on_demand", 8)), marks=pytest.mark.slow),  # a reliable pool too narrow for the run
 ], ids=["spot_only", "marketplace_only", "narrow_on_demand"])
 def test_deadline_policy_without_a_reliable_pool_changes_nothing(hybrid, pools):
     """With no reliable pool that can take the run, the policy must not strand it: on == off, path by path."""

@@ -108,6 +108,8 @@ def test_no_shortage_is_the_model_without_a_regime(hybrid):
     """With the shortage fraction at 0 (any multipliers) the outputs equal, bit for bit, those of a run in which a
     shortage changes nothing (multipliers 1, same spot unavailability): the regime is off, not approximately off."""
     hybrid.engine.horizon_months = 6
+    # owned, spot, on-demand (hybrid) and a reserved commitment: every price, order and chain the regime touches
+    hybrid.strategies = {name: hybrid.strategies[name] for name in ("hybrid", "reserved_1y")}
     hybrid.priors.spot.unavailable_fraction = fixed(0.15)
     hybrid.priors.regime.shortage_fraction = fixed(0.0)
     a, _, _ = run_config(hybrid, 32)

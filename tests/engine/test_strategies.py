@@ -255,7 +255,9 @@ def test_migration_and_egress(flat):
     np.testing.assert_allclose(cash(out, 0, "data"), 90.0 * 50.0 * 1.5, rtol=1e-4)
 
 
-SCENARIOS = sorted(p.stem for p in (Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
+SCENARIOS = [pytest.param(name, marks=() if name in ("hybrid", "all", "academic") else pytest.mark.slow)
+             for name in sorted(p.stem for p in (Path(__file__).parents[2] / "scenarios").glob("*.yaml"))]
+# hybrid, all (every strategy) and academic run by default; the others, variations of the same strategies, are slow
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
