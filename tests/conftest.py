@@ -79,6 +79,17 @@ def strategy(*pools: tuple, interval: float = 1.0, **knobs) -> StrategyConfig:
     return StrategyConfig(pools=built, checkpoint_interval_hours=interval, **knobs)
 
 
+def error_for(overrides: list[str]) -> str:
+    """The one-line error that loading a config with ``overrides`` raises (checked to be one line)."""
+    from simulator.config.errors import error_line
+
+    with pytest.raises(Exception) as info:
+        load_config(overrides)
+    line = error_line(info.value)
+    assert "\n" not in line and line.startswith("config error: ")
+    return line
+
+
 def run_config(cfg: Config, paths: int, chunk: int | None = None, seed: int = 0):
     """Simulate ``paths`` paths of a config; returns ``(outputs, parameters, grid)``."""
     inputs, grid = build_inputs(cfg)

@@ -114,13 +114,16 @@ def slot_market(st: StrategyTable, params: Params) -> SlotMarket:
                       _by_slot(st, params.provider_spot_discount))
 
 
-def on_demand_price(st: StrategyTable, params: Params, log_index: jax.Array, shortage: jax.Array) -> jax.Array:
+def on_demand_price(st: StrategyTable, params: Params, log_index: jax.Array, shortage: jax.Array,
+                    slots: SlotMarket | None = None) -> jax.Array:
     """The on-demand price per GPU-hour of each slot's provider and GPU type at the index ``e^log_index`` and the
     regime ``shortage``: ``r P_q(0) M^beta_od x`` (``r`` the type's ``rent_price_ratio``, ``x`` the regime's rental
     factor), (S, P, N). Reserved commitments and the marginal rental are priced from it; the kinds' terms get the
-    H100 price and the ratio once, in :func:`pool_terms`."""
+    H100 price and the ratio once, in :func:`pool_terms`. ``slots``: the slots' provider priors if already
+    gathered (:func:`slot_market`)."""
+    slots = slot_market(st, params) if slots is None else slots
     ratio = st.rent_price_ratio if st.rent_price_ratio.ndim == 3 else st.rent_price_ratio[..., None]
-    return ratio * market.loaded_price(slot_market(st, params).on_demand_usd_per_gpu_hour, log_index,
+    return ratio * market.loaded_price(slots.on_demand_usd_per_gpu_hour, log_index,
                                        params.market.loading_on_demand) * regime.rental_factor(shortage, params)
 
 

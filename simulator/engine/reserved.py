@@ -48,7 +48,7 @@ from simulator.engine._constants import DAYS_PER_MONTH, HOURS_PER_DAY
 from simulator.engine._xla import ordered_sum
 from simulator.engine.kinds import RESERVED
 from simulator.engine.params import Params
-from simulator.engine.pools import on_demand_price, reserved_active, slot_market
+from simulator.engine.pools import SlotMarket, on_demand_price, reserved_active
 from simulator.engine.strategies import CATEGORY_INDEX, StrategyTable
 
 HOURS_PER_MONTH = HOURS_PER_DAY * DAYS_PER_MONTH
@@ -124,12 +124,12 @@ def charges(st: StrategyTable, params: Params, usd: jax.Array) -> dict[str, jax.
                 compliance=st.compliance_markup * usd)
 
 
-def resale_credit(st: StrategyTable, params: Params, free: list[jax.Array], log_index: jax.Array,
-                  shortage: jax.Array, hours: float) -> jax.Array:
+def resale_credit(st: StrategyTable, params: Params, slots: SlotMarket, free: list[jax.Array],
+                  log_index: jax.Array, shortage: jax.Array, hours: float) -> jax.Array:
     """``-I (1 - d_q) P_od(t) phi (1 - f_r)`` summed over resold slots, ``I`` their idle GPU-hours, ``d_q`` the slot
     provider's spot discount, (S, N)."""
     r = params.reserved
-    sell = (1.0 - slot_market(st, params).spot_discount) * on_demand_price(st, params, log_index, shortage) \
+    sell = (1.0 - slots.spot_discount) * on_demand_price(st, params, log_index, shortage, slots) \
         * r.resale_fill_fraction \
         * (1.0 - r.resale_fee_share)
     sell = jnp.broadcast_to(sell, st.kind.shape[:2] + log_index.shape)

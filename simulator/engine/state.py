@@ -31,6 +31,7 @@ from simulator.engine.ownership import (
     init_ledger,
 )
 from simulator.engine.params import Params
+from simulator.engine.pools import SlotMarket, slot_market
 from simulator.engine.processes import fleet, regime
 from simulator.engine.routing import (
     NOT_STARTED,
@@ -76,7 +77,8 @@ class State(NamedTuple):
 
 
 class PathDraws(NamedTuple):
-    """A path's randomness for the whole horizon: stream keys, and the draws made once per path."""
+    """A path's randomness for the whole horizon: stream keys, the draws made once per path, and each slot's provider
+    prices (constant over the horizon: gathered once per chunk, not per step)."""
 
     step_keys: jax.Array  # (K, N) keys of the per-step streams, in ``step_stream_names`` order
     expansion_keys: jax.Array  # (N,) key of the monthly lead-time stream
@@ -86,6 +88,7 @@ class PathDraws(NamedTuple):
     initially_available: jax.Array  # (N,) uniform of spot's initial availability
     initially_short: jax.Array  # (N,) uniform of the regime's initial state
     spot_bad_pool: jax.Array  # (N,) bool: the path's spot pool is a bad one
+    market: SlotMarket  # (S, P, N) each slot's provider's on-demand price and spot discount
 
 
 def path_draws(inputs: EngineInputs, params: Params, grid: Grid, root_key: jax.Array, path_ids: jax.Array,
@@ -102,7 +105,8 @@ def path_draws(inputs: EngineInputs, params: Params, grid: Grid, root_key: jax.A
                      allocation_cycles=jnp.stack([counter_uniforms(cycle_keys, k, dtype) for k in range(n_cycles)]),
                      initially_available=once("spot/initially_available"),
                      initially_short=once("market/regime_initial"),
-                     spot_bad_pool=once("spot/bad_pool") < params.spot.bad_pool_probability)
+                     spot_bad_pool=once("spot/bad_pool") < params.spot.bad_pool_probability,
+                     market=slot_market(inputs.strategies, params))
 
 
 def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) -> State:

@@ -60,7 +60,7 @@ from simulator.engine.ownership import (
     supported_capex,
 )
 from simulator.engine.params import Params
-from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, pool_terms, slot_market
+from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, pool_terms
 from simulator.engine.processes import academic, failures, fleet, market, regime, spot, workload
 from simulator.engine.routing import (
     RunState,
@@ -84,7 +84,7 @@ def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, sta
     owned = _fleet_step(inputs, params, state.fleet, u, t_start, dt)
     month = step_index // grid.steps_per_month
     drivers = StepDrivers(log_index=state.log_index, owned_up=owned.offered, spot_available=state.spot_available,
-                          academic_gpus=academic_gpus, market=slot_market(st, params), shortage=state.shortage,
+                          academic_gpus=academic_gpus, market=draws.market, shortage=state.shortage,
                           spot_bad_pool=draws.spot_bad_pool, month=month)
     terms = pool_terms(st, params, drivers)
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
@@ -213,7 +213,7 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
     dataset, copies = dataset_costs(params, inputs, ctx.provider, usage.wall, ledger.copies, t_start, dt)
     extra = dict(delay=params.workload.delay_usd_per_gpu_hour_day * waited, **dataset)
     if rows_with(inputs.layout, st.kind.shape[0], (RESERVED,)):
-        extra["reserved_resale"] = reserved.resale_credit(st, params, usage.free, state.log_index, state.shortage, hours)
+        extra["reserved_resale"] = reserved.resale_credit(st, params, draws.market, usage.free, state.log_index, state.shortage, hours)
     cash_step, notebook_units = step_costs(st, params, terms, usage, spent, state.notebook_units, dt,
                                            draws.partnership, extra, state.commitments.usd_per_hour * hours)
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)

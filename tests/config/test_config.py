@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
+from conftest import error_for
 
-from simulator.config.errors import error_line
 from simulator.config.load import load_config
 
 SCENARIOS = sorted(p.stem for p in (Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
@@ -14,14 +14,6 @@ SCENARIOS = sorted(p.stem for p in (Path(__file__).parents[2] / "scenarios").glo
 def test_every_scenario_composes(scenario):
     cfg = load_config([f"scenario={scenario}"])
     assert cfg.strategies and cfg.description
-
-
-def error_for(overrides: list[str]) -> str:
-    with pytest.raises(Exception) as info:
-        load_config(overrides)
-    line = error_line(info.value)
-    assert "\n" not in line and line.startswith("config error: ")
-    return line
 
 
 @pytest.mark.parametrize(

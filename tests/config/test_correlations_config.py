@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import error_for
 
 from simulator.config.correlations import correlation_matrix, flat_priors, pearson_from_rank
-from simulator.config.errors import error_line
 from simulator.config.load import CONF_DIR, load_config
 
 REGIONS = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "region").glob("*.yaml"))
@@ -16,14 +16,6 @@ REGIONS = sorted(p.stem for p in (Path(__file__).parents[2] / "conf" / "region")
 
 def correlations(*pairs: tuple[str, str, float]) -> str:
     return "correlations=[" + ",".join(f"{{a:{a},b:{b},rank:{r}}}" for a, b, r in pairs) + "]"
-
-
-def error_for(overrides: list[str]) -> str:
-    with pytest.raises(Exception) as info:
-        load_config(overrides)
-    line = error_line(info.value)
-    assert "\n" not in line and line.startswith("config error: ")
-    return line
 
 
 def test_correlations_compose_with_run_priors():
