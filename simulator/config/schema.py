@@ -191,7 +191,7 @@ class EngineConfig:
     seed: int = bounded(0, ge=0, le=2**31 - 1)
     horizon_months: int = bounded(36, ge=1, le=600)
     step_days: float = bounded(1.0, gt=0.0, le=31.0)
-    discount_rate_per_year: float = bounded(0.1, ge=0.0, le=1.0)
+    discount_rate_per_year: float = bounded(0.35, ge=0.0, le=1.0)  # the company's cost of capital (conf/engine)
     dtype: str = bounded("float32", choices=("float32", "float64"))
     compilation_cache: bool = True  # persist compiled engines in .jax_cache/ (command line runs)
 
@@ -233,6 +233,9 @@ class DecisionConfig:
     max_p_over_budget: float = bounded(1.0, ge=0.0, le=1.0)
     capex_budget_usd: float | None = bounded(None, ge=0.0)  # undiscounted purchases; null: none
     max_p_over_capex_budget: float = bounded(0.05, ge=0.0, le=1.0)
+    funding_usd: float | None = bounded(None, gt=0.0)  # cash on hand for compute until the next raise; null: none
+    funding_month: int | None = bounded(None, ge=0, le=600)  # month of the next raise; null: the whole horizon
+    max_p_out_of_cash: float = bounded(0.05, ge=0.0, le=1.0)  # P(cash needed before the raise > funding_usd)
     max_p_late: float = bounded(0.25, ge=0.0, le=1.0)  # P(some training run misses its deadline)
     max_mean_delay_days: float | None = bounded(7.0, ge=0.0)  # mean backlog-weighted delay; null: none
     excluded_pool_kinds: list[str] = bounded([], subset_of=POOL_KINDS)  # e.g. data may not leave the premises

@@ -174,12 +174,13 @@ def _metrics_table(
         level=decision.level,
         confidence=decision.confidence,
         budget_usd=decision.budget_usd,
+        funding_usd=decision.funding_usd,
     )
     columns = ["rank", "objective", "objective_se", "admissible", "excluded_because", "failed", "borderline"]
     attrs = dict(metrics.attrs)  # level, confidence, paths, ...: pandas' join does not carry attrs
     metrics = metrics.join(rec.ranking[columns])  # strategies in the order of the scenario; "rank" sorts them
     metrics = metrics.join(comparisons["per_strategy"])
-    metrics.attrs.update(attrs)
+    metrics.attrs.update(attrs, funding_month=decision.funding_month)
     closed = closed_kinds(cfg)
     metrics["closed_by_data_policy"] = [
         ", ".join(sorted(closed & set(outcomes.pool_kinds.get(s, ())))) for s in metrics.index

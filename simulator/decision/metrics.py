@@ -13,6 +13,8 @@ For strategy ``k`` over ``n`` paths:
 * ``P(late) = (1/n) sum_i 1[some run of path i is late]``; ``P(over budget) = (1/n) sum_i 1[cost_i > budget]``;
   ``P(on budget and on time) = (1/n) sum_i 1[cost_i <= budget and no run late]``; each with the binomial SE
   ``sqrt(p (1 - p) / n)``; without a budget every path is on budget (the joint probability is then P(on time));
+* cash (undiscounted, :mod:`simulator.engine.cash`): the peak cumulative spend's mean and P50/P90 (SEs as for
+  cost), and ``P(running out) = (1/n) sum_i 1[cash_need_i > funding]``, binomial SE;
 * cost = cost of service = spend + shortfall (priced delay, lateness and unserved work); mean spend, mean
   shortfall and mean delivered GPU-hours, each with ``s / sqrt(n)``;
 * cost per delivered GPU-hour ``R = E[spend] / E[delivered]``, a ratio of means (not the mean of per-path ratios),
@@ -78,6 +80,17 @@ def service_metrics(outcomes: Outcomes, k: int) -> dict[str, float]:
     return out
 
 
+def cash_metrics(outcomes: Outcomes, k: int, funding_usd: float | None, *, level: float,
+                 confidence: float) -> dict[str, float]:
+    """Peak cash need of strategy ``k`` (mean, P50, P90 with SEs) and ``p_out_of_cash`` (NaN without a funding)."""
+    peak = distribution_metrics(outcomes.distribution("peak_cash", k), "peak_cash", quantiles=(0.5, 0.9),
+                                level=level, confidence=confidence)
+    out = {name: value for name, value in peak.items() if not name.endswith(("_lo", "_hi", "_sd"))}
+    out["p_out_of_cash"], out["p_out_of_cash_se"] = (
+        NO_ESTIMATE if funding_usd is None else probability(outcomes, "out_of_cash", k, funding_usd))
+    return out
+
+
 def probability(outcomes: Outcomes, event: str, k: int, threshold: float | None = None) -> tuple[float, float]:
     """``P(event)`` for strategy ``k`` and its binomial SE (events: :data:`simulator.decision.outcomes.EVENTS`)."""
     p, n = outcomes.fraction(event, k, threshold)
@@ -125,6 +138,7 @@ def risk_metrics(
     level: float = 0.95,
     confidence: float = 0.95,
     budget_usd: float | None = None,
+    funding_usd: float | None = None,
 ) -> pd.DataFrame:
     """One row per strategy: cost (of service) and delay metrics with SEs and CIs, spend, shortfall and the cost per
     delivered GPU-hour with SEs, P(late), P(cost > budget), P(on budget and
@@ -136,6 +150,7 @@ def risk_metrics(
         row |= distribution_metrics(outcomes.distribution("cost", k), "cost", **settings)
         row |= distribution_metrics(outcomes.distribution("delay", k), "delay", **settings)
         row |= service_metrics(outcomes, k)
+        row |= cash_metrics(outcomes, k, funding_usd, level=level, confidence=confidence)
         row["p_late"], row["p_late_se"] = probability(outcomes, "late", k)
         row["p_over_budget"], row["p_over_budget_se"] = (
             NO_ESTIMATE if budget_usd is None else probability(outcomes, "over_budget", k, budget_usd)
@@ -145,5 +160,6 @@ def risk_metrics(
         )
         rows.append(row)
     frame = pd.DataFrame(rows).set_index("strategy")
-    frame.attrs.update(level=level, confidence=confidence, budget_usd=budget_usd, **outcomes.describe())
+    frame.attrs.update(level=level, confidence=confidence, budget_usd=budget_usd, funding_usd=funding_usd,
+                       **outcomes.describe())
     return frame

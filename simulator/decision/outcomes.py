@@ -19,8 +19,10 @@ paths: the margin's SE is then the plug-in ``sd_m(psi^B - psi^A) / sqrt(n)``. Th
 did not stream (another budget than the run's) is read from the kept paths, with their count as ``n``.
 
 Events counted by :meth:`Outcomes.fraction` (``t`` the threshold): ``late`` (some named run finished after its
-deadline), ``over_budget`` (``cost > t``), ``over_capex_budget`` (``capex > t``) and ``on_budget_and_time``
-(``cost <= t`` and no run late; every path is on budget when ``t`` is None). :meth:`Outcomes.p_cheaper` counts
+deadline), ``over_budget`` (``cost > t``), ``over_capex_budget`` (``capex > t``), ``on_budget_and_time``
+(``cost <= t`` and no run late; every path is on budget when ``t`` is None) and ``out_of_cash`` (``cash_need > t``,
+the cash spent before the next raise above the funding, :mod:`simulator.engine.cash`). :meth:`Outcomes.distribution`
+reads ``cost``, ``delay`` and ``peak_cash`` (a results file without cash outputs gives NaN for the last). :meth:`Outcomes.p_cheaper` counts
 ``cost_a < cost_b`` with ties one half.
 
 ``cost`` is the cost of service: ``spend + shortfall`` (money spent plus the priced delay, lateness and unserved
@@ -42,7 +44,8 @@ import xarray as xr
 from simulator.stats.estimators import influence_difference, some_run_late
 from simulator.stats.samples import OrderedSample, Sample, SketchSample
 
-EVENTS = ("late", "over_budget", "over_capex_budget", "on_budget_and_time")
+EVENTS = ("late", "over_budget", "over_capex_budget", "on_budget_and_time", "out_of_cash")
+CASH = ("peak_cash", "cash_need")  # per-path cash outputs (simulator.engine.cash)
 SERVICE = ("spend", "shortfall", "delivered_gpu_hours")  # per-path outputs beside the cost of service
 
 
@@ -107,10 +110,14 @@ class PathOutcomes:
     spend: np.ndarray | None = None  # present value, USD; None: all of cost (a run without priced shortfall)
     shortfall: np.ndarray | None = None  # present value, USD; None: 0
     delivered_gpu_hours: np.ndarray | None = None  # None: not recorded (NaN)
+    peak_cash: np.ndarray | None = None  # undiscounted, USD; None: not recorded (NaN)
+    cash_need: np.ndarray | None = None  # undiscounted, USD, before the next raise; None: not recorded (NaN)
 
     def __post_init__(self):
         cost = np.asarray(self.cost, float)
-        defaults = {"spend": cost, "shortfall": np.zeros_like(cost), "delivered_gpu_hours": np.full_like(cost, np.nan)}
+        nan = np.full_like(cost, np.nan)
+        defaults = {"spend": cost, "shortfall": np.zeros_like(cost), "delivered_gpu_hours": nan, "peak_cash": nan,
+                    "cash_need": nan}
         for name, default in defaults.items():
             value = getattr(self, name)
             object.__setattr__(self, name, default if value is None else np.asarray(value, float))
@@ -124,7 +131,7 @@ class PathOutcomes:
         )
         lateness = ds["run_lateness_days"].transpose("strategy", "path", ...).values
         strategies = tuple(str(s) for s in ds["strategy"].values)
-        service = {name: ds[name].transpose("strategy", "path").values for name in SERVICE if name in ds}
+        service = {name: ds[name].transpose("strategy", "path").values for name in SERVICE + CASH if name in ds}
         return cls(strategies, ds["cost"].values, ds["delay"].values, some_run_late(lateness), capex,
                    dict(pool_kinds or {}), **service)
 
@@ -133,7 +140,7 @@ class PathOutcomes:
                     capex_index: int | None = None) -> PathOutcomes:
         """From raw engine outputs, laid out ``(path, strategy, ...)``."""
         capex = outputs["cash_by_category"][..., capex_index] if capex_index is not None else 0 * outputs["cost"]
-        service = {name: np.asarray(outputs[name]).T for name in SERVICE if name in outputs}
+        service = {name: np.asarray(outputs[name]).T for name in SERVICE + CASH if name in outputs}
         return cls(tuple(strategies), outputs["cost"].T, outputs["delay"].T,
                    some_run_late(outputs["run_lateness_days"]).T, np.asarray(capex).T, dict(pool_kinds or {}),
                    **service)
@@ -153,7 +160,7 @@ class PathOutcomes:
         return self
 
     def distribution(self, variable: str, k: int) -> Sample:
-        return Sample({"cost": self.cost, "delay": self.delay}[variable][k])
+        return Sample({"cost": self.cost, "delay": self.delay, "peak_cash": self.peak_cash}[variable][k])
 
     def fraction(self, event: str, k: int, threshold: float | None = None) -> tuple[float, int]:
         if event == "late":
@@ -164,6 +171,8 @@ class PathOutcomes:
             hit = self.capex[k] > threshold
         elif event == "on_budget_and_time":
             hit = ~self.late[k] & ((self.cost[k] <= threshold) if threshold is not None else True)
+        elif event == "out_of_cash":
+            hit = self.cash_need[k] > threshold
         else:
             raise ValueError(f"event must be one of {EVENTS}, not {event!r}")
         return float(np.mean(hit)), self.n
@@ -209,6 +218,8 @@ class StreamedOutcomes:
 
     def distribution(self, variable: str, k: int) -> SketchSample:
         ds, strategy = self.ds, self.strategies[k]
+        if f"stream_{variable}_sketch" not in ds:  # a results file from before the variable was streamed
+            return self.path_level.distribution(variable, k)
         return SketchSample(
             ds[f"stream_{variable}_sketch"].sel(strategy=strategy).values,
             ds[f"{variable}_bucket"].values,
@@ -219,7 +230,7 @@ class StreamedOutcomes:
     def _streamed_for(self, event: str, threshold: float | None) -> bool:
         """Whether the run counted ``event`` against ``threshold`` (the budget it streamed with)."""
         budget = {"over_budget": "budget_usd", "over_capex_budget": "capex_budget_usd",
-                  "on_budget_and_time": "budget_usd"}.get(event)
+                  "on_budget_and_time": "budget_usd", "out_of_cash": "funding_usd"}.get(event)
         return budget is None or self.ds.attrs.get(f"stream_{budget}") == threshold
 
     def fraction(self, event: str, k: int, threshold: float | None = None) -> tuple[float, int]:

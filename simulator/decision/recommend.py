@@ -14,7 +14,8 @@ estimate is within its limit; a constraint *within noise* of its limit, ``|estim
 * data policy: no pool of a kind in ``excluded_pool_kinds`` (or in ``closed_kinds``, an argument);
 * ``P(late) = (1/n) sum_i 1[some run late on path i] <= max_p_late``;
 * ``mean delay <= max_mean_delay_days``;
-* ``P(cost > budget_usd) <= max_p_over_budget``; ``P(capex > capex_budget_usd) <= max_p_over_capex_budget``.
+* ``P(cost > budget_usd) <= max_p_over_budget``; ``P(capex > capex_budget_usd) <= max_p_over_capex_budget``;
+* ``P(cash needed before the raise > funding_usd) <= max_p_out_of_cash`` (:mod:`simulator.engine.cash`).
 
 Objective ``J`` of a strategy: mean cost, the ``level``-quantile (VaR) or ``CVaR_level``. The margin between the best
 admissible strategy ``A`` and the runner-up ``B`` is ``m = J_B - J_A >= 0`` with its pathwise SE
@@ -82,7 +83,8 @@ def _budget_limits(decision: DecisionConfig) -> list[tuple[str, str, str, float 
     """The budget constraints: (column, outcome event, label, budget threshold or None, largest probability)."""
     return [("p_over_budget", "over_budget", "P(over budget)", decision.budget_usd, decision.max_p_over_budget),
             ("p_over_capex", "over_capex_budget", "P(capex over)", decision.capex_budget_usd,
-             decision.max_p_over_capex_budget)]
+             decision.max_p_over_capex_budget),
+            ("p_out_of_cash", "out_of_cash", "P(out of cash)", decision.funding_usd, decision.max_p_out_of_cash)]
 
 
 def _p(x: float) -> str:

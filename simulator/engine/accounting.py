@@ -194,6 +194,7 @@ def finalise(inputs, params: Params, horizon: float, state, monthly: dict[str, j
                run_lateness_days=lateness, run_completed=completed, final_backlog=backlog,
                owned_failures=state.failures, interruptions_by_kind=state.interruptions,
                spot_interruptions=state.interruptions[:, SPOT],
-               owned_gpus_installed=fl.installed, shortage_months=state.shortage_months, **monthly)
+               owned_gpus_installed=fl.installed, shortage_months=state.shortage_months,
+               peak_cash=state.peak_cash, cash_need=state.cash_need, **monthly)
     out = {k: jnp.moveaxis(v, -1, 0) for k, v in out.items()}  # paths first for the host
     return {**out, "parameters": params.to_flat(inputs.run_names, inputs.catalogue)}

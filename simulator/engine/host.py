@@ -80,6 +80,7 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
         run_missed_after_days=jnp.asarray([np.inf if r.missed_after_days is None else r.missed_after_days
                                            for r in runs], dtype).reshape(-1),
         home_provider=jnp.asarray(providers.index(cfg.data.home), jnp.int32),
+        funding_month=jnp.asarray(np.inf if cfg.decision.funding_month is None else cfg.decision.funding_month, dtype),
         copula=copula_of(cfg, dtype),
         run_names=tuple(cfg.runs),
         providers=providers,
@@ -151,7 +152,8 @@ def run_stream(
         if statistics is None and kept == 0:
             continue
         if kept == 0:  # a chunk only folded into the statistics: convert just what they read
-            result = {k: result[k] for k in (*RunStatistics.INPUTS, *RunStatistics.SERVICE_INPUTS) if k in result}
+            read = (*RunStatistics.INPUTS, *RunStatistics.SERVICE_INPUTS, *RunStatistics.CASH_INPUTS)
+            result = {k: result[k] for k in read if k in result}
         host = jax.tree_util.tree_map(
             lambda x, n=n: np.asarray(x[:n], dtype=np.float64 if x.dtype != bool else bool), result
         )
@@ -242,6 +244,7 @@ def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None
         statistics = RunStatistics(
             len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES), capex_column=COST_CATEGORIES.index("capex"),
             budget_usd=cfg.decision.budget_usd, capex_budget_usd=cfg.decision.capex_budget_usd,
+            funding_usd=cfg.decision.funding_usd,
             relative_accuracy=cfg.report.sketch_relative_accuracy,
         ) if streamed else None
         progress = RunProgress(cfg.engine.paths, round_chunk(cfg.engine.chunk_size, cfg.engine.paths),

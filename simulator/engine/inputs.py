@@ -57,6 +57,7 @@ class EngineInputs:
     run_missed_usd: jax.Array  # (R,) paid once if a run is more than ``run_missed_after_days`` late
     run_missed_after_days: jax.Array  # (R,) inf: no cut-off
     home_provider: jax.Array  # () int: provider id where the dataset lives (``data.home``, index in ``providers``)
+    funding_month: jax.Array  # () months of spending the cash on hand must cover (``decision.funding_month``; inf: all)
     copula: Copula | None = None  # rank-correlated priors (the config's ``correlations``); None: all independent
     run_names: tuple[str, ...] = dataclasses.field(default=(), metadata=dict(static=True))
     # the provider universe (built-in providers, then the catalogue: :mod:`simulator.config.providers`) and the

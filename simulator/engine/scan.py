@@ -19,6 +19,7 @@ import jax.numpy as jnp
 from simulator.engine._keys import PARAMETER_STREAM, stream_keys
 from simulator.engine._xla import ordered_sum
 from simulator.engine.accounting import finalise
+from simulator.engine.cash import cumulative_spend
 from simulator.engine.inputs import EngineInputs, Grid, RunSpec, slot_layout
 from simulator.engine.params import Params
 from simulator.engine.priors import sample_parameters
@@ -30,6 +31,7 @@ __all__ = ["EXPANSION_STREAM", "TRAJECTORIES", "EngineInputs", "Grid", "RunSpec"
 
 TRAJECTORIES = {  # the monthly outputs (kept for report.trajectory_paths paths): name -> value at the month's end
     "cumulative_cost": lambda state: ordered_sum(state.pv),
+    "cumulative_cash": lambda state: cumulative_spend(state.cash),
     "backlog": lambda state: state.light + state.heavy,
     "owned_gpus_up": lambda state: state.fleet.installed - state.fleet.down,
     "price_index": lambda state: jnp.exp(state.log_index),

@@ -24,6 +24,7 @@ from simulator.engine._keys import (
     stream_keys,
     streams_keys,
 )
+from simulator.engine.cash import cumulative_spend
 from simulator.engine.inputs import EngineInputs, Grid
 from simulator.engine.kinds import KINDS
 from simulator.engine.ownership import (
@@ -70,6 +71,8 @@ class State(NamedTuple):
     commitments: reserved.Commitments  # reserved pools' locked prices and take-or-pay rate (changed at month ends)
     pv: jax.Array  # (S, C) present value by category
     cash: jax.Array  # (S, C) undiscounted
+    peak_cash: jax.Array  # (S,) largest cumulative spend (cash) at a month end so far (:mod:`~.accounting`)
+    cash_need: jax.Array  # (S,) the same, over the month ends before ``inputs.funding_month`` only
     waited: jax.Array  # (S,) GPU-hour-days of waiting
     demand_gpu_hours: jax.Array  # ()
     failures: jax.Array  # (S,)
@@ -142,6 +145,7 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
         notebook_units=zeros, ledger=init_ledger(n_strategies, n_paths, dtype, len(inputs.providers)),
         commitments=reserved.Commitments(commitments.price.astype(dtype), commitments.usd_per_hour.astype(dtype)),
         pv=categories, cash=categories,
+        peak_cash=cumulative_spend(categories), cash_need=cumulative_spend(categories),
         waited=zeros,
         demand_gpu_hours=jnp.zeros((n_paths,), dtype), failures=zeros,
         interruptions=jnp.zeros((n_strategies, len(KINDS), n_paths), dtype),

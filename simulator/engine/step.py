@@ -51,6 +51,7 @@ from simulator.engine._keys import (
 )
 from simulator.engine._xla import materialise, on_rows, rows_with
 from simulator.engine.accounting import FleetStep, step_costs, sum_by_kind
+from simulator.engine.cash import track as track_cash
 from simulator.engine.inputs import EngineInputs, Grid
 from simulator.engine.kinds import OWNED, RESERVED
 from simulator.engine.ownership import (
@@ -235,6 +236,7 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
         shortage_months=state.shortage_months + jnp.where(state.shortage, dt / DAYS_PER_MONTH, 0.0),
         fleet=fl, light=light, heavy=heavy, runs=runs, notebook_units=notebook_units,
         ledger=ledger._replace(copies=copies), commitments=state.commitments, pv=state.pv + cash_step * discount, cash=state.cash + cash_step,
+        peak_cash=state.peak_cash, cash_need=state.cash_need,
         waited=state.waited + waited,
         demand_gpu_hours=state.demand_gpu_hours + arrivals,
         failures=state.failures + owned.failed, interruptions=usage.interruptions,
@@ -244,8 +246,8 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
 def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, state: State,
               m: jax.Array) -> State:
     """Expansion orders on sustained utilisation (capped by the capex budget); the support cohorts roll; reserved
-    commitments are signed, renewed or exited (:func:`simulator.engine.reserved.roll`, exit fees paid now); reset
-    monthly counters."""
+    commitments are signed, renewed or exited (:func:`simulator.engine.reserved.roll`, exit fees paid now); the
+    peak cumulative cash is updated (:mod:`simulator.engine.cash`); reset monthly counters."""
     st, fl = inputs.strategies, state.fleet
     utilisation = fl.busy_month / jnp.maximum(fl.up_month, UP_HOURS_FLOOR)
     months_above, order = fleet.expansion_due(utilisation, fl.months_above, st.expansion_threshold,
@@ -267,6 +269,8 @@ def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws
     commitments, exit_fees = reserved.roll(st, params, state.commitments, state.log_index, state.shortage, m)
     fees = reserved.one_off(st, params, exit_fees, state.cash)
     discount = (1.0 + inputs.discount_rate_per_year) ** (-now / DAYS_PER_YEAR)
+    peak_cash, cash_need = track_cash(state.peak_cash, state.cash_need, state.cash + fees,
+                                      (m + 1).astype(now.dtype), inputs.funding_month)
     return state._replace(fleet=fl, notebook_units=jnp.zeros_like(state.notebook_units),
                           ledger=roll_month(state.ledger, m), commitments=commitments, cash=state.cash + fees,
-                          pv=state.pv + fees * discount)
+                          pv=state.pv + fees * discount, peak_cash=peak_cash, cash_need=cash_need)

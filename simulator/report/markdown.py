@@ -77,6 +77,7 @@ def decision_markdown(analysis, *, scenario: str, description: str, seconds: flo
         _cost(m),
         _service(m),
         _delay(m),
+        _cash(m),
         _pairwise(analysis),
         _dominance(analysis, m),
         _sensitivity(analysis),
@@ -186,6 +187,25 @@ def _delay(m: pd.DataFrame) -> list[str]:
              number_pm(r["delay_cvar"], r["delay_cvar_se"]), number_pm(r["p_late"], r["p_late_se"], 3),
              number_pm(r["p_on_budget_and_time"], r["p_on_budget_and_time_se"], 3)] for name, r in m.iterrows()]
     return markdown_table("Delay and deadlines", header, rows)
+
+
+def _cash(m: pd.DataFrame) -> list[str]:
+    """Peak cumulative cash (undiscounted) and, with a funding, P(running out) before the next raise."""
+    if "peak_cash_mean" not in m or not np.isfinite(m["peak_cash_mean"]).any():
+        return []
+    funding, month = m.attrs.get("funding_usd"), m.attrs.get("funding_month")
+    header = ["strategy", "peak cash need (mean)", "P50", "P90", "P(out of cash)"]
+    rows = [[_name(name, r), money_pm(r["peak_cash_mean"], r["peak_cash_mean_se"]),
+             money_pm(r["peak_cash_p50"], r["peak_cash_p50_se"]), money_pm(r["peak_cash_p90"], r["peak_cash_p90_se"]),
+             number_pm(r["p_out_of_cash"], r["p_out_of_cash_se"], 3) if np.isfinite(r["p_out_of_cash"])
+             else "no funding set"] for name, r in m.iterrows()]
+    until = f"before the raise at month {month}" if month is not None else "over the horizon"
+    note = ["", "Peak cash need: the largest cumulative undiscounted spend at a month end (shortfall and the fleet's "
+            "resale at the horizon excluded): what the plan must be able to pay at its worst. " + (
+                f"P(out of cash) = P(cash spent {until} > {money_pm(funding)}) (`decision.funding_usd`, "
+                "`decision.funding_month`)." if funding is not None else
+                "Set `decision.funding_usd` (and `decision.funding_month`) to get P(running out of cash).")]
+    return markdown_table("Cash and runway (undiscounted USD)", header, rows) + note
 
 
 def _pairwise(analysis) -> list[str]:

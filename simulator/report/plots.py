@@ -85,11 +85,26 @@ def cost_fan_chart(
 ) -> Axes:
     """Cumulative present-value cost over time: median line and ``band`` quantile ribbon per strategy (dashed for a
     strategy in ``excluded``)."""
+    return _fan_chart(ds, "cumulative_cost", "cumulative cost (PV, USD)", "Cumulative cost", ax=ax, band=band,
+                      excluded=excluded)
+
+
+def cash_fan_chart(
+    ds: xr.Dataset, *, ax: Axes | None = None, band: tuple[float, float] = (0.05, 0.95), excluded: Collection[str] = ()
+) -> Axes:
+    """Cumulative undiscounted spend over time (the cash the plan needs): median and ``band`` ribbon per strategy."""
+    return _fan_chart(ds, "cumulative_cash", "cumulative cash spent (undiscounted, USD)", "Cash spent", ax=ax,
+                      band=band, excluded=excluded)
+
+
+def _fan_chart(ds: xr.Dataset, variable: str, ylabel: str, title: str, *, ax: Axes | None,
+               band: tuple[float, float], excluded: Collection[str]) -> Axes:
+    """A monthly trajectory ``variable``: median line and ``band`` quantile ribbon per strategy."""
     ax = new_axes(ax, SIZE)
     palette = sns.color_palette(n_colors=ds.sizes["strategy"])
     months = ds["month"].values
     for color, strategy in zip(palette, ds["strategy"].values, strict=True):
-        cumulative = ds["cumulative_cost"].sel(strategy=strategy).values  # (trajectory_path, month)
+        cumulative = ds[variable].sel(strategy=strategy).values  # (trajectory_path, month)
         lo, mid, hi = np.quantile(cumulative, [band[0], 0.5, band[1]], axis=0)
         ax.fill_between(months, lo, hi, color=color, alpha=0.2, linewidth=0)
         sns.lineplot(x=months, y=mid, color=color, label=_label(strategy, excluded), ax=ax,
@@ -97,8 +112,8 @@ def cost_fan_chart(
     ax.yaxis.set_major_formatter(MONEY)
     ax.set(
         xlabel="month",
-        ylabel="cumulative cost (PV, USD)",
-        title=f"Cumulative cost: median and {band[0]:.0%}-{band[1]:.0%} band "
+        ylabel=ylabel,
+        title=f"{title}: median and {band[0]:.0%}-{band[1]:.0%} band "
         f"({ds.sizes['trajectory_path']:,} paths)",
     )
     return ax
@@ -108,11 +123,14 @@ PLOTS = {
     "cost_distribution": cost_distribution,
     "delay_distribution": delay_distribution,
     "cost_fan_chart": cost_fan_chart,
+    "cash_fan_chart": cash_fan_chart,
 }
+TRAJECTORY_OF = {"cost_fan_chart": "cumulative_cost", "cash_fan_chart": "cumulative_cash"}  # skipped when absent
 
 
 def save_all(ds: xr.Dataset, directory: Path, *, excluded: Collection[str] = ()) -> list[Path]:
     """Draw every plot of :data:`PLOTS` and save it as ``directory/NAME.png``; ``excluded``: strategies that fail a
     constraint, labelled so."""
-    return save_figures(((name, lambda plot=plot: plot(ds, excluded=excluded)) for name, plot in PLOTS.items()),
+    drawn = {name: plot for name, plot in PLOTS.items() if TRAJECTORY_OF.get(name, "cost") in ds}
+    return save_figures(((name, lambda plot=plot: plot(ds, excluded=excluded)) for name, plot in drawn.items()),
                         directory)

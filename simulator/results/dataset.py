@@ -145,6 +145,7 @@ def _provenance(sim: Simulation, *, seed: int, resolved_config: str, scenario: s
     )
     if sim.statistics is not None:  # the budgets the streamed probabilities were counted against
         attrs.update({f"stream_{name}": value for name, value in (
-            ("budget_usd", sim.statistics.budget), ("capex_budget_usd", sim.statistics.capex_budget))
+            ("budget_usd", sim.statistics.budget), ("capex_budget_usd", sim.statistics.capex_budget),
+            ("funding_usd", sim.statistics.funding))
             if np.isfinite(value)})
     return attrs

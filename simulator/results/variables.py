@@ -103,6 +103,16 @@ VARIABLES: dict[str, Variable] = {
                                 "of the time"),
     "owned_gpus_installed": Variable(PATHS, "GPUs", "owned GPUs installed at the horizon",
                                      "Owned GPUs delivered by the end of the horizon (initial order and expansions)"),
+    "peak_cash": Variable(PATHS, "USD", "peak cumulative cash need",
+                          "max over month ends k = 0..M of C_k, the cumulative undiscounted spend after k months (spend "
+                          "categories, the resale of the fleet at the horizon and the shortfall excluded): the cash "
+                          "the plan needs at its worst (simulator.engine.cash)"),
+    "cash_need": Variable(PATHS, "USD", "cash needed before the next raise",
+                          "max over month ends k <= decision.funding_month of C_k (the whole horizon when it is "
+                          "null); P(running out) = P(cash_need > decision.funding_usd)"),
+    "cumulative_cash": Variable(MONTHS, "USD", "cumulative undiscounted spend",
+                                "C_k: cash spent by the end of each month (spend categories; the resale of the fleet "
+                                "at the horizon and the shortfall excluded)"),
     "cumulative_cost": Variable(MONTHS, "USD", "cumulative present value of cost",
                                 "Discounted cost accrued by the end of each month, the delay of waiting work "
                                 "included (residual value and the horizon's shortfall not yet booked)"),

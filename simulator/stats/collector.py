@@ -18,8 +18,10 @@ Per strategy ``s`` (and pair ``s, v``; ``n`` paths; exact moments by :class:`sim
 * pathwise differences ``d_sv = cost_v - cost_s``: mean and variance, so ``SE(mean d_sv) = sd(d_sv) / sqrt(n)``
   uses the common random numbers;
 * counts: ``P(cost_s < cost_v)`` (ties count one half), ``P(some run late)``, ``P(cost > budget)``,
-  ``P(capex > capex budget)``, ``P(cost <= budget and no run late)``; a probability's SE is binomial;
-* DDSketch histograms of cost and delay (:class:`simulator.stats.accumulators.LogSketch`, relative accuracy
+  ``P(capex > capex budget)``, ``P(cost <= budget and no run late)``, ``P(cash need before the raise > funding)``;
+  a probability's SE is binomial;
+* mean and variance of the peak cash and of the cash needed before the raise (:mod:`simulator.engine.cash`);
+* DDSketch histograms of cost, delay and peak cash (:class:`simulator.stats.accumulators.LogSketch`, relative accuracy
   ``report.sketch_relative_accuracy``) for quantiles, VaR and CVaR.
 """
 
@@ -39,20 +41,23 @@ class RunStatistics:
     strategies, runs, categories : sizes of the strategy, named-run and cost-category axes.
     capex_column : index of the capex category along the category axis of ``cash_by_category`` (the caller knows
         the engine's category order; this module does not import the engine).
-    budget_usd, capex_budget_usd : what ``P(cost > budget)`` and ``P(capex > capex budget)`` count against (None:
-        no budget, nothing is over it).
+    budget_usd, capex_budget_usd, funding_usd : what ``P(cost > budget)``, ``P(capex > capex budget)`` and
+        ``P(cash_need > funding)`` count against (None: no budget, nothing is over it).
     relative_accuracy : the sketches' relative accuracy ``alpha``.
     """
 
     INPUTS = ("cost_by_category", "cash_by_category", "delay", "run_lateness_days")  # engine outputs it reads
+    CASH_INPUTS = ("peak_cash", "cash_need")  # read when the first chunk has them (simulator.engine.cash)
     SERVICE_INPUTS = ("spend", "shortfall", "delivered_gpu_hours")  # read when the first chunk has them
 
     def __init__(self, strategies: int, runs: int, categories: int, *, capex_column: int,
-                 budget_usd: float | None, capex_budget_usd: float | None, relative_accuracy: float):
+                 budget_usd: float | None, capex_budget_usd: float | None, relative_accuracy: float,
+                 funding_usd: float | None = None):
         s = strategies
         self.capex_column = capex_column
         self.budget = np.inf if budget_usd is None else float(budget_usd)
         self.capex_budget = np.inf if capex_budget_usd is None else float(capex_budget_usd)
+        self.funding = np.inf if funding_usd is None else float(funding_usd)
         self.moments = {
             "cost": Moments.empty((s,)),
             "delay": Moments.empty((s,)),
@@ -67,6 +72,7 @@ class RunStatistics:
             "over_budget": np.zeros(s, np.int64),
             "over_capex_budget": np.zeros(s, np.int64),
             "on_budget_and_time": np.zeros(s, np.int64),
+            "out_of_cash": np.zeros(s, np.int64),
         }
         self.sketches = {
             "cost": LogSketch.empty(s, relative_accuracy),
@@ -74,6 +80,7 @@ class RunStatistics:
         }
         self.paths = 0
         self.service: bool | None = None  # whether the chunks carry SERVICE_INPUTS (decided by the first chunk)
+        self.cash: bool | None = None  # whether they carry CASH_INPUTS (decided by the first chunk)
 
     def _fold_service(self, chunk: dict[str, np.ndarray]) -> None:
         """Moments of :attr:`SERVICE_INPUTS` and the spend-delivered co-moments, if the run outputs them.
@@ -98,10 +105,26 @@ class RunStatistics:
             self.moments[name] = self.moments[name].merge(Moments.of(chunk[name]))
         self.spend_delivered = self.spend_delivered.merge(CoMoments.of(chunk["spend"], chunk["delivered_gpu_hours"]))
 
+    def _fold_cash(self, chunk: dict[str, np.ndarray]) -> None:
+        """Moments of the peak cash and the cash need, the peak cash's sketch and ``P(cash_need > funding)``."""
+        if self.cash is None:
+            self.cash = all(name in chunk for name in self.CASH_INPUTS)
+            if self.cash:
+                shape = np.shape(chunk["peak_cash"])[1:]
+                self.moments |= {name: Moments.empty(shape) for name in self.CASH_INPUTS}
+                self.sketches["peak_cash"] = LogSketch.empty(shape[0], self.sketches["cost"].relative_accuracy)
+        if not self.cash:
+            return
+        for name in self.CASH_INPUTS:
+            self.moments[name] = self.moments[name].merge(Moments.of(chunk[name]))
+        self.counts["out_of_cash"] += (chunk["cash_need"] > self.funding).sum(axis=0)
+        self.sketches["peak_cash"].add(chunk["peak_cash"])
+
     def add(self, chunk: dict[str, np.ndarray]) -> None:
         """Fold one chunk of host (float64) engine outputs in: :attr:`INPUTS`, ``cost`` (their float64 total) and,
         when present, :attr:`SERVICE_INPUTS`."""
         self._fold_service(chunk)
+        self._fold_cash(chunk)
         cost = chunk["cost"]
         difference = cost[:, None, :] - cost[:, :, None]  # [path, s, v] = cost_v - cost_s
         values = {
@@ -138,7 +161,8 @@ class RunStatistics:
 
         for name, dims, units in (("cost", s, "USD"), ("delay", s, "days"), ("cost_difference", pair, "USD"),
                                   ("cost_by_category", cat, "USD"), ("cash_by_category", cat, "USD"),
-                                  ("run_lateness_days", run, "days")):
+                                  ("run_lateness_days", run, "days"),
+                                  *((name, s, "USD") for name in self.CASH_INPUTS if self.cash)):
             moments = self.moments[name]
             label = "cost(versus) - cost(strategy)" if name == "cost_difference" else name.replace("_", " ")
             add(f"{name}_mean", dims, moments.mean, units, f"mean of {label}")
@@ -154,10 +178,11 @@ class RunStatistics:
         add("p_cheaper", pair, self.counts["cheaper"] / n, "1", "P(cost(strategy) < cost(versus)), ties 1/2")
         for name, label in (("late", "some run late"), ("over_budget", "cost > decision.budget_usd"),
                             ("over_capex_budget", "capex > decision.capex_budget_usd"),
-                            ("on_budget_and_time", "cost <= budget and no run late")):
-            add(f"p_{name}", s, self.counts[name] / n, "1", f"P({label})")
-        for name in ("cost", "delay"):
-            sketch = self.sketches[name]
+                            ("on_budget_and_time", "cost <= budget and no run late"),
+                            ("out_of_cash", "cash need before the raise > decision.funding_usd")):
+            if name != "out_of_cash" or self.cash:
+                add(f"p_{name}", s, self.counts[name] / n, "1", f"P({label})")
+        for name, sketch in self.sketches.items():
             used = np.flatnonzero(sketch.counts.any(axis=0))
             window = slice(used[0], used[-1] + 1) if used.size else slice(0, 1)
             out[f"stream_{name}_sketch"] = (("strategy", f"{name}_bucket"), sketch.counts[:, window], dict(

@@ -81,7 +81,8 @@ def test_sketch_cvar_within_three_alpha_for_nonnegative_values():
 def kept_and_streamed():
     """The same 1,280 paths run twice: every path kept, and streamed keeping the first 320."""
     overrides = ["scenario=hybrid", "engine.paths=1280", "engine.chunk_size=256", "engine.horizon_months=6",
-                 "report.trajectory_paths=50", "decision.budget_usd=3000000", "decision.capex_budget_usd=500000"]
+                 "report.trajectory_paths=50", "decision.budget_usd=3000000", "decision.capex_budget_usd=500000",
+                 "decision.funding_usd=1200000", "decision.funding_month=3"]
     full_cfg = load_config(overrides)
     streamed_cfg = load_config(overrides + ["report.path_level_paths=320"])
     runs = []
@@ -111,12 +112,14 @@ def test_streamed_dataset_keeps_the_first_paths_and_counts_all(kept_and_streamed
 
 def test_streamed_metrics_match_the_path_level_ones(kept_and_streamed):
     (cfg, full), (_, streamed) = kept_and_streamed
-    settings = dict(quantiles=(0.05, 0.5, 0.95), level=0.95, confidence=0.95, budget_usd=cfg.decision.budget_usd)
+    settings = dict(quantiles=(0.05, 0.5, 0.95), level=0.95, confidence=0.95, budget_usd=cfg.decision.budget_usd,
+                    funding_usd=cfg.decision.funding_usd)
     exact = risk_metrics(PathOutcomes.from_dataset(full), **settings)
     sketched = risk_metrics(StreamedOutcomes(streamed), **settings)
     assert list(sketched.columns) == list(exact.columns)
     for column in ("cost_mean", "cost_mean_se", "cost_sd", "delay_mean", "p_late", "p_over_budget",
-                   "p_on_budget_and_time", "p_on_budget_and_time_se"):
+                   "p_on_budget_and_time", "p_on_budget_and_time_se", "peak_cash_mean", "peak_cash_mean_se",
+                   "p_out_of_cash", "p_out_of_cash_se"):
         np.testing.assert_allclose(sketched[column], exact[column], rtol=1e-9, atol=1e-12, err_msg=column)
     for column in ("cost_p95_lo", "cost_p95_hi", "cost_p5_lo"):  # order statistics, within alpha
         np.testing.assert_allclose(sketched[column], exact[column], rtol=ALPHA, err_msg=column)
