@@ -155,6 +155,10 @@ def check(cfg: Config) -> None:
     for name, strategy in cfg.strategies.items():
         if not strategy.pools:
             raise ConfigError(f"strategies.{name}.pools is empty: a strategy needs at least one pool")
+    target = cfg.decision.optimise_strategy  # the strategy a sweeper (Optuna) optimises: app/run.py
+    if target is not None and target not in cfg.strategies:
+        raise ConfigError(f"decision.optimise_strategy = {target!r}: not a strategy of this scenario "
+                          f"({', '.join(cfg.strategies)})")
     check_providers(cfg)
     paths = cfg.engine.paths
     if paths != "auto" and (isinstance(paths, bool) or not isinstance(paths, int)):
