@@ -72,17 +72,13 @@ def run_job(cfg: DictConfig) -> float:
 
 
 def recommended_objective(analysis, strategy: str | None = None) -> float:
-    """The job's value for a sweeper: the recommended strategy's objective (NaN when none is admissible), or, with
-    ``decision.optimise_strategy``, that strategy's objective, the lowest over its admissible variants when an
-    in-engine sweep expanded it; ``+inf`` when it (or every variant) fails a constraint, so a minimising sweeper
-    (Optuna) never picks an infeasible trial."""
-    table = analysis.metrics
-    if strategy is None:
-        best = analysis.recommendation.best
-        return float("nan") if best is None else float(table.loc[best, "objective"])
-    names = [s for s in table.index if s == strategy or str(s).startswith(f"{strategy}@")]
-    admissible = table.loc[names][table.loc[names, "admissible"].astype(bool)]
-    return float(admissible["objective"].min()) if len(admissible) else float("inf")
+    """The job's value for a sweeper (:func:`simulator.sweeps.multirun.job_value` of the metrics table): the
+    recommended strategy's objective (NaN when none is admissible), or, with ``decision.optimise_strategy``, that
+    strategy's objective, the lowest over its admissible variants when an in-engine sweep expanded it; ``+inf`` when
+    it (or every variant) fails a constraint, so a minimising sweeper (Optuna) never picks an infeasible trial."""
+    from simulator.sweeps.multirun import job_value
+
+    return job_value(analysis.metrics, strategy)
 
 
 def _simulate(config, scenario: str, resolved: str):
