@@ -78,6 +78,9 @@ def recommended_objective(analysis, strategy: str | None = None) -> float:
     it (or every variant) fails a constraint, so a minimising sweeper (Optuna) never picks an infeasible trial."""
     from simulator.sweeps.multirun import job_value
 
+    if strategy is None:
+        best = analysis.recommendation.best
+        return float("nan") if best is None else float(analysis.metrics.loc[best, "objective"])
     return job_value(analysis.metrics, strategy)
 
 

@@ -36,8 +36,9 @@ def frontier_plot(opt: SweepOptimum, *, against: str = "cvar", ax: Axes | None =
     ax = new_axes(ax, (7, 5))
     frame = _frame(opt, against)
     palette = {"frontier": "tab:blue", "dominated": "0.6", "fails a constraint": "tab:red"}
-    sns.scatterplot(frame, x="mean", y="tail", hue="status", palette=palette, style="admissible",
-                    markers={True: "o", False: "X"}, s=60, ax=ax, legend="brief")
+    sns.scatterplot(frame, x="mean", y="tail", hue="status", palette=palette, style="status",
+                    markers={"frontier": "o", "dominated": "o", "fails a constraint": "X"}, s=60, ax=ax,
+                    legend="brief")
     line = frame[frame["frontier"]].sort_values("mean")
     ax.plot(line["mean"], line["tail"], color="tab:blue", lw=1.2, zorder=1)
     for _, row in line.head(MAX_LABELS).iterrows():

@@ -134,3 +134,21 @@ def test_no_admissible_variant():
                         DecisionConfig(max_p_late=0.25, max_mean_delay_days=None))
     assert opt.best is None and not opt.within_noise.any()
     assert "no variant of s meets every constraint" in describe_optimum(opt)
+
+
+def test_frontier_table_and_plot(tmp_path):
+    """summary.md's sweep section: the line, then one frontier table per tail measure; frontier_<sweep>.png."""
+    from simulator.report.markdown import knob_sweeps_markdown
+    from simulator.sweeps.frontier_plot import save_frontier_plots
+
+    paths = 1000
+    risky = np.where(np.arange(paths) < 900, 8.0, 20.0)
+    late = [np.arange(paths) < 200, np.arange(paths) < 100, np.zeros(paths, bool)]
+    outcomes = _outcomes(SWEEP, [risky, np.full(paths, 10.0), np.full(paths, 11.0)], late)
+    opt = sweep_optimum(outcomes, "size", SWEEP, DecisionConfig(max_mean_delay_days=None))
+    assert list(opt.frontier_late) == [True, True, True]
+    text = knob_sweeps_markdown([describe_optimum(opt)], [frontier_frame(opt), frontier_frame(opt, "p_late")])
+    assert "## In-engine sweeps" in text and "## Efficient frontier of sweep size: mean cost vs CVaR95" in text
+    assert "| pools.base.gpus = 8 |" in text and "0.08" in text and "mean cost vs P(late)" in text
+    written = save_frontier_plots({"size": opt}, tmp_path)
+    assert [p.name for p in written] == ["frontier_size.png"] and written[0].stat().st_size > 10_000

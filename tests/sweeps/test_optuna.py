@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from tests.sweeps.test_multirun import synthetic_job
 
 from simulator.sweeps.breakeven import sweep_summary_markdown
 from simulator.sweeps.multirun import combine, job_value
+from tests.sweeps.test_multirun import synthetic_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
