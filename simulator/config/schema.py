@@ -252,7 +252,9 @@ class SweepConfig:
     strategy: str = ""
     knob: str = ""  # e.g. pools.base.gpus, checkpoint_interval_hours, expansion.utilisation_threshold
     values: list[float] = field(default_factory=list)
-    knobs: dict[str, list[float]] = field(default_factory=dict)  # a grid: {pools.base.gpus: [0, 16], expansion.gpus: [8]}
+    # a grid: {pools.base.gpus: [0, 16], expansion.gpus: [8]}; Any: OmegaConf 2.3 rejects ints in a nested
+    # List[float] (config/sweeps.py checks the values are numbers)
+    knobs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -75,7 +75,7 @@ def sweep_knobs(sweep, where: str) -> dict[str, list[float]]:
     for an empty, duplicated or oversized grid."""
     if sweep.knobs and (sweep.knob or sweep.values):
         raise ConfigError(f"{where}: give either knob and values or knobs, not both")
-    grid = {str(k): list(v) for k, v in sweep.knobs.items()} if sweep.knobs else (
+    grid = {str(k): list(v) if isinstance(v, list | tuple) else [v] for k, v in sweep.knobs.items()} if sweep.knobs else (
         {sweep.knob: list(sweep.values)} if sweep.knob else {})
     if not grid:
         raise ConfigError(f"{where}.knobs is empty: give knob and values, or knobs: {{path: [values]}}")
@@ -84,6 +84,8 @@ def sweep_knobs(sweep, where: str) -> dict[str, list[float]]:
                           "the Optuna sweeper, hydra/sweeper=optuna)")
     for knob, values in grid.items():
         key = f"{where}.values" if not sweep.knobs else f"{where}.knobs.{knob}"
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+            raise ConfigError(f"{key} = {values}: give a list of numbers")
         if not values:
             raise ConfigError(f"{key} is empty: give at least one value")
         if len(set(values)) < len(values):

@@ -109,8 +109,10 @@ def check_prior(key: str, spec: PriorSpec, domain: dict[str, Any]) -> None:
 
 def _walk(key: str, node: Any) -> None:
     if isinstance(node, dict):
+        knobs = key.startswith("sweeps.") and key.endswith(".knobs")  # dotted knob paths: pools.base.gpus, x.order.1
         for name, child in node.items():
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", str(name)):
+            if not knobs and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", str(name)) or \
+                    knobs and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*", str(name)):
                 raise ConfigError(f"{key}.{name}: names may use letters, digits, '_' and '-' only")
             _walk(f"{key}.{name}", child)
         return

@@ -120,3 +120,22 @@ def test_grid_dataset_kept_and_streamed():
         np.testing.assert_allclose(approx[name].margin_se, exact[name].margin_se, rtol=1e-5, atol=1e-3)
         np.testing.assert_array_equal(approx[name].within_noise, exact[name].within_noise)
         assert full.attrs[f"sweep_{name}_optimum"] == streamed.attrs[f"sweep_{name}_optimum"]
+
+
+def test_a_scenario_file_declares_a_grid(tmp_path):
+    """``knobs`` in YAML: dotted knob paths as keys, whole numbers for a float list (OmegaConf), two sweeps."""
+    from simulator.config.load import load_config
+
+    (tmp_path / "scenario").mkdir()
+    (tmp_path / "scenario" / "grid_test.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - /strategy@strategies.hybrid: hybrid\nscenario: grid_test\nsweeps:\n"
+        "  grid: {strategy: hybrid, knobs: {pools.base.gpus: [0, 16], expansion.utilisation_threshold: [0.7, 1]}}\n"
+        "  size: {strategy: hybrid, knob: pools.base.gpus, values: [8]}\n")
+    cfg = load_config([f"hydra.searchpath=[file://{tmp_path}]", "scenario=grid_test"])
+    assert list(cfg.strategies) == [
+        "hybrid@pools.base.gpus=0,expansion.utilisation_threshold=0.7",
+        "hybrid@pools.base.gpus=0,expansion.utilisation_threshold=1",
+        "hybrid@pools.base.gpus=16,expansion.utilisation_threshold=0.7",
+        "hybrid@pools.base.gpus=16,expansion.utilisation_threshold=1", "hybrid@pools.base.gpus=8"]
+    assert cfg.strategies["hybrid@pools.base.gpus=16,expansion.utilisation_threshold=1"].expansion.\
+        utilisation_threshold == 1.0
