@@ -31,13 +31,16 @@ def aggregate(
     """Combine the jobs under ``sweep_dir`` into ``sweep.nc``, plots and ``sweep_summary.md``; returns both."""
 
     sweep_dir = Path(sweep_dir)
-    if keys is None and (sweep_dir / "multirun.yaml").is_file():
-        keys = swept_keys(OmegaConf.load(sweep_dir / "multirun.yaml")) or None
+    multirun = OmegaConf.load(sweep_dir / "multirun.yaml") if (sweep_dir / "multirun.yaml").is_file() else None
+    if keys is None and multirun is not None:
+        keys = swept_keys(multirun) or None
     jobs = read_jobs(sweep_dir)
     if not jobs:
         raise ValueError(f"no job directories under {sweep_dir}")
     failed = [j for j in jobs if j.summary is None]
-    ds = combine(jobs, keys)
+    strategy, trials = _sweep_settings(jobs[0])
+    ds = combine(jobs, keys, strategy, trials=trials)
+    plots = plots and "trial" not in ds.dims  # the decision map and break-even curves need a grid
     ds.attrs.update(
         sweep_dir=str(sweep_dir),
         confidence=confidence,
@@ -50,6 +53,17 @@ def aggregate(
     text = sweep_summary_markdown(ds, failed=ds.attrs["failed_jobs"], plots=[p.name for p in written])
     (sweep_dir / "sweep_summary.md").write_text(text)
     return ds, jobs
+
+
+def _sweep_settings(job: Job) -> tuple[str | None, bool]:
+    """From a job's ``.hydra`` files: ``decision.optimise_strategy`` and whether an optimising sweeper (Optuna) ran
+    the trials (laid out along ``trial``, not as a grid)."""
+    hydra_dir = job.directory / ".hydra"
+    config = OmegaConf.load(hydra_dir / "config.yaml") if (hydra_dir / "config.yaml").is_file() else None
+    settings = OmegaConf.load(hydra_dir / "hydra.yaml") if (hydra_dir / "hydra.yaml").is_file() else None
+    strategy = OmegaConf.select(config, "decision.optimise_strategy", default=None) if config else None
+    sweeper = str(OmegaConf.select(settings, "hydra.sweeper._target_", default="")) if settings else ""
+    return strategy, "optuna" in sweeper.lower()
 
 
 class AggregateSweep(Callback):

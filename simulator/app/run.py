@@ -68,13 +68,20 @@ def run_job(cfg: DictConfig) -> float:
 
     analysis = analyse(ds, config, rerun=EngineRerun(config))
     _write_outputs(ds, analysis, config, out_dir, scenario=scenario, resolved=resolved, seconds=seconds)
-    return recommended_objective(analysis)
+    return recommended_objective(analysis, config.decision.optimise_strategy)
 
 
-def recommended_objective(analysis) -> float:
-    """The objective of the recommended strategy (``analysis.metrics.objective``), NaN when none is admissible."""
-    best = analysis.recommendation.best
-    return float("nan") if best is None else float(analysis.metrics.loc[best, "objective"])
+def recommended_objective(analysis, strategy: str | None = None) -> float:
+    """The job's value for a sweeper (:func:`simulator.sweeps.multirun.job_value` of the metrics table): the
+    recommended strategy's objective (NaN when none is admissible), or, with ``decision.optimise_strategy``, that
+    strategy's objective, the lowest over its admissible variants when an in-engine sweep expanded it; ``+inf`` when
+    it (or every variant) fails a constraint, so a minimising sweeper (Optuna) never picks an infeasible trial."""
+    from simulator.sweeps.multirun import job_value
+
+    if strategy is None:
+        best = analysis.recommendation.best
+        return float("nan") if best is None else float(analysis.metrics.loc[best, "objective"])
+    return job_value(analysis.metrics, strategy)
 
 
 def _simulate(config, scenario: str, resolved: str):
@@ -107,13 +114,10 @@ def _write_outputs(ds, analysis, config, out_dir: Path, *, scenario: str, resolv
     from simulator.report.plots import save_all
     from simulator.report.terminal import print_terminal
     from simulator.results.io import write_atomic
-    from simulator.sweeps.knobs import describe_knob_sweeps
 
     text = decision_markdown(analysis, scenario=scenario, description=config.description, seconds=seconds)
-    sweep_lines = describe_knob_sweeps(ds, config.sweeps, confidence=config.decision.confidence)
-    if sweep_lines:
-        text += "\n## In-engine sweeps\n\n" + "\n".join(f"- {line}" for line in sweep_lines) + "\n"
-        log.info("\n".join(sweep_lines))
+    ds, sweep_lines, sweep_text = _knob_sweeps(ds, analysis, config, out_dir)
+    text += sweep_text
     (out_dir / "config_resolved.yaml").write_text(resolved)
     write_tables(analysis, out_dir)
     if config.report.plots:
@@ -126,6 +130,28 @@ def _write_outputs(ds, analysis, config, out_dir: Path, *, scenario: str, resolv
         print_terminal(analysis, scenario=scenario, out_dir=os.path.relpath(out_dir))
         for line in sweep_lines:
             print(line)
+
+
+def _knob_sweeps(ds, analysis, config, out_dir: Path):
+    """The in-engine sweeps' optima under the decision, their Dataset variables, lines, frontier tables and plots."""
+    from simulator.decision.analyse import pool_kinds
+    from simulator.decision.outcomes import outcomes_of
+    from simulator.report.markdown import knob_sweeps_markdown
+    from simulator.sweeps.frontier_plot import save_frontier_plots
+    from simulator.sweeps.optimum import frontier_frame, sweep_optima
+    from simulator.sweeps.sweep_report import describe_knob_sweeps, optimum_dataset
+
+    if not config.sweeps:
+        return ds, [], ""
+    optima = sweep_optima(outcomes_of(ds, pool_kinds(config)), config.sweeps, config.decision,
+                          analysis.recommendation.ranking, has_runs=bool(config.runs))
+    lines = describe_knob_sweeps(optima)
+    log.info("\n".join(lines))
+    frontiers = [frontier_frame(opt, against) for opt in optima.values() if len(opt.labels) > 1
+                 for against in ("cvar", "p_late")[: 2 if opt.frontier_late is not None else 1]]
+    if config.report.plots:
+        save_frontier_plots(optima, out_dir)
+    return optimum_dataset(ds, config.sweeps, optima), lines, knob_sweeps_markdown(lines, frontiers)
 
 
 def _job_error(exc: Exception) -> float:

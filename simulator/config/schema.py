@@ -241,15 +241,23 @@ class DecisionConfig:
     excluded_pool_kinds: list[str] = bounded([], subset_of=POOL_KINDS)  # e.g. data may not leave the premises
     target_relative_se: float = bounded(0.01, gt=0.0, lt=1.0)  # engine.paths=auto: SE / |objective| of the best
     sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
+    optimise_strategy: str | None = None  # a multirun job (Optuna) returns this strategy's objective; null: the best's
 
 
 @dataclass
 class SweepConfig:
-    """An in-engine sweep: a numeric knob of one strategy (dotted path) and the values to evaluate in one run."""
+    """An in-engine sweep: numeric knobs of one strategy (dotted paths) and the values to evaluate in one run.
+
+    Either one knob (``knob`` and ``values``) or a grid of 1-3 knobs (``knobs: {path: [values]}``, the cartesian
+    product); see :mod:`simulator.config.sweeps`.
+    """
 
     strategy: str = ""
     knob: str = ""  # e.g. pools.base.gpus, checkpoint_interval_hours, expansion.utilisation_threshold
     values: list[float] = field(default_factory=list)
+    # a grid: {pools.base.gpus: [0, 16], expansion.gpus: [8]}; Any: OmegaConf 2.3 rejects ints in a nested
+    # List[float] (config/sweeps.py checks the values are numbers)
+    knobs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -109,8 +109,10 @@ def check_prior(key: str, spec: PriorSpec, domain: dict[str, Any]) -> None:
 
 def _walk(key: str, node: Any) -> None:
     if isinstance(node, dict):
+        knobs = key.startswith("sweeps.") and key.endswith(".knobs")  # dotted knob paths: pools.base.gpus, x.order.1
         for name, child in node.items():
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", str(name)):
+            if not knobs and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", str(name)) or \
+                    knobs and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*", str(name)):
                 raise ConfigError(f"{key}.{name}: names may use letters, digits, '_' and '-' only")
             _walk(f"{key}.{name}", child)
         return
@@ -155,6 +157,10 @@ def check(cfg: Config) -> None:
     for name, strategy in cfg.strategies.items():
         if not strategy.pools:
             raise ConfigError(f"strategies.{name}.pools is empty: a strategy needs at least one pool")
+    target = cfg.decision.optimise_strategy  # the strategy a sweeper (Optuna) optimises: app/run.py
+    if target is not None and target not in cfg.strategies:
+        raise ConfigError(f"decision.optimise_strategy = {target!r}: not a strategy of this scenario "
+                          f"({', '.join(cfg.strategies)})")
     check_providers(cfg)
     paths = cfg.engine.paths
     if paths != "auto" and (isinstance(paths, bool) or not isinstance(paths, int)):

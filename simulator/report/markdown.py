@@ -268,3 +268,31 @@ def _glossary() -> list[str]:
             "training run finishes after its deadline. Regret: cost of service above the cheapest admissible "
             "strategy on the same path. Formulas: docstrings of simulator/stats/estimators.py, stats/compare.py, "
             "decision/recommend.py, decision/sensitivity.py."]
+
+
+def knob_sweeps_markdown(lines: list[str], frontiers: list) -> str:
+    """``## In-engine sweeps``: one line per sweep (its optimum under the decision, the set within noise, the
+    infeasible variants), then a table per efficient frontier saying what each step of tail protection costs.
+
+    ``frontiers``: frames of :func:`simulator.sweeps.optimum.frontier_frame` (columns variant, mean, mean_se, tail,
+    tail_se, p_late, admissible, optimum, delta_mean, delta_tail, usd_per_tail, step_within_noise; attrs sweep,
+    against, level).
+    """
+    if not lines:
+        return ""
+    text = ["", "## In-engine sweeps", ""] + [f"- {line}" for line in lines]
+    for frame in frontiers:
+        cvar = frame.attrs["against"] == "cvar"
+        tail = f"CVaR{round(100 * frame.attrs['level'])}" if cvar else "P(late)"
+        fmt = (lambda v, s=None: money_pm(v, s)) if cvar else (lambda v, s=None: number_pm(v, s, 3))
+        rows = [[r.variant + (" (optimum)" if r.optimum else "") + ("" if r.admissible else EXCLUDED),
+                 money_pm(r.mean, r.mean_se), fmt(r.tail, r.tail_se),
+                 "" if i == 0 else money_pm(r.delta_mean), "" if i == 0 else fmt(r.delta_tail),
+                 "" if i == 0 or not np.isfinite(r.usd_per_tail) else
+                 (f"{r.usd_per_tail:,.2f}" if cvar else money_pm(r.usd_per_tail / 100))
+                 + (" (within noise)" if i and r.step_within_noise else "")]
+                for i, r in enumerate(frame.itertuples())]
+        unit = "$ per $ of CVaR" if cvar else "$ per point of P(late)"
+        text += markdown_table(f"Efficient frontier of sweep {frame.attrs['sweep']}: mean cost vs {tail}",
+                               ["variant", "mean cost", tail, "Δ mean", f"Δ {tail}", unit], rows)
+    return "\n".join(text) + "\n"

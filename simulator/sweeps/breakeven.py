@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from simulator.report.format import value_label
+from simulator.report.format import money_pm, value_label
 from simulator.stats.estimators import z_value
 
 
@@ -123,8 +123,9 @@ def sweep_summary_markdown(ds: xr.Dataset, *, failed: str = "none", plots: list[
     lines = [
         "# Sweep summary",
         "",
-        f"Swept: {', '.join(f'`{k}` ({ds.sizes[k]} values)' for k in keys)}; "
-        f"{int(ds['completed'].sum())} of {int(ds['completed'].size)} cells completed.",
+        (f"Swept: {', '.join(f'`{k}` ({ds.sizes[k]} values)' for k in keys)}; " if "trial" not in ds.dims else
+         f"Trials of an optimising sweeper over {', '.join(f'`{k}`' for k in ds.attrs['swept_keys'].split(','))}; ")
+        + f"{int(ds['completed'].sum())} of {int(ds['completed'].size)} cells completed.",
         "",
     ]
     best = [str(b) for b in ds["best"].values.ravel() if str(b)] if "best" in ds else []
@@ -135,6 +136,8 @@ def sweep_summary_markdown(ds: xr.Dataset, *, failed: str = "none", plots: list[
         noisy = int(np.sum(np.isfinite(ratio) & (ratio < z)))
         cells = ", ".join(f"{n} in {c} cells" for n, c in zip(names, counts, strict=True))
         lines += [f"Best admissible strategy: {cells}; within noise (margin < {z:.2f} SE) in {noisy}.", ""]
+    if "trial" in ds.dims:  # an optimising sweeper's trials (Optuna): no grid to interpolate on
+        return "\n".join(lines + trials_markdown(ds) + ["", f"Failed jobs (left out): {failed}", ""])
     lines += ["## Break-even points", ""]
     found = False
     for axis in keys:
@@ -152,3 +155,21 @@ def sweep_summary_markdown(ds: xr.Dataset, *, failed: str = "none", plots: list[
     if plots:
         lines += ["Plots: " + ", ".join(plots), ""]
     return "\n".join(lines)
+
+
+def trials_markdown(ds: xr.Dataset, *, top: int = 10) -> list[str]:
+    """The trials of an optimising sweeper (dims ``trial``), best first by ``value`` (the job's value that the
+    sweeper minimised: :func:`simulator.sweeps.multirun.job_value`; ``inf``: the optimised strategy failed a
+    constraint; NaN: the job failed)."""
+    keys = [k for k in ds.attrs.get("swept_keys", "").split(",") if k in ds.coords]
+    order = np.argsort(np.where(np.isnan(ds["value"].values), np.inf, ds["value"].values), kind="stable")
+    header = ["trial", *[f"`{k}`" for k in keys], "value", "best strategy"]
+    rows = [[str(int(ds["trial"].values[i])), *[value_label(ds[k].values[i]) for k in keys],
+             "infeasible" if np.isposinf(ds["value"].values[i]) else money_pm(float(ds["value"].values[i])),
+             str(ds["best"].values[i]) if "best" in ds else ""] for i in order[:top]]
+    feasible = np.isfinite(ds["value"].values)
+    lines = ["## Optimisation trials", "",
+             f"{int(feasible.sum())} of {ds.sizes['trial']} trials feasible (the optimised strategy meets every "
+             f"constraint); the {min(top, len(order))} best:", ""]
+    lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"] + ["| " + " | ".join(r) + " |" for r in rows]
+    return lines

@@ -112,41 +112,69 @@ def cell_verdict(summary: pd.DataFrame, recommendation: pd.Series | None) -> dic
     return dict(best=best, runner_up=runner, margin=margin, margin_se=margin_se, margin_paired=paired)
 
 
-def combine(jobs: list[Job], keys: list[str] | None = None) -> xr.Dataset:
-    """One Dataset of the jobs' statistics, dims ``(*keys, strategy)``; cells of failed jobs hold NaN."""
+def job_value(summary: pd.DataFrame, strategy: str | None = None) -> float:
+    """A job's value for a minimising sweeper (Optuna): the best admissible strategy's objective (NaN when none is
+    admissible); with ``strategy`` (``decision.optimise_strategy``) that strategy's objective, the lowest over its
+    admissible variants when an in-engine sweep expanded it, ``+inf`` when it fails a constraint (the penalty that
+    keeps an infeasible trial from being chosen)."""
+    admissible = summary[summary["admissible"].astype(bool)]
+    if strategy is None:
+        return float(admissible["objective"].min()) if len(admissible) else float("nan")
+    mine = admissible[[s == strategy or str(s).startswith(f"{strategy}@") for s in admissible.index]]
+    return float(mine["objective"].min()) if len(mine) else float("inf")
+
+
+def is_grid(jobs: list[Job], keys: list[str]) -> bool:
+    """Whether the jobs' swept values form a grid (every combination at most once, most of them present); trials of
+    an optimising sweeper (Optuna) do not, and are laid out along ``trial`` instead."""
+    distinct = {tuple(repr(j.values[k]) for k in keys) for j in jobs}
+    size = int(np.prod([len({repr(j.values[k]) for j in jobs}) for k in keys]))
+    return len(keys) == 1 or size <= 2 * len(distinct)
+
+
+def combine(jobs: list[Job], keys: list[str] | None = None, optimise_strategy: str | None = None, *,
+            trials: bool = False) -> xr.Dataset:
+    """One Dataset of the jobs' statistics, dims ``(*keys, strategy)`` for a grid, ``(trial, strategy)`` with the
+    swept keys as coordinates along ``trial`` for an optimising sweeper's trials (``trials``) or values that form no
+    grid (:func:`is_grid`); cells of failed jobs hold NaN. ``value``: each job's :func:`job_value`."""
     keys = keys or [k for k in jobs[0].values if len({repr(j.values.get(k)) for j in jobs}) > 1]
     keys = [k for k in keys if all(k in j.values for j in jobs)]
     if not keys:
         raise ValueError("no swept key varies across the jobs")
     coords = {k: coordinate([j.values[k] for j in jobs]) for k in keys}
+    layout = keys if is_grid(jobs, keys) and not trials else ["trial"]
     cells, rows = [], []
     for i, job in enumerate(jobs):
-        at = {k: coords[k][i] for k in keys}
+        at = {k: coords[k][i] for k in keys} if layout == keys else {"trial": job.num}
         cell = dict(at, job=job.num, completed=job.summary is not None, error=job.error or "")
+        cell |= {k: coords[k][i] for k in keys}
         if job.summary is not None:
             cell.update(cell_verdict(job.summary, job.recommendation))
+            cell["value"] = job_value(job.summary, optimise_strategy)
             rows += [dict(at, strategy=s, **row) for s, row in job.summary.to_dict("index").items()]
         cells.append(cell)
     cell_frame = pd.DataFrame(cells)
-    if cell_frame.duplicated(keys).any():
+    if cell_frame.duplicated(layout).any():
         log.warning("sweep: several jobs share the same swept values; the last one is kept")
-        cell_frame = cell_frame.drop_duplicates(keys, keep="last")
-    ds = xr.Dataset.from_dataframe(cell_frame.set_index(keys))
+        cell_frame = cell_frame.drop_duplicates(layout, keep="last")
+    ds = xr.Dataset.from_dataframe(cell_frame.set_index(layout))
+    if layout != keys:
+        ds = ds.set_coords(keys)
     if rows:
         strategies = list(dict.fromkeys(r["strategy"] for r in rows))
         frame = (
             pd.DataFrame(rows)
-            .drop_duplicates(keys + ["strategy"], keep="last")
-            .set_index(keys + ["strategy"])
+            .drop_duplicates(layout + ["strategy"], keep="last")
+            .set_index(layout + ["strategy"])
         )
         frame["admissible"] = frame["admissible"].astype(float)
         stats = xr.Dataset.from_dataframe(frame).reindex(strategy=strategies)
         ds = xr.merge([ds, stats], join="outer")
         ds["admissible"] = ds["admissible"].fillna(0.0).astype(bool)
     ds = ds.reindex(
-        {k: list(dict.fromkeys(coords[k])) for k in keys if coords[k].dtype == object}
+        {k: list(dict.fromkeys(coords[k])) for k in keys if k in layout and coords[k].dtype == object}
     )  # job order
-    return _label(_clean(ds, keys), keys)
+    return _label(_clean(ds, layout), keys)
 
 
 def _clean(ds: xr.Dataset, keys: list[str]) -> xr.Dataset:
@@ -179,6 +207,8 @@ def _label(ds: xr.Dataset, keys: list[str]) -> xr.Dataset:
         ds["margin_se"].attrs.update(
             units="USD", description="SE of margin (pathwise if margin_paired, else unpaired)"
         )
+    if "value" in ds:
+        ds["value"].attrs.update(units="USD", description="the job's value for a minimising sweeper (job_value)")
     ds["job"].attrs.update(units="1", description="Hydra job number of the cell (-1: none)")
     for k in keys:
         ds[k].attrs.update(long_name=k, description="swept override value")

@@ -131,3 +131,5 @@ def test_the_job_value_is_the_recommended_objective():
     chosen = SimpleNamespace(metrics=metrics, recommendation=SimpleNamespace(best="best"))
     assert recommended_objective(chosen) == 2.0
     assert np.isnan(recommended_objective(SimpleNamespace(metrics=metrics, recommendation=SimpleNamespace(best=None))))
+    metrics["admissible"] = [True, False]  # decision.optimise_strategy: that strategy's objective, +inf if infeasible
+    assert recommended_objective(chosen, "first") == 3.0 and recommended_objective(chosen, "best") == np.inf
