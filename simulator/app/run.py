@@ -139,6 +139,7 @@ def _knob_sweeps(ds, analysis, config, out_dir: Path):
     from simulator.report.markdown import knob_sweeps_markdown
     from simulator.sweeps.frontier_plot import save_frontier_plots
     from simulator.sweeps.optimum import frontier_frame, sweep_optima
+    from simulator.sweeps.prior_map import prior_map_markdown, save_prior_maps
     from simulator.sweeps.sweep_report import describe_knob_sweeps, optimum_dataset
 
     if not config.sweeps:
@@ -149,9 +150,27 @@ def _knob_sweeps(ds, analysis, config, out_dir: Path):
     log.info("\n".join(lines))
     frontiers = [frontier_frame(opt, against) for opt in optima.values() if len(opt.labels) > 1
                  for against in ("cvar", "p_late")[: 2 if opt.frontier_late is not None else 1]]
+    maps = _prior_maps(ds, config)
     if config.report.plots:
         save_frontier_plots(optima, out_dir)
-    return optimum_dataset(ds, config.sweeps, optima), lines, knob_sweeps_markdown(lines, frontiers)
+        save_prior_maps(maps, out_dir)
+    text = knob_sweeps_markdown(lines, frontiers) + "".join(
+        "\n" + "\n".join(prior_map_markdown(m)) + "\n" for m in maps)
+    return optimum_dataset(ds, config.sweeps, optima), lines, text
+
+
+def _prior_maps(ds, config) -> list:
+    """The decision maps of ``config.prior_maps`` (:mod:`simulator.sweeps.prior_map`), on the kept paths."""
+    from simulator.config.sweeps import sweep_knobs, sweep_labels
+    from simulator.sweeps.prior_map import prior_map_of
+
+    maps = []
+    for name, m in config.prior_maps.items():
+        sweep = config.sweeps[m.sweep]
+        (knob, values), = sweep_knobs(sweep, f"sweeps.{m.sweep}").items()
+        maps.append(prior_map_of(ds, sweep_labels(sweep), list(values), prior=m.prior, versus=m.versus, bins=m.bins,
+                                 confidence=config.decision.confidence, sweep=name, knob=knob))
+    return maps
 
 
 def _job_error(exc: Exception) -> float:

@@ -261,6 +261,17 @@ class SweepConfig:
 
 
 @dataclass
+class PriorMapConfig:
+    """A decision map of a one-knob in-engine sweep over bins of one prior (:mod:`simulator.sweeps.prior_map`): in
+    which range of ``prior`` each knob value is best, and by how much it beats the strategy ``versus``."""
+
+    sweep: str = ""  # a sweep of one knob
+    prior: str = ""  # dotted prior name, e.g. workload.growth_multiplier_per_year
+    versus: str = ""  # a strategy of the scenario (not swept), e.g. the best all-rented one
+    bins: int = bounded(5, ge=2, le=20)  # quantile bins of the prior's per-path draws
+
+
+@dataclass
 class CorrelationConfig:
     """A rank (Spearman) correlation between two priors, applied with a Gaussian copula (as @RISK / Crystal Ball do).
 
@@ -291,6 +302,7 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     decision: DecisionConfig = field(default_factory=DecisionConfig)
     sweeps: dict[str, SweepConfig] = field(default_factory=dict)
+    prior_maps: dict[str, PriorMapConfig] = field(default_factory=dict)  # decision maps of sweeps over a prior
     correlations: list[CorrelationConfig] = field(default_factory=list)  # rank correlations between priors
 
 

@@ -133,6 +133,24 @@ def _variants(base: Any, sweep, where: str) -> dict[str, Any]:
     return out
 
 
+def check_prior_maps(cfg, prior_names) -> None:
+    """One-line errors for a ``prior_maps`` entry naming an unknown or multi-knob sweep, an unknown prior (of
+    ``prior_names``) or a ``versus`` that is not an unswept strategy of the scenario."""
+    swept = {sweep.strategy for sweep in cfg.sweeps.values()}
+    for name, m in cfg.prior_maps.items():
+        where = f"prior_maps.{name}"
+        if m.sweep not in cfg.sweeps:
+            raise ConfigError(f"{where}.sweep = {m.sweep!r}: not a sweep of this scenario ({', '.join(cfg.sweeps)})")
+        if len(sweep_knobs(cfg.sweeps[m.sweep], f"sweeps.{m.sweep}")) != 1:
+            raise ConfigError(f"{where}.sweep = {m.sweep!r}: a decision map needs a sweep of one knob")
+        if m.prior not in prior_names:
+            raise ConfigError(f"{where}.prior = {m.prior!r}: not a prior of this scenario (e.g. "
+                              "workload.growth_multiplier_per_year)")
+        if m.versus not in cfg.strategies or m.versus in swept:
+            raise ConfigError(f"{where}.versus = {m.versus!r}: must be a strategy of this scenario that no sweep "
+                              f"expands ({', '.join(s for s in cfg.strategies if s not in swept)})")
+
+
 def expand_sweeps(cfg) -> Any:
     """The config with each swept strategy replaced by the union of its sweeps' variants (see module docstring)."""
     if not cfg.sweeps:

@@ -13,10 +13,11 @@ import re
 from typing import Any
 
 from simulator.config.calendar import DAYS_PER_MONTH
-from simulator.config.correlations import check_correlations
+from simulator.config.correlations import check_correlations, flat_priors
 from simulator.config.errors import ConfigError
 from simulator.config.providers import check_providers
 from simulator.config.schema import RESERVED_KNOBS, UNIT_ANCHOR_GPU, Config, PoolConfig, PriorSpec, pool_gpu
+from simulator.config.sweeps import check_prior_maps
 
 PRIOR_PARAMETERS = {
     "fixed": ("value",),
@@ -174,6 +175,7 @@ def check(cfg: Config) -> None:
     _check_gpus(cfg)
     _check_capex(cfg)
     check_correlations(cfg)
+    check_prior_maps(cfg, flat_priors(cfg))
     _check_reserved(cfg)
     for name, run in cfg.runs.items():
         if run.deadline_day <= run.start_day:
