@@ -240,8 +240,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
     interruptible = [terms.interruptible[:, p] for p in range(n_slots)]
     # reference GPU-hours per wall GPU-hour without losses: run efficiency (walltime, queue) x throughput
     speed = materialise([terms.run_efficiency[:, p] * ctx.throughput[:, p] for p in range(n_slots)], always)
-    policy, d, move_weight, aware, paid = spot_policy.step_terms(policy, loss_hours, deadline_aware, kind,
-                                                                 interruptible)
+    sp = spot_policy.step_terms(policy, loss_hours, deadline_aware, kind, interruptible, per_gpu)
     for r in range(spec.gpus.shape[0]):
         width, prev = spec.gpus[r], slot[:, r]
         begin = jnp.maximum(t_start, spec.start_day[r])  # a run may start mid-step
@@ -250,15 +249,15 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         allowed, offered = _offered(serves_runs, kind, width, prev, None if obtained is None else obtained[r])
         # slack at full speed after one move (the changeover: ``d`` hours on all w GPUs), at the throughput f
         work_rate = width * efficiency * _run_throughput(prev, ctx.throughput, allowed)  # w e f
-        slack = spec.deadline_day[r] - t_start - (remaining[:, r] / work_rate + d) / HOURS_PER_DAY
-        now_switched = switched[:, r] | (aware & active & (slack >= 0.0) & (slack < dt))
+        slack = spec.deadline_day[r] - t_start - (remaining[:, r] / work_rate + sp.d) / HOURS_PER_DAY
+        now_switched = switched[:, r] | (sp.aware & active & (slack >= 0.0) & (slack < dt))
         active, now_switched = materialise((active, now_switched), always)
         # expected useful work per wall GPU-hour on each slot, at the slot's run efficiency (walltime, queue)
         rate = [v * (1.0 - jnp.minimum(h * loss_hours * width, 1.0)) for v, h in zip(speed, per_gpu, strict=True)]
         left = _restarts(prev, free, width, active, interruptible)
-        view = spot_policy.RunView(policy.run_size[r] if policy.run_size else None, spec.start_day[r],
+        view = spot_policy.RunView(sp.policy.run_size[r] if sp.policy.run_size else None, spec.start_day[r],
                                    spec.deadline_day[r], remaining[:, r], slack, now_switched, active, prev, work_rate)
-        offered, prefer_safe = spot_policy.apply(policy, view, t_start, dt, d, paid, offered)  # stay, wait or move
+        offered, prefer_safe = spot_policy.apply(sp, view, t_start, dt, offered)  # stay, wait or move
         chosen = _choose(free, width, offered, interruptible, rate, prefer_safe, active)
         running = functools.reduce(jnp.logical_or, chosen)
         chosen, running, left = materialise((chosen, running, left), always)
@@ -274,7 +273,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         owned_events = pick(jnp.where(kind == OWNED, failed_share[:, None] * width * share, 0.0))
         hazard = pick(per_gpu)
         events = owned_events + _interruptions(tuple(range(kind.shape[0])), hazard, hazard * wall, u_runs[r])
-        restarts = events + jnp.where(moved, move_weight, 0.0)  # a move loses d = move_weight loss
+        restarts = events + jnp.where(moved, sp.move_weight, 0.0)  # a move loses d
         useful = jnp.maximum(0.0, wall - restarts * width * loss_hours) * efficiency * pick(speed)
         useful = jnp.where(running, useful, 0.0)
         done = jnp.minimum(remaining[:, r], useful)

@@ -150,3 +150,16 @@ def test_bad_spot_policy_is_one_line():
     assert "strategies.spot.spot_policy" in line and "greedy" in line and "wait_while_slack" in line
     line = error_for(["scenario=hybrid", "strategies.spot.changeover_hours=-1"])
     assert "changeover_hours" in line and ">= 0" in line
+
+
+def test_switched_runs_stay_on_demand_when_spot_has_reclaims():
+    """With a reclaim hazard the switched run stays on on-demand (a return could spend its slack on reclaims): never
+    late, and it pays at least the d = 0 optimum of the same availability."""
+    cfg = deadline_config()
+    cfg.priors.spot.reclaim_per_instance_hour = fixed(0.1)
+    cfg.priors.spot.gpus_per_instance = fixed(8)
+    cfg.strategies = {n: cfg.strategies[n] for n in STRATEGIES if n in ("fallback", "wait")}  # same indices
+    out, _, grid = run_config(cfg, 64)
+    assert out["run_completed"][:, 1, 0].all() and np.all(out["run_lateness_days"][:, 1, 0] == 0.0)
+    exact = K * C0 - (K - 1.0) * np.minimum(C0, spot_available_hours(64, grid.dt_days))
+    assert np.all(spot_units(out, "wait") >= exact - 1e-3 * C0)
