@@ -24,7 +24,8 @@ with ``deadline_aware``; the other policies always).
 
 Policies (``spot_policy``, per strategy):
 
-``fallback`` (today's greedy): the first pool with room, in priority order; never waits.
+``fallback`` (today's behaviour): the first pool with room, in priority order (on-demand as soon as spot is away);
+never waits.
 
 ``wait_while_slack`` (the paper's greedy with waiting): interruptible pools whenever they have room; otherwise the
 run waits (paid-on-use pools are not offered) while ``slack >= dt`` (one more idle step leaves ``slack >= 0``); once
@@ -44,8 +45,9 @@ behind the line, ``P < L(t + dt)``, or (*hysteresis*) when it ran on a paid-on-u
 not yet ahead of the line of the step after next by one changeover of work, ``P < L(t + 2 dt) + w d e f`` (a run
 that leaves on-demand can wait at least a whole step before it must come back, and so does not pay a changeover
 every other step); otherwise it waits while ``slack >= dt``. Switched runs return to interruptible pools as under
-``wait_while_slack``. With on-demand always available the run ends every step on or above the line (a step at full
-speed does ``24 w e f dt >= C0 dt / R0`` whenever the run can meet its deadline at all) and never misses it.
+``wait_while_slack``. With on-demand always available and no interruptions the run ends every step on or above the
+line (a step at full speed does ``24 w e f dt >= C0 dt / R0`` whenever the run can meet its deadline at all) and
+never misses it.
 
 A run with ``slack < 0`` (no pool can make the deadline) never waits.
 """
