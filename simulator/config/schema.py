@@ -111,6 +111,9 @@ class ExpansionConfig:
     months_above: int = bounded(2, ge=1, le=120)
 
 
+SPOT_POLICIES = ("fallback", "wait_while_slack", "uniform_progress")  # StrategyConfig.spot_policy, in code order
+
+
 @dataclass
 class StrategyConfig:
     """A strategy: pools in priority order (the mapping order) and its policy knobs."""
@@ -121,6 +124,11 @@ class StrategyConfig:
     # a run whose full-speed slack falls in [0, dt) leaves interruptible pools whenever another pool has room
     # (slack < 0, a deadline no pool can meet, keeps it where it is; see simulator/engine/routing.py)
     deadline_aware: bool = True
+    # what a deadline run does when no interruptible pool has room: fallback (the next pool), wait_while_slack,
+    # uniform_progress; changeover_hours lost per move or resume (null: the move loss (tau + C)/2 + R). See
+    # simulator/engine/spot_policy.py (Wu et al., NSDI 2024)
+    spot_policy: str = bounded("fallback", choices=SPOT_POLICIES)
+    changeover_hours: float | None = bounded(None, ge=0.0, le=10_000.0)
     capex_budget_usd: float | None = bounded(None, ge=0.0)  # cap on owned-GPU purchases (null: no cap)
     expansion: ExpansionConfig = field(default_factory=ExpansionConfig)
 

@@ -33,7 +33,8 @@ slot with room. A run already on the slot keeps it (reclaims are its hazard).
 *Moves.* Moving is not free: a run that changes slot (its spot capacity went away, an owned GPU failed so it no
 longer fits, the deadline-aware fallback) or resumes after a step in which it could not run loses the work since its
 last checkpoint and pays the restart, ``w loss`` GPU-hours of useful work on the slot it starts on (``RunState.slot``
-remembers the last slot, or ``STALLED``). A run that ran on an interruptible kind and finds no room there any more
+remembers the last slot, or ``STALLED``; ``w d`` with a strategy's ``changeover_hours``, see
+:mod:`simulator.engine.spot_policy`, which also decides when a run waits instead). A run that ran on an interruptible kind and finds no room there any more
 counts one interruption of that kind (its capacity went away), whether it moves or stalls.
 
 *Job interrupts.* Every slot has the job-interrupt hazard ``lambda_j`` per GPU-hour (term ``job_interrupt``; owned
@@ -78,6 +79,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from simulator.engine import spot_policy
 from simulator.engine._constants import DIVISOR_FLOOR, HOURS_PER_DAY
 from simulator.engine._xla import Layout, materialise, on_rows, rows_with
 from simulator.engine.inputs import RunSpec
@@ -202,15 +204,29 @@ def _restarts(prev: jax.Array, free: list[jax.Array], width: jax.Array, active: 
     return [active & (prev == p) & (f < width) & i for p, (f, i) in enumerate(zip(free, interruptible, strict=True))]
 
 
+def _offered(serves_runs: jax.Array, kind: jax.Array, width: jax.Array, prev: jax.Array,
+             obtained: jax.Array | None) -> tuple[jax.Array, list[jax.Array]]:
+    """The slots (S, P, 1) a run of ``width`` may use (kinds that host runs up to a width only), and per slot
+    (S, N) those offered to it this step: spot only where its request is ``obtained`` or it holds the slot."""
+    allowed = serves_runs
+    for code, k in enumerate(KINDS.values()):
+        if k.max_job_gpus < float("inf"):
+            allowed = allowed & ((kind != code) | (width <= k.max_job_gpus))
+    offered = [allowed[:, p] if obtained is None else allowed[:, p] & ((kind[:, p] != SPOT) | obtained | (prev == p))
+               for p in range(kind.shape[1])]
+    return allowed, offered
+
+
 def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext, spec: RunSpec,
                serves_runs: jax.Array, deadline_aware: jax.Array, u_runs: list[jax.Array],
-               costs: MigrationCosts, obtained: list[jax.Array] | None = None) -> tuple[RunState, Usage]:
+               costs: MigrationCosts, obtained: list[jax.Array] | None = None,
+               policy: spot_policy.SpotPolicy | None = None) -> tuple[RunState, Usage]:
     """Place and advance every active run for one step (see the module docstring).
 
     Shapes: per-slot terms (S, P, N), per-strategy (S, N), run state (S, R, N), per-path (N,); usage per-slot lists
     of (S, N). Interruptions are drawn once, at the hazard of the slot a run runs on; a run that changes slot or
     resumes after a stall loses ``w loss`` more (*move loss*). ``obtained`` (per run, (N,) bool): its spot request
-    is granted this step (None: always; see *Spot obtainability*).
+    is granted this step (None: always; see *Spot obtainability*). ``policy``: :mod:`~simulator.engine.spot_policy`.
     """
     kind, t_start, dt, efficiency, loss_hours, failed_share = ctx.kind, ctx.t_start, ctx.dt, ctx.efficiency, \
         ctx.loss_hours, ctx.failed_share
@@ -218,33 +234,31 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
     free, wall_used, interruptions, migration, queue = usage
     free, wall_used = list(free), list(wall_used)
     hours, always, n_slots = HOURS_PER_DAY * dt, ctx.always, kind.shape[1]
-    narrow = [(c, k.max_job_gpus) for c, k in enumerate(KINDS.values()) if k.max_job_gpus < float("inf")]
     # interruptions per wall GPU-hour of a 1-GPU job, lambda / g + lambda_j (width w: w times that), once per step
     per_gpu = materialise([terms.hazard[:, p] / terms.instance_gpus[:, p] + terms.job_interrupt[:, p]
                            for p in range(n_slots)], always)
     interruptible = [terms.interruptible[:, p] for p in range(n_slots)]
     # reference GPU-hours per wall GPU-hour without losses: run efficiency (walltime, queue) x throughput
     speed = materialise([terms.run_efficiency[:, p] * ctx.throughput[:, p] for p in range(n_slots)], always)
+    sp = spot_policy.step_terms(policy, loss_hours, deadline_aware, kind, interruptible, per_gpu)
     for r in range(spec.gpus.shape[0]):
         width, prev = spec.gpus[r], slot[:, r]
         begin = jnp.maximum(t_start, spec.start_day[r])  # a run may start mid-step
         share = jnp.clip((t_start + dt - begin) / dt, 0.0, 1.0)
         active = (share > 0.0) & (remaining[:, r] > 0.0)
-        allowed = serves_runs
-        for code, max_gpus in narrow:  # kinds that host runs up to a width only
-            allowed = allowed & ((kind != code) | (width <= max_gpus))
-        # slack at full speed after one move (the move loss: ``loss`` hours on all w GPUs), at the throughput f
-        f_run = _run_throughput(prev, ctx.throughput, allowed)
-        slack = spec.deadline_day[r] - t_start \
-            - (remaining[:, r] / (width * efficiency * f_run) + loss_hours) / HOURS_PER_DAY
-        now_switched = switched[:, r] | (deadline_aware & active & (slack >= 0.0) & (slack < dt))
+        allowed, offered = _offered(serves_runs, kind, width, prev, None if obtained is None else obtained[r])
+        # slack at full speed after one move (the changeover: ``d`` hours on all w GPUs), at the throughput f
+        work_rate = width * efficiency * _run_throughput(prev, ctx.throughput, allowed)  # w e f
+        slack = spec.deadline_day[r] - t_start - (remaining[:, r] / work_rate + sp.d) / HOURS_PER_DAY
+        now_switched = switched[:, r] | (sp.aware & active & (slack >= 0.0) & (slack < dt))
         active, now_switched = materialise((active, now_switched), always)
         # expected useful work per wall GPU-hour on each slot, at the slot's run efficiency (walltime, queue)
         rate = [v * (1.0 - jnp.minimum(h * loss_hours * width, 1.0)) for v, h in zip(speed, per_gpu, strict=True)]
         left = _restarts(prev, free, width, active, interruptible)
-        offered = [allowed[:, p] if obtained is None else
-                   allowed[:, p] & ((kind[:, p] != SPOT) | obtained[r] | (prev == p)) for p in range(n_slots)]
-        chosen = _choose(free, width, offered, interruptible, rate, now_switched, active)
+        view = spot_policy.RunView(sp.policy.run_size[r] if sp.policy.run_size else None, spec.start_day[r],
+                                   spec.deadline_day[r], remaining[:, r], slack, now_switched, active, prev, work_rate)
+        offered, prefer_safe = spot_policy.apply(sp, view, t_start, dt, offered)  # stay, wait or move
+        chosen = _choose(free, width, offered, interruptible, rate, prefer_safe, active)
         running = functools.reduce(jnp.logical_or, chosen)
         chosen, running, left = materialise((chosen, running, left), always)
         wall = width * hours * share
@@ -259,7 +273,7 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         owned_events = pick(jnp.where(kind == OWNED, failed_share[:, None] * width * share, 0.0))
         hazard = pick(per_gpu)
         events = owned_events + _interruptions(tuple(range(kind.shape[0])), hazard, hazard * wall, u_runs[r])
-        restarts = events + moved.astype(events.dtype)
+        restarts = events + jnp.where(moved, sp.move_weight, 0.0)  # a move loses d
         useful = jnp.maximum(0.0, wall - restarts * width * loss_hours) * efficiency * pick(speed)
         useful = jnp.where(running, useful, 0.0)
         done = jnp.minimum(remaining[:, r], useful)

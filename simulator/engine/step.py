@@ -71,6 +71,7 @@ from simulator.engine.routing import (
     route_backlog,
     route_runs,
 )
+from simulator.engine.spot_policy import SpotPolicy
 from simulator.engine.state import Fleet, PathDraws, State
 
 
@@ -173,7 +174,8 @@ def _route(inputs: EngineInputs, params: Params, state: State, terms: PoolTerms,
                   migration_usd=jnp.zeros_like(state.light), queue_gpu_hour_days=jnp.zeros_like(state.light))
     u_runs = [u[f"runs/{name}"] for name in inputs.run_names]
     runs, usage = route_runs(state.runs, usage, terms, ctx, inputs.runs, st.serves_runs, st.deadline_aware, u_runs,
-                             migration_costs(params), _spot_obtained(inputs, params, u))
+                             migration_costs(params), _spot_obtained(inputs, params, u),
+                             SpotPolicy(st.spot_policy, st.changeover_hours, tuple(params.run_gpu_hours)))
     runs, usage = materialise((runs, usage), always)
     light_share = params.workload.light_fraction
     light, usage = route_backlog(state.light + arrivals * light_share, st.serves_light, usage, terms, ctx,

@@ -30,6 +30,7 @@ import numpy as np
 
 from simulator.config.schema import (
     RESERVED_KNOBS,
+    SPOT_POLICIES,
     UNIT_ANCHOR_GPU,
     DataPolicy,
     GpuType,
@@ -107,6 +108,8 @@ class StrategyTable:
     spares: jax.Array  # (S,) owned GPUs bought on top of the owned pool's ``gpus`` and held back for failures
     checkpoint_interval_hours: jax.Array  # (S,)
     deadline_aware: jax.Array  # (S,) bool
+    spot_policy: jax.Array  # (S,) int code in ``SPOT_POLICIES`` (:mod:`simulator.engine.spot_policy`)
+    changeover_hours: jax.Array  # (S,) hours lost per move or resume; -1: the move loss (tau + C)/2 + R
     capex_budget_usd: jax.Array  # (S,), inf = no cap
     expansion_gpus: jax.Array  # (S,)
     expansion_threshold: jax.Array  # (S,)
@@ -208,6 +211,8 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
         **{k: jnp.asarray(v) if v.dtype == bool else f(v) for k, v in commit.items()}, colo=jnp.asarray(colo), spares=f(spares),
         checkpoint_interval_hours=f([s.checkpoint_interval_hours for s in knobs]),
         deadline_aware=jnp.asarray([s.deadline_aware for s in knobs]), capex_budget_usd=f(budget),
+        spot_policy=jnp.asarray([SPOT_POLICIES.index(s.spot_policy) for s in knobs], jnp.int32),
+        changeover_hours=f([-1.0 if s.changeover_hours is None else s.changeover_hours for s in knobs]),
         expansion_gpus=f([s.expansion.gpus for s in knobs]),
         expansion_threshold=f([s.expansion.utilisation_threshold for s in knobs]),
         expansion_months=f([s.expansion.months_above for s in knobs]),
