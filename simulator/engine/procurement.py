@@ -13,7 +13,7 @@ then-current price and a fresh lead time, at the next month end. A strategy plac
 (all its rules' GPUs together), with the month's lead-time draw ``L_m`` (stream ``owned/expansion_lead_time``,
 ``owned.lead_time_weeks`` at ``u_m``, times the regime's ``m_lead``) and the price ``P = a P_0 M_t^beta m_hw``.
 
-*Each step* (owned strategies only, from the static layout): a held lease with ``t + dt/2 >= d_k`` returns its
+*Each step* (not compiled when no strategy has an owned pool, from the static layout): a held lease with ``t + dt/2 >= d_k`` returns its
 ``n_k`` GPUs (they leave the fleet); an order with ``t >= d_k`` is delivered (bought: capex ``n_k P_k`` paid now;
 leased: held until ``t_a + 365.25/12 x term``, ``t_a`` the delivery step's start). Each held lease pays
 ``lease = LRF P_k n_k dt / (365.25 / 12)`` (``LRF = owned.lease_rate_factor_per_month``): ``LRF P_k n_k`` a month
@@ -30,7 +30,8 @@ as bought GPUs. Payments past the horizon are not counted (like rentals).
   at the month's end (GPU-hours a day), ``f_own`` the owned GPU type's throughput, ``g_50`` and ``L_50`` the prior
   medians of ``workload.growth_multiplier_per_year`` and of the lead time (days); target ``T = c F``
   (``coverage``); with position ``X = installed + pending + waiting + this month's other orders - spares``, order
-  ``ceil((T - X) / q) q`` (``q = tranche_gpus``) when ``c > 0``, ``T >= trigger_gpus`` and ``T > X``;
+  ``ceil((T - X) / q - 0.001) q`` (``q = tranche_gpus``; the 0.001 of a tranche, :data:`TRANCHE_TOLERANCE`,
+  absorbs the float32 rounding of ``r = exp(log r)``) when ``c > 0``, ``T >= trigger_gpus`` and ``T > X``;
 * the sum ``n`` (waiting GPUs included), bought, is capped by the capex budget ``min(n, floor((B - committed) / P))``
   (:func:`~simulator.engine.processes.fleet.affordable`); leases are not capped;
 * sales (bought fleets): at ``m = sell_month`` the whole fleet, pending and waiting orders cancelled; after
@@ -48,11 +49,16 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from simulator.engine._constants import DAYS_PER_MONTH, DAYS_PER_WEEK, DAYS_PER_YEAR, DIVISOR_FLOOR, HOURS_PER_DAY
+from simulator.engine._constants import (
+    DAYS_PER_MONTH,
+    DAYS_PER_WEEK,
+    DAYS_PER_YEAR,
+    DIVISOR_FLOOR,
+    HOURS_PER_DAY,
+)
 from simulator.engine.kinds import OWNED
 from simulator.engine.processes import fleet, market, regime
 from simulator.engine.strategies import StrategyTable
-
 
 TRANCHE_TOLERANCE = 1e-3  # a target above a whole tranche by less than this share of one buys no extra tranche
 
@@ -150,7 +156,7 @@ def scheduled(st: StrategyTable, month: int | jax.Array) -> jax.Array:
 
 
 def base_stock(inputs, st: StrategyTable, log_demand: jax.Array, position: jax.Array) -> jax.Array:
-    """GPUs the base-stock rule orders, (S, N): ``ceil((T - X) / q) q`` when ``c > 0``, ``T >= trigger`` and
+    """GPUs the base-stock rule orders, (S, N): ``ceil((T - X) / q - 0.001) q`` when ``c > 0``, ``T >= trigger`` and
     ``T > X``, with ``T = c r / 24 / f_own g_50^{L_50 / 365.25}`` (see the module notes)."""
     half = jnp.asarray(0.5, log_demand.dtype)
     growth = inputs.priors["workload.growth_multiplier_per_year"].ppf(half)

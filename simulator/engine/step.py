@@ -7,7 +7,7 @@ Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days)
    and heavy work), the academic centre offers what its partnership and allocation cycle allow
    (:mod:`~.academic`); the price index (:mod:`~.market`), spot availability (:mod:`~.spot`, at the unavailable
    fraction of the current regime) and the market regime, normal or shortage (:mod:`~.regime`), move at the end;
-2. owned fleets receive deliveries and fail (:func:`_fleet_step`; :mod:`~.fleet`, :mod:`~.failures`);
+2. owned fleets return leases, receive deliveries and fail (:func:`_fleet_step`; :mod:`~.fleet`, :mod:`~.failures`);
 3. every pool offers GPUs at a price (:mod:`simulator.engine.pools`); training runs, then light and heavy backlogs,
    are routed through the pools in priority order (:func:`_route`, :mod:`simulator.engine.routing`); lost work stays
    in the backlog and is recomputed;
@@ -15,8 +15,9 @@ Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days)
    spend (:mod:`~simulator.engine.accounting`, :mod:`~simulator.engine.ownership`) and the delay cost of the work
    still waiting (:mod:`~simulator.engine.shortfall`).
 
-At each month end (:func:`month_end`), owned fleets may order an expansion, a year-old delivery cohort joins the
-support base (:func:`~simulator.engine.ownership.roll_month`), and reserved commitments are signed or renewed at the
+At each month end (:func:`month_end`), owned fleets may sell GPUs and place an order (expansion, schedule, base
+stock: :mod:`simulator.engine.procurement`, which also holds the order slots delivered in step 2 and the leases), a
+year-old delivery cohort joins the support base (:func:`~simulator.engine.ownership.roll_month`), and reserved commitments are signed or renewed at the
 then-current price, or exited (a fee), which sets next month's take-or-pay (:mod:`~simulator.engine.reserved`;
 capacity blocks are paid in :func:`~simulator.engine.state.init_state`, at t=0). An order placed in a shortage (at
 t=0 or a month end) is quoted ``m_hw`` times the normal price and takes ``m_lead`` times the normal lead time
@@ -63,7 +64,6 @@ from simulator.engine.ownership import (
 from simulator.engine.params import Params
 from simulator.engine.pools import PoolTerms, StepDrivers, by_kind, pool_terms
 from simulator.engine.processes import academic, failures, fleet, market, regime, spot, workload
-from simulator.engine.strategies import CATEGORY_INDEX
 from simulator.engine.routing import (
     RunState,
     StepContext,
@@ -73,6 +73,7 @@ from simulator.engine.routing import (
     route_runs,
 )
 from simulator.engine.state import Fleet, PathDraws, State
+from simulator.engine.strategies import CATEGORY_INDEX
 
 
 def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, state: State,
