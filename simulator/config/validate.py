@@ -297,13 +297,13 @@ def _check_procurement(cfg: Config) -> None:
     for name, strategy in cfg.strategies.items():
         pro, key = strategy.procurement, f"strategies.{name}.procurement"
         months, gpus = list(pro.schedule.order_months), list(pro.schedule.order_gpus)
-        if len(months) != len(gpus):
-            raise ConfigError(f"{key}.schedule.order_gpus has {len(gpus)} entries: must have as many as "
-                              f"order_months ({len(months)})")
         for field_name, values in (("order_months", months), ("order_gpus", gpus)):
             for i, v in enumerate(values):
                 if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                     raise ConfigError(f"{key}.schedule.{field_name}[{i}] = {_fmt(v)}: must be a whole number >= 0")
+        if len(months) != len(gpus):
+            raise ConfigError(f"{key}.schedule.order_gpus has {len(gpus)} entries: must have as many as "
+                              f"order_months ({len(months)})")
         for i, v in enumerate(months):
             if v >= cfg.engine.horizon_months:
                 raise ConfigError(f"{key}.schedule.order_months[{i}] = {v}: must be < the horizon "
