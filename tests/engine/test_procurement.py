@@ -130,3 +130,16 @@ def test_negative_schedule_entries_are_rejected():
     line = error_for(["scenario=hybrid", "strategies.onprem.procurement.schedule.order_months=[-1]",
                       "strategies.onprem.procurement.schedule.order_gpus=[8]"])
     assert "order_months[0] = -1: must be a whole number >= 0" in line
+
+
+def test_strategy_files_compose():
+    """conf/strategy/rent_then_buy.yaml (base stock from zero, on-demand bridge) and onprem_leased.yaml (onprem's
+    32 GPUs leased for 36 months) load and validate in a scenario."""
+    from simulator.config.load import load_config
+
+    cfg = load_config(["scenario=hybrid", "+strategy@strategies.rent_then_buy=rent_then_buy",
+                       "+strategy@strategies.onprem_leased=onprem_leased"])
+    rent, leased = cfg.strategies["rent_then_buy"], cfg.strategies["onprem_leased"]
+    assert rent.pools["owned"].gpus == 0 and rent.procurement.base_stock.coverage == 0.8
+    assert leased.procurement.financing == "lease" and leased.procurement.lease_term_months == 36
+    assert leased.pools["owned"].gpus == cfg.strategies["onprem"].pools["owned"].gpus
