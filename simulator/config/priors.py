@@ -99,6 +99,7 @@ PARAMETERS = {  # "group.parameter": domain, one row per uncertain parameter (de
     "owned.resale_fee_share": "probability",
     "owned.support_share_per_year": "nonnegative",
     "owned.fabric_usd_per_gpu": "nonnegative",
+    "owned.lease_rate_factor_per_month": "nonnegative",
     "operations.staff_usd_per_fte_year": "nonnegative",
     "operations.cloud_min_fte": "nonnegative",
     "operations.cloud_support_share": "nonnegative",

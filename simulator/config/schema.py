@@ -115,6 +115,45 @@ SPOT_POLICIES = ("fallback", "wait_while_slack", "uniform_progress")  # Strategy
 
 
 @dataclass
+class ScheduleConfig:
+    """Owned orders at given months (:mod:`simulator.engine.procurement`): ``order_gpus[i]`` GPUs ordered on day
+    ``order_months[i] x 365.25 / 12`` (month 0: at t=0, with the pool's ``gpus``; month ``k >= 1``: at the end of
+    month ``k - 1``), two parallel lists."""
+
+    order_months: list[int] = field(default_factory=list)
+    order_gpus: list[int] = field(default_factory=list)
+
+
+@dataclass
+class BaseStockConfig:
+    """Demand-triggered base-stock rule (:mod:`simulator.engine.procurement`): at each month end, order up to
+    ``coverage x forecast`` owned GPUs in whole tranches once the target reaches ``trigger_gpus``; 0: off."""
+
+    coverage: float = bounded(0.0, ge=0.0, le=100.0)
+    trigger_gpus: float = bounded(0.0, ge=0.0, le=1_000_000.0)
+    tranche_gpus: int = bounded(8, ge=1, le=1_000_000)  # 8: a server
+
+
+@dataclass
+class ProcurementConfig:
+    """How the owned fleet is bought, financed and sold (:mod:`simulator.engine.procurement`); the defaults change
+    nothing (the pool's ``gpus`` at t=0 and the ``expansion`` rule, bought, kept to the horizon).
+
+    ``financing: lease``: every order is leased for ``lease_term_months`` (no capex; ``owned.lease_rate_factor_per_month``
+    x price x GPUs a month, GPUs returned at the term's end). ``sell_month``: sell the whole fleet at the end of that
+    month (null: never). ``sell_below_utilisation``: sell one tranche of up GPUs after ``months_below`` consecutive
+    months below it (0: never)."""
+
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    base_stock: BaseStockConfig = field(default_factory=BaseStockConfig)
+    financing: str = bounded("buy", choices=("buy", "lease"))
+    lease_term_months: int = bounded(36, ge=1, le=600)
+    sell_month: int | None = bounded(None, ge=0, le=600)
+    sell_below_utilisation: float = bounded(0.0, ge=0.0, le=1.0)
+    months_below: int = bounded(3, ge=1, le=120)
+
+
+@dataclass
 class StrategyConfig:
     """A strategy: pools in priority order (the mapping order) and its policy knobs."""
 
@@ -131,6 +170,7 @@ class StrategyConfig:
     changeover_hours: float | None = bounded(None, ge=0.0, le=10_000.0)
     capex_budget_usd: float | None = bounded(None, ge=0.0)  # cap on owned-GPU purchases (null: no cap)
     expansion: ExpansionConfig = field(default_factory=ExpansionConfig)
+    procurement: ProcurementConfig = field(default_factory=ProcurementConfig)
 
 
 @dataclass
@@ -201,6 +241,9 @@ class EngineConfig:
     step_days: float = bounded(1.0, gt=0.0, le=31.0)
     discount_rate_per_year: float = bounded(0.35, ge=0.0, le=1.0)  # the company's cost of capital (conf/engine)
     dtype: str = bounded("float32", choices=("float32", "float64"))
+    # owned order slots per strategy when a strategy uses a procurement policy (orders pending, leases held; see
+    # simulator/engine/procurement.py); 1 otherwise
+    max_pending_orders: int = bounded(4, ge=1, le=64)
     compilation_cache: bool = True  # persist compiled engines in .jax_cache/ (command line runs)
 
 

@@ -177,6 +177,7 @@ def check(cfg: Config) -> None:
     check_correlations(cfg)
     check_prior_maps(cfg, flat_priors(cfg))
     _check_reserved(cfg)
+    _check_procurement(cfg)
     for name, run in cfg.runs.items():
         if run.deadline_day <= run.start_day:
             raise ConfigError(
@@ -295,3 +296,36 @@ def _check_reserved(cfg: Config) -> None:
             if exit_month is not None and not pool.renew and exit_month >= start + term:
                 raise ConfigError(f"{key}.exit_month = {exit_month}: must be < start_month + term_months "
                                   f"({start + term}) without renew; the term ends there anyway")
+
+
+def _check_procurement(cfg: Config) -> None:
+    """Procurement policies: whole non-negative schedule months (within the horizon) and GPUs in lists of equal
+    length; a policy needs an owned pool (``gpus: 0`` for a fleet bought from zero); a leased fleet is returned, not
+    sold."""
+    for name, strategy in cfg.strategies.items():
+        pro, key = strategy.procurement, f"strategies.{name}.procurement"
+        months, gpus = list(pro.schedule.order_months), list(pro.schedule.order_gpus)
+        for field_name, values in (("order_months", months), ("order_gpus", gpus)):
+            for i, v in enumerate(values):
+                if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                    raise ConfigError(f"{key}.schedule.{field_name}[{i}] = {_fmt(v)}: must be a whole number >= 0")
+        if len(months) != len(gpus):
+            raise ConfigError(f"{key}.schedule.order_gpus has {len(gpus)} entries: must have as many as "
+                              f"order_months ({len(months)})")
+        for i, v in enumerate(months):
+            if v >= cfg.engine.horizon_months:
+                raise ConfigError(f"{key}.schedule.order_months[{i}] = {v}: must be < the horizon "
+                                  f"({cfg.engine.horizon_months} months)")
+        if pro.sell_month is not None and pro.sell_month >= cfg.engine.horizon_months:
+            raise ConfigError(f"{key}.sell_month = {pro.sell_month}: must be < the horizon "
+                              f"({cfg.engine.horizon_months} months)")
+        sells = pro.sell_month is not None or pro.sell_below_utilisation > 0.0
+        if pro.financing == "lease" and sells:
+            knob = "sell_month" if pro.sell_month is not None else "sell_below_utilisation"
+            raise ConfigError(f"{key}.{knob} = {_fmt(getattr(pro, knob))}: a leased fleet (financing: lease) is "
+                              "returned at the term's end, not sold")
+        policy = [k for k, on in (("schedule", bool(months)), ("base_stock.coverage", pro.base_stock.coverage > 0.0),
+                                  ("financing", pro.financing != "buy"), ("sell", sells)) if on]
+        if policy and not any(p.kind == "owned" for p in strategy.pools.values()):
+            raise ConfigError(f"{key}.{policy[0]}: a procurement policy needs an owned pool (kind: owned, gpus: 0 "
+                              "for a fleet bought from zero)")

@@ -22,6 +22,7 @@ from simulator.engine.strategies import (
     SHORTFALL_CATEGORIES,
     SPEND_CATEGORIES,
     strategy_table,
+    uses_procurement,
 )
 from simulator.stats.collector import RunStatistics
 
@@ -87,6 +88,8 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
         provider_storage=storage_classes(cfg),
         slot_kinds=slot_layout(strategies),
         slot_providers=slot_layout(strategies, "provider"),
+        order_slots=cfg.engine.max_pending_orders if uses_procurement(cfg.strategies) else 1,
+        leases=any(s.procurement.financing == "lease" for s in cfg.strategies.values()),
     )
     return inputs, Grid.from_step(cfg.engine.horizon_months, cfg.engine.step_days)
 

@@ -72,6 +72,11 @@ class EngineInputs:
     # (a Poisson draw at no hazard, failures of a strategy without owned GPUs) is not compiled; () = unknown.
     slot_kinds: tuple[tuple[int, ...], ...] = dataclasses.field(default=(), metadata=dict(static=True))
 
+    # owned order slots per strategy (:mod:`simulator.engine.procurement`), and whether any strategy leases (the
+    # step then books lease payments): static
+    order_slots: int = dataclasses.field(default=1, metadata=dict(static=True))
+    leases: bool = dataclasses.field(default=False, metadata=dict(static=True))
+
     @property
     def runs(self) -> RunSpec:
         return RunSpec(self.run_gpus, self.run_start_day, self.run_deadline_day)

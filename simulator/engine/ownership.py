@@ -21,12 +21,17 @@ GPU type's ``power_ratio``):
   onprem, academic and notebook) on ``D_t`` for each copy made this step, and on the growth ``D_{t+dt} - D_t`` of
   every copy held (the new one included): a copy made at ``t_0`` pays ``e_h D_T`` in all by the horizon ``T``.
 
-*Support cohorts (exact).* One order is pending at a time and an order is placed only at a month end, so a strategy
-receives at most one delivery per month. The capex delivered in month ``m`` and its delivery day are kept in slot
-``m mod 12`` of a 12-month ring: during month ``m`` that slot holds month ``m - 12``'s delivery, which turns one year
-old within month ``m`` (a year is exactly 12 months of 365.25/12 days), so it is counted from the first step with
-``t >= d + 365.25``; at the end of month ``m`` it moves into ``support_base`` (``K`` of the older cohorts) and the
-slot takes month ``m``'s delivery.
+*Support cohorts.* Orders are placed at t=0 and at month ends, and several may be pending
+(:mod:`simulator.engine.procurement`), so a strategy may receive several deliveries in a month. The capex delivered
+in month ``m`` is summed, and its day is the capex-weighted mean delivery day ``d_m = sum_i K_i d_i / sum_i K_i``;
+both are kept in slot ``m mod 12`` of a 12-month ring: during month ``m`` that slot holds month ``m - 12``'s
+deliveries, which turn one year old within month ``m`` (a year is exactly 12 months of 365.25/12 days), so they are
+counted from the first step with ``t >= d_m + 365.25``; at the end of month ``m`` they move into ``support_base``
+(``K`` of the older cohorts) and the slot takes month ``m``'s deliveries. With one delivery a month (every strategy
+without a procurement policy) this is exact. With several, support is linear in the start day, so the cash paid
+is exact (to a step's rounding) when the cohort turns one year old more than a month before the horizon; otherwise
+(and in present value) the error is at most ``s K_m / 12`` (a month's support on the month's capex). A sale of a
+share ``x`` of the fleet scales the base, the ring and the month's capex by ``1 - x`` (:func:`shrink`).
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ class Ledger(NamedTuple):
     cohort_capex: jax.Array  # (S, 12, N) capex delivered in the month of each slot (``m mod 12``)
     cohort_day: jax.Array  # (S, 12, N) its delivery day
     month_capex: jax.Array  # capex delivered this month
-    month_day: jax.Array  # its delivery day
+    month_capex_day: jax.Array  # sum of capex x delivery day this month (the cohort's day: over month_capex)
     copies: tuple[jax.Array, ...]  # per provider id, (S, N) bool: holds a copy of the dataset (home excluded)
 
 
@@ -71,8 +76,7 @@ def month_of(t_start: jax.Array, dt: float) -> jax.Array:
 
 def record_delivery(ledger: Ledger, capex: jax.Array, t_start: jax.Array) -> Ledger:
     """Book this step's delivered capex into the month's cohort."""
-    return ledger._replace(month_capex=ledger.month_capex + capex,
-                           month_day=jnp.where(capex > 0.0, t_start, ledger.month_day))
+    return ledger._replace(month_capex=ledger.month_capex + capex, month_capex_day=ledger.month_capex_day + capex * t_start)
 
 
 def supported_capex(ledger: Ledger, t_start: jax.Array, dt: float) -> jax.Array:
@@ -90,8 +94,16 @@ def roll_month(ledger: Ledger, m: jax.Array) -> Ledger:
     put = lambda ring, x: jax.lax.dynamic_update_index_in_dim(ring, x, slot, axis=1)  # noqa: E731
     return ledger._replace(support_base=ledger.support_base + matured,
                            cohort_capex=put(ledger.cohort_capex, ledger.month_capex),
-                           cohort_day=put(ledger.cohort_day, ledger.month_day),
-                           month_capex=jnp.zeros_like(ledger.month_capex))
+                           cohort_day=put(ledger.cohort_day, ledger.month_capex_day
+                                          / jnp.where(ledger.month_capex > 0.0, ledger.month_capex, 1.0)),
+                           month_capex=jnp.zeros_like(ledger.month_capex),
+                           month_capex_day=jnp.zeros_like(ledger.month_capex_day))
+
+
+def shrink(ledger: Ledger, keep: jax.Array) -> Ledger:
+    """The support base, the cohorts and the month's capex scaled by ``keep = 1 - share sold`` (S, N)."""
+    return ledger._replace(support_base=ledger.support_base * keep, cohort_capex=ledger.cohort_capex * keep[:, None],
+                           month_capex=ledger.month_capex * keep, month_capex_day=ledger.month_capex_day * keep)
 
 
 def owning_costs(params: Params, host: HostingParams, installed: jax.Array, delivered: jax.Array,

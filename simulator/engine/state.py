@@ -33,7 +33,8 @@ from simulator.engine.ownership import (
 )
 from simulator.engine.params import Params
 from simulator.engine.pools import SlotMarket, slot_market
-from simulator.engine.processes import fleet, regime
+from simulator.engine.processes import regime
+from simulator.engine.procurement import Fleet, empty_orders, initial_order, order
 from simulator.engine.routing import (
     NOT_STARTED,
     RunState,
@@ -41,19 +42,6 @@ from simulator.engine.routing import (
 from simulator.engine.strategies import COST_CATEGORIES
 
 EXPANSION_STREAM = "owned/expansion_lead_time"  # one uniform per month
-
-
-class Fleet(NamedTuple):
-    installed: jax.Array  # (S,) owned GPUs delivered
-    down: jax.Array  # (S,) of which down for repair
-    pending: jax.Array  # (S,) ordered, not yet delivered
-    pending_day: jax.Array  # (S,) delivery day of the pending order
-    pending_price: jax.Array  # (S,) quoted price per GPU of the pending order
-    committed_usd: jax.Array  # (S,) capex committed (for the budget)
-    resale_weight: jax.Array  # (S,) sum over cohorts of n_c rho^{-d_c / 365.25}
-    busy_month: jax.Array  # (S,) owned busy GPU-hours this month
-    up_month: jax.Array  # (S,) GPU-hours the owned pool offered this month (spares held back excluded)
-    months_above: jax.Array  # (S,) consecutive months above the expansion threshold
 
 
 class State(NamedTuple):
@@ -123,7 +111,7 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
     # quoted at t=0 (index = 1) for the owned GPU type, (S, N)
     price = params.market.hardware_usd_per_gpu * st.owned_purchase_ratio * regime.hardware_factor(short, params)
     lead_days = DAYS_PER_WEEK * params.owned.lead_time_weeks * regime.lead_time_factor(short, params)
-    ordered = fleet.affordable(st.owned_ordered, price, st.capex_budget_usd)
+    ordered = initial_order(st, price)
     categories = jnp.zeros((n_strategies, len(COST_CATEGORIES), n_paths), dtype)
     log_index = jnp.zeros((n_paths,), dtype)
     commitments, upfront = reserved.init(st, params, log_index, short)  # capacity blocks are paid at t=0
@@ -134,10 +122,10 @@ def init_state(inputs: EngineInputs, params: Params, draws: PathDraws, dtype) ->
         log_index=log_index,
         spot_available=draws.initially_available >= regime.spot_unavailable_fraction(short, params),
         shortage=short, shortage_months=jnp.zeros((n_paths,), dtype),
-        fleet=Fleet(installed=zeros, down=zeros, pending=ordered,
-                    pending_day=jnp.broadcast_to(lead_days, zeros.shape),
-                    pending_price=jnp.broadcast_to(price, zeros.shape), committed_usd=ordered * price,
-                    resale_weight=zeros, busy_month=zeros, up_month=zeros, months_above=zeros),
+        fleet=order(Fleet(installed=zeros, down=zeros, orders=empty_orders(inputs.order_slots, zeros), waiting=zeros,
+                          committed_usd=zeros, resale_weight=zeros, busy_month=zeros, up_month=zeros,
+                          months_above=zeros, months_below=zeros),
+                    st, ordered, jnp.broadcast_to(lead_days, zeros.shape), jnp.broadcast_to(price, zeros.shape)),
         light=zeros, heavy=zeros,
         runs=RunState(remaining=jnp.broadcast_to(run_size, run_shape).astype(dtype),
                       finish_day=jnp.zeros(run_shape, dtype), switched=jnp.zeros(run_shape, bool),

@@ -7,7 +7,7 @@ Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days)
    and heavy work), the academic centre offers what its partnership and allocation cycle allow
    (:mod:`~.academic`); the price index (:mod:`~.market`), spot availability (:mod:`~.spot`, at the unavailable
    fraction of the current regime) and the market regime, normal or shortage (:mod:`~.regime`), move at the end;
-2. owned fleets receive deliveries and fail (:func:`_fleet_step`; :mod:`~.fleet`, :mod:`~.failures`);
+2. owned fleets return leases, receive deliveries and fail (:func:`_fleet_step`; :mod:`~.fleet`, :mod:`~.failures`);
 3. every pool offers GPUs at a price (:mod:`simulator.engine.pools`); training runs, then light and heavy backlogs,
    are routed through the pools in priority order (:func:`_route`, :mod:`simulator.engine.routing`); lost work stays
    in the backlog and is recomputed;
@@ -15,8 +15,9 @@ Each step (``dt`` days; a whole number of steps fills a month of 365.25/12 days)
    spend (:mod:`~simulator.engine.accounting`, :mod:`~simulator.engine.ownership`) and the delay cost of the work
    still waiting (:mod:`~simulator.engine.shortfall`).
 
-At each month end (:func:`month_end`), owned fleets may order an expansion, a year-old delivery cohort joins the
-support base (:func:`~simulator.engine.ownership.roll_month`), and reserved commitments are signed or renewed at the
+At each month end (:func:`month_end`), owned fleets may sell GPUs and place an order (expansion, schedule, base
+stock: :mod:`simulator.engine.procurement`, which also holds the order slots delivered in step 2 and the leases), a
+year-old delivery cohort joins the support base (:func:`~simulator.engine.ownership.roll_month`), and reserved commitments are signed or renewed at the
 then-current price, or exited (a fee), which sets next month's take-or-pay (:mod:`~simulator.engine.reserved`;
 capacity blocks are paid in :func:`~simulator.engine.state.init_state`, at t=0). An order placed in a shortage (at
 t=0 or a month end) is quoted ``m_hw`` times the normal price and takes ``m_lead`` times the normal lead time
@@ -36,7 +37,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import ndtri
 
-from simulator.engine import reserved
+from simulator.engine import procurement, reserved
 from simulator.engine._constants import (
     DAYS_PER_MONTH,
     DAYS_PER_WEEK,
@@ -58,6 +59,7 @@ from simulator.engine.ownership import (
     dataset_costs,
     record_delivery,
     roll_month,
+    shrink,
     supported_capex,
 )
 from simulator.engine.params import Params
@@ -73,6 +75,7 @@ from simulator.engine.routing import (
 )
 from simulator.engine.spot_policy import SpotPolicy
 from simulator.engine.state import Fleet, PathDraws, State
+from simulator.engine.strategies import CATEGORY_INDEX
 
 
 def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, state: State,
@@ -113,10 +116,12 @@ def _drivers(params: Params, draws: PathDraws, state: State, t_start: jax.Array,
 
 
 class OwnedStep(NamedTuple):
-    """The owned fleet in this step, after deliveries and failures, (S, N) each."""
+    """The owned fleet in this step, after lease returns, deliveries and failures, (S, N) each."""
 
-    fleet: Fleet  # deliveries booked (installed, pending, resale weight); repairs as drawn
-    capex: jax.Array  # paid for GPUs delivered this step
+    fleet: Fleet  # deliveries booked (installed, order slots, resale weight); repairs as drawn
+    capex: jax.Array  # paid for GPUs bought and delivered this step
+    delivered: jax.Array  # GPUs delivered this step (bought and leased)
+    lease: jax.Array  # lease payments of this step
     up: jax.Array  # GPUs up this step
     failed: jax.Array  # GPUs that failed this step
     failed_share: jax.Array  # share of the up GPUs that failed
@@ -125,32 +130,36 @@ class OwnedStep(NamedTuple):
 
 def _fleet_step(inputs: EngineInputs, params: Params, fl: Fleet, u: dict, t_start: jax.Array,
                 dt: float) -> OwnedStep:
-    """Deliveries of pending orders, then failures and repairs of the owned GPUs.
+    """Lease returns and deliveries of the order slots (:func:`simulator.engine.procurement.step_orders`), then
+    failures and repairs of the owned GPUs.
 
     Every up GPU (spares included: they are powered) can fail; the pool offers ``installed - max(down,
     min(spares, installed)) = min(up, max(installed - spares, 0))`` GPUs, so failures are covered by the spares
     before the pool offers fewer than its ``gpus``.
     """
-    arrived = (fl.pending > 0.0) & (t_start >= fl.pending_day)
-    delivered = jnp.where(arrived, fl.pending, 0.0)
-    installed = fl.installed + delivered
-    weight = fl.resale_weight + fleet.resale_weight(delivered, t_start, params.owned.resale_retention_per_year)
-    up_start = installed - fl.down
+    st = inputs.strategies
     # Only strategies with an owned slot can have GPUs (expansions need owned utilisation): elsewhere all zero.
-    owned_rows = rows_with(inputs.layout, installed.shape[0], (OWNED,))
+    owned_rows = rows_with(inputs.layout, fl.installed.shape[0], (OWNED,))
+    zero = jnp.zeros_like(fl.installed)
+    got = procurement.Deliveries(fl.orders, zero, zero, zero, zero, zero) if not owned_rows else \
+        procurement.step_orders(fl.orders, t_start, dt, st.lease, st.lease_term_months * DAYS_PER_MONTH)
+    installed = fl.installed + got.delivered - got.returned
+    down = jnp.minimum(fl.down, installed)
+    weight = fl.resale_weight + fleet.resale_weight(got.bought, t_start, params.owned.resale_retention_per_year)
+    up_start = installed - down
 
     def step_failures(down, inst):
         drawn = failures.failure_step(down, inst, params.owned.failure_per_gpu_hour, params.owned.repair_days,
                                       u["owned/failures"], u["owned/repairs"], dt)
         return jnp.moveaxis(jnp.stack(drawn), 0, 1)
 
-    drawn = on_rows(owned_rows, installed.shape[0], step_failures, fl.down, installed)
-    failed, down_next = (jnp.zeros_like(installed), fl.down) if drawn is None else (drawn[:, 0], drawn[:, 2])
-    fl = fl._replace(installed=installed, down=down_next, pending=jnp.where(arrived, 0.0, fl.pending),
-                     resale_weight=weight)
+    drawn = on_rows(owned_rows, installed.shape[0], step_failures, down, installed)
+    failed, down_next = (jnp.zeros_like(installed), down) if drawn is None else (drawn[:, 0], drawn[:, 2])
+    fl = fl._replace(installed=installed, down=down_next, orders=got.orders, resale_weight=weight)
     up = up_start - failed
-    offered = jnp.minimum(up, jnp.maximum(installed - inputs.strategies.spares, 0.0))
-    return OwnedStep(fl, capex=delivered * fl.pending_price, up=up, failed=failed,
+    offered = jnp.minimum(up, jnp.maximum(installed - st.spares, 0.0))
+    lease = procurement.lease_cost(params, got.lease_value, dt) if inputs.leases else zero
+    return OwnedStep(fl, capex=got.capex, delivered=got.delivered, lease=lease, up=up, failed=failed,
                      failed_share=failed / jnp.maximum(up_start, 1.0), offered=offered)
 
 
@@ -209,12 +218,14 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
     st, t_start, dt = inputs.strategies, ctx.t_start, ctx.dt
     hours = HOURS_PER_DAY * dt
     runs, light, heavy, usage = routed
-    delivered = owned.fleet.installed - state.fleet.installed  # this step's deliveries (exact: whole GPUs)
+    delivered = owned.delivered
     ledger = record_delivery(state.ledger, owned.capex, t_start)
     spent = FleetStep(owned.fleet.installed, owned.up, owned.capex, delivered, supported_capex(ledger, t_start, dt))
     waited = (light + heavy) * dt + usage.queue_gpu_hour_days
     dataset, copies = dataset_costs(params, inputs, ctx.provider, usage.wall, ledger.copies, t_start, dt)
     extra = dict(delay=params.workload.delay_usd_per_gpu_hour_day * waited, **dataset)
+    if inputs.leases:
+        extra["lease"] = owned.lease
     if rows_with(inputs.layout, st.kind.shape[0], (RESERVED,)):
         extra["reserved_resale"] = reserved.resale_credit(st, params, draws.market, usage.free, state.log_index, state.shortage, hours)
     cash_step, notebook_units = step_costs(st, params, terms, usage, spent, state.notebook_units, dt,
@@ -247,32 +258,28 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
 
 def month_end(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, state: State,
               m: jax.Array) -> State:
-    """Expansion orders on sustained utilisation (capped by the capex budget); the support cohorts roll; reserved
-    commitments are signed, renewed or exited (:func:`simulator.engine.reserved.roll`, exit fees paid now); the
-    peak cumulative cash is updated (:mod:`simulator.engine.cash`); reset monthly counters."""
-    st, fl = inputs.strategies, state.fleet
+    """Owned sales and orders (:mod:`simulator.engine.procurement`: expansion on sustained utilisation, schedule,
+    base stock; capped by the capex budget); the support cohorts roll; reserved commitments are signed, renewed or
+    exited (:func:`simulator.engine.reserved.roll`, exit fees paid now); the peak cumulative cash is updated
+    (:mod:`simulator.engine.cash`; sale credits included); reset monthly counters."""
+    st, fl, dtype = inputs.strategies, state.fleet, state.light.dtype
+    now = (m + 1).astype(dtype) * grid.steps_per_month * grid.dt_days
     utilisation = fl.busy_month / jnp.maximum(fl.up_month, UP_HOURS_FLOOR)
-    months_above, order = fleet.expansion_due(utilisation, fl.months_above, st.expansion_threshold,
-                                              st.expansion_months, fl.pending, st.expansion_gpus)
-    price = market.loaded_price(params.market.hardware_usd_per_gpu, state.log_index, params.market.loading_hardware) \
-        * st.owned_purchase_ratio * regime.hardware_factor(state.shortage, params)  # the owned GPU type's, (S, N)
-    gpus = jnp.where(order, fleet.affordable(st.expansion_gpus, price, st.capex_budget_usd - fl.committed_usd), 0.0)
-    u_lead = counter_uniforms(draws.expansion_keys, m, state.light.dtype)
+    fl, sold_share, credit = procurement.sale(params, st, fl, utilisation, state.log_index, now, m)
+    price = procurement.quoted_price(params, st, state.log_index, state.shortage)  # the owned GPU type's, (S, N)
+    fl, gpus = procurement.month_orders(inputs, params, fl, state.log_demand, price, utilisation, m)
+    u_lead = counter_uniforms(draws.expansion_keys, m, dtype)
     lead_days = DAYS_PER_WEEK * inputs.priors["owned.lead_time_weeks"].ppf(u_lead) \
         * regime.lead_time_factor(state.shortage, params)
-    now = (m + 1).astype(state.light.dtype) * grid.steps_per_month * grid.dt_days
-    placed = gpus > 0.0
-    fl = fl._replace(pending=jnp.where(placed, gpus, fl.pending),
-                     pending_day=jnp.where(placed, now + lead_days, fl.pending_day),
-                     pending_price=jnp.where(placed, price, fl.pending_price),
-                     committed_usd=fl.committed_usd + gpus * price,
-                     busy_month=jnp.zeros_like(fl.busy_month), up_month=jnp.zeros_like(fl.up_month),
-                     months_above=months_above)
+    fl = procurement.order(fl, st, gpus, now + lead_days, price)
+    fl = fl._replace(busy_month=jnp.zeros_like(fl.busy_month), up_month=jnp.zeros_like(fl.up_month))
     commitments, exit_fees = reserved.roll(st, params, state.commitments, state.log_index, state.shortage, m)
     fees = reserved.one_off(st, params, exit_fees, state.cash)
+    fees = fees.at[:, CATEGORY_INDEX["residual"]].add(credit)
     discount = (1.0 + inputs.discount_rate_per_year) ** (-now / DAYS_PER_YEAR)
-    peak_cash, cash_need = track_cash(state.peak_cash, state.cash_need, state.cash + fees,
-                                      (m + 1).astype(now.dtype), inputs.funding_month)
-    return state._replace(fleet=fl, notebook_units=jnp.zeros_like(state.notebook_units),
-                          ledger=roll_month(state.ledger, m), commitments=commitments, cash=state.cash + fees,
-                          pv=state.pv + fees * discount, peak_cash=peak_cash, cash_need=cash_need)
+    peak_cash, cash_need = track_cash(state.peak_cash, state.cash_need, state.cash + fees, (m + 1).astype(dtype),
+                                      inputs.funding_month)
+    ledger = roll_month(shrink(state.ledger, 1.0 - sold_share), m)
+    return state._replace(fleet=fl, notebook_units=jnp.zeros_like(state.notebook_units), ledger=ledger,
+                          commitments=commitments, cash=state.cash + fees, pv=state.pv + fees * discount,
+                          peak_cash=peak_cash, cash_need=cash_need)

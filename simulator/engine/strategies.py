@@ -54,6 +54,8 @@ CATEGORY_DESCRIPTIONS = {
     "notebook": "notebook subscriptions (monthly fee per seat) and compute units beyond those included",
     "academic": "academic centre: usage price and partnership cost",
     "capex": "purchase of owned GPUs (spares included) at delivery, at the price quoted when ordered",
+    "lease": "leased owned GPUs: owned.lease_rate_factor_per_month x quoted price x GPUs per month, from delivery "
+             "for the lease term (procurement.financing: lease)",
     "fabric": "network fabric (switches, cables, optics) of owned GPUs, paid at delivery",
     "buildout": "one-off build-out of an on-prem server room per kW of owned GPUs delivered",
     "support": "support and maintenance of owned GPUs after their first year, a share of their purchase price",
@@ -122,6 +124,17 @@ class StrategyTable:
     notebook_units_ratio: jax.Array  # (S, P) compute units per GPU-hour over an A100's, cu(type)/cu(a100)
     owned_purchase_ratio: jax.Array  # (S,) purchase price of the owned GPU type over the H100 price (1 if none)
     owned_power_ratio: jax.Array  # (S,) power per owned GPU over owned.kw_per_gpu (1 if none)
+    # procurement policies (:mod:`simulator.engine.procurement`); defaults: none
+    schedule_months: jax.Array  # (S, J) month of each scheduled order (-1: none)
+    schedule_gpus: jax.Array  # (S, J) its GPUs
+    coverage: jax.Array  # (S,) base-stock target over the forecast (0: off)
+    trigger_gpus: jax.Array  # (S,) base-stock orders once the target reaches this
+    tranche_gpus: jax.Array  # (S,) orders in whole multiples of this (and sales of one)
+    lease: jax.Array  # (S,) bool: orders are leased
+    lease_term_months: jax.Array  # (S,)
+    sell_month: jax.Array  # (S,) sell the whole fleet at this month's end (inf: never)
+    sell_below_utilisation: jax.Array  # (S,) sell a tranche after months_below months below it (0: never)
+    months_below: jax.Array  # (S,)
 
     @property
     def owned_ordered(self) -> jax.Array:
@@ -218,4 +231,30 @@ def strategy_table(strategies: dict[str, StrategyConfig], data: DataPolicy | Non
         expansion_months=f([s.expansion.months_above for s in knobs]),
         compliance_markup=f(markup), compliance_usd_per_year=f(fee),
         **{name: f(values) for name, values in factors.items()},
+        **procurement_leaves(knobs, f),
     )
+
+
+def procurement_leaves(knobs: list[StrategyConfig], f) -> dict[str, jax.Array]:
+    """The procurement leaves of the table (``f``: a list of numbers to an array of the engine's dtype); the
+    schedule padded to the longest list with month -1 (never) and 0 GPUs."""
+    pro = [s.procurement for s in knobs]
+    width = max([1] + [len(p.schedule.order_months) for p in pro])
+    pad = lambda values, fill: list(values) + [fill] * (width - len(values))  # noqa: E731
+    return dict(
+        schedule_months=f([pad(p.schedule.order_months, -1) for p in pro]),
+        schedule_gpus=f([pad(p.schedule.order_gpus, 0) for p in pro]),
+        coverage=f([p.base_stock.coverage for p in pro]), trigger_gpus=f([p.base_stock.trigger_gpus for p in pro]),
+        tranche_gpus=f([p.base_stock.tranche_gpus for p in pro]),
+        lease=jnp.asarray([p.financing == "lease" for p in pro]),
+        lease_term_months=f([p.lease_term_months for p in pro]),
+        sell_month=f([np.inf if p.sell_month is None else p.sell_month for p in pro]),
+        sell_below_utilisation=f([p.sell_below_utilisation for p in pro]), months_below=f([p.months_below for p in pro]),
+    )
+
+
+def uses_procurement(strategies: dict[str, StrategyConfig]) -> bool:
+    """Whether any strategy orders by a schedule or the base-stock rule, or leases (then orders need several
+    slots; :mod:`simulator.engine.procurement`)."""
+    return any(s.procurement.schedule.order_months or s.procurement.base_stock.coverage > 0.0
+               or s.procurement.financing == "lease" for s in strategies.values())

@@ -71,7 +71,7 @@ BASE = ["scenario=hybrid"]
 @dataclasses.dataclass(frozen=True)
 class Leaf:
     key: str
-    kind: str  # int, float, optional_float, optional_int, paths, bool, str, choice, str_list, float_list
+    kind: str  # int, float, optional_float, optional_int, paths, bool, str, choice, str_list, float_list, int_list
     limits: dict
 
 
@@ -93,7 +93,7 @@ def _kind(hint: typing.Any, limits: dict) -> str:
     if typing.get_origin(hint) is list:
         if typing.get_args(hint) == (str,):  # a list of names checked against another table (a provider's gpus): str
             return "str_list" if "subset_of" in limits else "str"
-        return "float_list"
+        return "int_list" if typing.get_args(hint) == (int,) else "float_list"
     raise AssertionError(f"schema type not covered by the fuzzer: {hint}")
 
 
@@ -247,6 +247,8 @@ def bad_scalar(draw) -> tuple[list[str], str]:
                 ]
             )
         )
+    elif leaf.kind == "int_list":  # whole numbers >= 0 (a procurement schedule); [] is valid
+        options.append(st.sampled_from(["[1.5]", "[-1]", "[nan]", "[2,-3]", "abc", "{a:1}"]))
     options.append(
         st.sampled_from(["[1,", "{a:", "{a:1", "'open", "(", "a b", "[1]]", "$x{"])
     )  # not parsable

@@ -8,7 +8,7 @@ the capex budget ``B``: an order of ``n`` GPUs at price ``P`` becomes ``min(n, f
 
 *Expansion.* At each month end, utilisation ``u = clip(busy owned GPU-hours / up owned GPU-hours, 0, 1)`` of the
 month (busy hours cannot exceed up hours; float32 rounding can make the ratio 1 + 1e-7 on a saturated fleet, hence
-the clip). After ``m`` consecutive months with ``u > threshold`` (strictly) and no order pending, the strategy orders
+the clip). After ``m`` consecutive months with ``u > threshold`` (strictly) and no order pending or waiting, the strategy orders
 ``n_exp`` more GPUs at the current price ``P_0 M_t^beta``, installed after a fresh lead-time draw. A threshold of 1
 therefore never fires.
 
@@ -44,6 +44,12 @@ def resale_weight(gpus: jax.Array, delivery_day: jax.Array, retention_per_year: 
     at ``e^RESALE_EXPONENT_LIMIT``, see the module notes)."""
     rho = jnp.maximum(retention_per_year, RESALE_RETENTION_FLOOR)
     return gpus * jnp.exp(jnp.minimum(-delivery_day / DAYS_PER_YEAR * jnp.log(rho), RESALE_EXPONENT_LIMIT))
+
+
+def retained(retention_per_year: jax.Array, t: jax.Array) -> jax.Array:
+    """``rho^{t / 365.25}`` (retention floored as in :func:`resale_weight`): a fleet of resale weight ``w`` is worth
+    ``P_0 M_t^beta rho^{t / 365.25} w`` at ``t``."""
+    return jnp.maximum(retention_per_year, RESALE_RETENTION_FLOOR) ** (t / DAYS_PER_YEAR)
 
 
 def expansion_due(utilisation: jax.Array, months_above: jax.Array, threshold: jax.Array,
