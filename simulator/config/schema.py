@@ -227,7 +227,7 @@ class VoiConfig:
     """Decision risk, value of information (EVPI, EVPPI) and scenario discovery (PRIM) on the per-path draws."""
 
     enabled: bool = True  # EVPPI, P(ranking flips) and PRIM (P(best) and regret are always reported)
-    knots: int = bounded(5, ge=3, le=20)  # natural cubic spline knots per prior (quantiles of its draws)
+    knots: int = bounded(7, ge=3, le=20)  # natural cubic spline knots per prior (quantiles of its draws)
     resamples: int = bounded(100, ge=10, le=100_000)  # bootstrap resamples over paths for the SEs
     max_paths: int = bounded(20_000, ge=100, le=10_000_000)  # the first this many kept paths feed the regressions
     peel: float = bounded(0.05, gt=0.0, lt=0.5)  # PRIM: share of the box peeled per step

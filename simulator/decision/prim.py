@@ -15,8 +15,10 @@ holds), its *density* ``mean_{i in B} y_i`` (the share of its paths that are tar
 Peeling: from the box of all draws, each step considers, for every prior, removing the paths below its
 ``alpha``-quantile or above its ``(1 - alpha)``-quantile within the box (``alpha = peel``, 5%; ties at a quantile
 removed only when nothing else would be), and keeps the removal that raises the density most; it stops when the
-box's mass would fall below ``min_mass``. Of the boxes on this trajectory, the one reported is the densest with a
-coverage of at least ``min_coverage`` (the first one, of the largest coverage, among equals).
+box's mass would fall below ``min_mass``. Of the boxes on this trajectory with a coverage of at least
+``min_coverage``, the one reported is the largest (first) whose density is within one binomial SE of the densest
+one's, ``d >= d_max - sqrt(d_max (1 - d_max) / |B_max|)`` (a one-SE rule: the last peels of a noisy target buy
+density by fitting noise).
 
 Screening: PRIM peels only the priors whose draws differ between the target paths and the others, by the
 Mann-Whitney rank-sum statistic ``z = (U - n_1 n_0 / 2) / sqrt(n_1 n_0 (n + 1) / 12)`` (``U`` the rank sum of the
@@ -107,8 +109,9 @@ def screen(draws: Mapping[str, np.ndarray], target: np.ndarray, z: float = 3.0, 
     return passed[:top]
 
 
-def _se(density: float, inside: np.ndarray) -> float:
-    return float(np.sqrt(density * (1 - density) / max(inside.sum(), 1)))
+def _se(density: float, count: int) -> float:
+    """Binomial SE of a box's density over its ``count`` paths."""
+    return float(np.sqrt(density * (1 - density) / max(count, 1)))
 
 
 def _simplify(x: np.ndarray, y: np.ndarray, low: np.ndarray, high: np.ndarray, full: tuple) -> None:
@@ -122,7 +125,7 @@ def _simplify(x: np.ndarray, y: np.ndarray, low: np.ndarray, high: np.ndarray, f
             lo[j], hi[j] = full[0][j], full[1][j]
             wider = _inside(x, lo, hi)
             looser = _stats(y, wider)[1]
-            candidates.append((density - looser - max(_se(density, inside), _se(looser, wider)), j))
+            candidates.append((density - looser - max(_se(density, inside.sum()), _se(looser, wider.sum())), j))
         if not candidates or min(candidates)[0] >= 0:
             return
         j = min(candidates)[1]
@@ -151,9 +154,12 @@ def prim(draws: Mapping[str, np.ndarray], target: np.ndarray, *, peel: float = 0
         low, high = lo, hi
         trajectory.append((low.copy(), high.copy(), coverage, density, mass))
     eligible = [t for t in trajectory if t[2] >= min_coverage] or trajectory[:1]
-    low, high = (a.copy() for a in max(eligible, key=lambda t: (t[3], t[2]))[:2])
+    densest = max(eligible, key=lambda t: t[3])
+    floor = densest[3] - _se(densest[3], round(densest[4] * y.size))
+    low, high = (a.copy() for a in next(t for t in eligible if t[3] >= floor)[:2])
     _simplify(x, y, low, high, full)
     coverage, density, mass = _stats(y, _inside(x, low, high))
-    bounds = {names[j]: (low[j] if low[j] > full[0][j] else -np.inf, high[j] if high[j] < full[1][j] else np.inf)
+    bounds = {names[j]: (float(low[j]) if low[j] > full[0][j] else -np.inf,
+                         float(high[j]) if high[j] < full[1][j] else np.inf)
               for j in np.flatnonzero((low > full[0]) | (high < full[1]))}
     return Box(bounds, coverage, density, mass, float(y.mean()) if y.size else float("nan"), int(y.size))
