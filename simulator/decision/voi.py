@@ -137,8 +137,8 @@ def design_of(columns: list[np.ndarray], n: int, knots: int) -> np.ndarray | Non
     fewer than :data:`MIN_PATHS_PER_COLUMN` per column, or None when even that is too many columns (over-fitting
     would bias EVPPI up)."""
     columns = [c[:n] for c in columns]
-    for knots in (knots, 2):  # 2 knots: linear
-        design = additive_basis(columns, knots)
+    for count in (knots, 2):  # 2 knots: linear
+        design = additive_basis(columns, count)
         if n >= MIN_PATHS_PER_COLUMN * design.shape[1]:
             return design
     return None
