@@ -274,6 +274,18 @@ class SensitivityConfig:
 
 
 @dataclass
+class VoiConfig:
+    """Decision risk, value of information (EVPI, EVPPI) and scenario discovery (PRIM) on the per-path draws."""
+
+    enabled: bool = True  # EVPPI, P(ranking flips) and PRIM (P(best) and regret are always reported)
+    knots: int = bounded(7, ge=3, le=20)  # natural cubic spline knots per prior (quantiles of its draws)
+    resamples: int = bounded(100, ge=10, le=100_000)  # bootstrap resamples over paths for the SEs
+    max_paths: int = bounded(20_000, ge=100, le=10_000_000)  # the first this many kept paths feed the regressions
+    peel: float = bounded(0.05, gt=0.0, lt=0.5)  # PRIM: share of the box peeled per step
+    min_coverage: float = bounded(0.5, gt=0.0, le=1.0)  # PRIM: the densest box with at least this coverage
+
+
+@dataclass
 class DecisionConfig:
     """Risk preference and constraints of the recommendation (a strategy must meet every constraint)."""
 
@@ -293,6 +305,7 @@ class DecisionConfig:
     target_relative_se: float = bounded(0.01, gt=0.0, lt=1.0)  # engine.paths=auto: SE / |objective| of the best
     sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
     optimise_strategy: str | None = None  # a multirun job (Optuna) returns this strategy's objective; null: the best's
+    voi: VoiConfig = field(default_factory=VoiConfig)
 
 
 @dataclass

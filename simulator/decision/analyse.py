@@ -23,6 +23,7 @@ from simulator.config.schema import Config
 from simulator.decision.metrics import risk_metrics, win_matrix
 from simulator.decision.outcomes import Outcomes, PathOutcomes, is_streamed, outcomes_of
 from simulator.decision.recommend import Recommendation, precision_reached, recommend
+from simulator.decision.robustness import Robustness, robustness
 from simulator.decision.sensitivity import (
     Rerun,
     first_order_indices,
@@ -53,6 +54,7 @@ class Analysis:
     paths: int
     auto_paths: bool
     categories: pd.DataFrame | None = None  # mean PV cost by category per strategy; attrs["shortfall"]: those names
+    robustness: Robustness | None = None  # decision risk, EVPI/EVPPI, PRIM box (decision/robustness.py)
 
 
 def pool_kinds(cfg: Config) -> dict[str, tuple[str, ...]]:
@@ -121,6 +123,7 @@ def analyse(
         outcomes.n,
         cfg.engine.paths == "auto",
         category_means(ds),
+        robustness(ds, outcomes, rec, decision, seed=cfg.engine.seed),
     )
 
 
@@ -243,6 +246,7 @@ def write_tables(analysis: Analysis, directory: Path) -> list[Path]:
         "sensitivity_indices": analysis.indices,
         "tornado": analysis.tornado,
         "recommendation": pd.DataFrame([{k: getattr(rec, k) for k in VERDICT_COLUMNS}]),
+        "evppi": _evppi_frame(analysis.robustness),
     }
     written = []
     for name, frame in frames.items():
@@ -251,3 +255,13 @@ def write_tables(analysis: Analysis, directory: Path) -> list[Path]:
             frame.to_csv(path, index=name not in ("dominance", "recommendation"))
             written.append(path)
     return written
+
+
+def _evppi_frame(risk: Robustness | None) -> pd.DataFrame | None:
+    """``evppi.csv``: EVPPI per prior, group and all priors with SEs, and a first row ``EVPI`` (share 1)."""
+    info = risk.information if risk is not None else None
+    if info is None:
+        return None
+    head = pd.DataFrame({"kind": ["evpi"], "evppi": [info.evpi], "evppi_se": [info.evpi_se], "share_of_evpi": [1.0]},
+                        index=pd.Index(["EVPI"], name="name"))
+    return pd.concat([head, info.table])

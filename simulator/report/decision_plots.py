@@ -24,7 +24,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
 from simulator.report.figures import MONEY, new_axes, save_figures
-from simulator.report.format import value_label
+from simulator.report.format import money_pm, value_label
 from simulator.stats.estimators import z_value
 
 EXCLUDED = " (excluded)"  # after the name of a strategy that fails a constraint
@@ -224,6 +224,23 @@ def sensitivity_indices_plot(indices: pd.DataFrame, *, ax: Axes | None = None, t
     return ax
 
 
+def evppi_plot(table: pd.DataFrame, evpi: tuple[float, float], *, ax: Axes | None = None, top: int = 15,
+               confidence: float = 0.95, **kw) -> Axes:
+    """EVPPI per prior and group (``table``: :attr:`simulator.decision.voi.Information.table`), largest ``top``,
+    with ``z``-SE whiskers; groups and "all priors" darker; the dashed line is the EVPI."""
+    frame = table.head(top).iloc[::-1]
+    ax = new_axes(ax, size=(10, 1.5 + 0.4 * max(len(frame), 1)))
+    z = z_value(confidence)
+    colors = [sns.color_palette()[0] if kind == "prior" else sns.color_palette("dark")[0] for kind in frame["kind"]]
+    ax.barh(frame.index, frame["evppi"], xerr=z * frame["evppi_se"], color=colors, capsize=3, **kw)
+    ax.axvline(evpi[0], color="crimson", lw=1.5, ls="--", label=f"EVPI {money_pm(*evpi)}")
+    ax.xaxis.set_major_formatter(MONEY)
+    ax.legend(loc="lower right", fontsize=9)
+    ax.set(xlabel="EVPPI: expected saving from learning it before deciding (PV, USD)",
+           title=f"What is worth learning (dark: groups; bars: {confidence:.0%} CI)")
+    return ax
+
+
 def _confidence(analysis) -> float:
     return float(analysis.metrics.attrs.get("confidence", 0.95))
 
@@ -238,6 +255,11 @@ DECISION_PLOTS: dict[str, Callable] = {  # PNG name -> draw(analysis), None when
     ),
     "tornado": lambda a: (
         tornado_plot(a.tornado, confidence=_confidence(a)) if a.tornado is not None and len(a.tornado) else None
+    ),
+    "evppi": lambda a: (
+        evppi_plot(a.robustness.information.table, (a.robustness.information.evpi, a.robustness.information.evpi_se),
+                   confidence=_confidence(a))
+        if getattr(a, "robustness", None) is not None and a.robustness.information is not None else None
     ),
     "sensitivity_indices": lambda a: (
         sensitivity_indices_plot(a.indices, confidence=_confidence(a))

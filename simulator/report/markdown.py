@@ -1,7 +1,8 @@
 """``summary.md``: the decision report, one function per section, from an :class:`~simulator.decision.analyse.Analysis`.
 
 Sections: header, recommendation, ranking, cost of service, spend and shortfall (with the cost per delivered
-GPU-hour), delay and deadlines, pairwise win rates, stochastic dominance, sensitivity, and a glossary. A strategy
+GPU-hour), delay and deadlines, pairwise win rates, stochastic dominance, sensitivity, robustness and value of information
+(:mod:`simulator.report.robustness_markdown`), and a glossary. A strategy
 that fails a constraint is marked ``(excluded)`` in every table, ranked after the admissible ones, has no
 P(cheapest) or regret, and is left out of the pairwise and dominance views (it is never shown as a winner).
 Numbers go through :mod:`simulator.report.format`; the terminal table is
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.report.format import markdown_table, money_pm, number_pm
+from simulator.report.robustness_markdown import decision_risk_lines, robustness_section
 from simulator.stats.estimators import z_value
 
 EXCLUDED = " (excluded)"  # after the name of a strategy that fails a constraint
@@ -29,7 +31,8 @@ def _ci(row: pd.Series, name: str) -> str:
 
 
 def recommendation_lines(analysis) -> list[str]:
-    """The recommendation in plain sentences: the choice, its margin and SE, and whether it is within noise."""
+    """The recommendation in plain sentences: the choice, its decision risk (P(best on a path), regret, EVPI,
+    ranking flips), then the Monte Carlo precision: its margin and SE, and whether it is within noise."""
     rec = analysis.recommendation
     if rec.best is None:
         return ["**No strategy meets every constraint.** Relax a constraint under `decision:` or add a strategy; "
@@ -38,8 +41,10 @@ def recommendation_lines(analysis) -> list[str]:
     if rec.runner_up is None:
         lines.append("It is the only strategy that meets every constraint.")
         return lines
+    lines += decision_risk_lines(analysis)
     ratio = rec.margin / rec.margin_se if rec.margin_se > 0 else np.inf
     lines.append(
+        f"Monte Carlo precision (how well this run knows the averages, not how risky the choice is): "
         f"Margin over {rec.runner_up}: {money_pm(rec.margin, rec.margin_se)} (SE, pathwise on common random "
         f"numbers), {ratio:.1f} standard errors; {rec.best} is cheaper than {rec.runner_up} on "
         f"{number_pm(100 * rec.p_best_cheaper, 100 * rec.p_best_cheaper_se, 1)}% of paths."
@@ -81,6 +86,7 @@ def decision_markdown(analysis, *, scenario: str, description: str, seconds: flo
         _pairwise(analysis),
         _dominance(analysis, m),
         _sensitivity(analysis),
+        robustness_section(analysis, z_value(analysis.metrics.attrs.get("confidence", 0.95))),
         _glossary(),
     )
     return "\n".join(line for section in sections for line in section) + "\n"

@@ -155,6 +155,17 @@ def test_analysis_of_a_small_run_is_complete(small, tmp_path):
     ):
         assert heading in text
     assert "depends mostly on" in text and "±" in text
+    risk = analysis.robustness  # decision risk leads, Monte Carlo precision after; EVPI is the mean-best's regret
+    assert text.index("Decision risk:") < text.index("Margin over") and "## Robustness and value of information" in text
+    admissible = [s for s in cfg.strategies if analysis.metrics.loc[s, "admissible"]]
+    cost = ds["cost"].sel(strategy=admissible).values
+    rec = admissible.index(analysis.recommendation.best)
+    ties = cost == cost.min(axis=0)  # a tie for the cheapest shares the path
+    assert risk.p_best == pytest.approx(np.mean(ties[rec] / ties.sum(axis=0)))
+    assert risk.regret == pytest.approx(np.mean(cost[rec] - cost.min(axis=0)), rel=1e-6)
+    if len(admissible) > 1:
+        assert risk.information.evpi == pytest.approx(risk.regret, rel=1e-6)
+        assert (risk.information.table["evppi"] >= 0).all()
     names = {p.name for p in write_tables(analysis, tmp_path)} | {
         p.name for p in save_decision_plots(analysis, tmp_path)
     }
@@ -166,6 +177,8 @@ def test_analysis_of_a_small_run_is_complete(small, tmp_path):
         "risk_map.png",
         "win_probability.png",
         "tornado.png",
+        "evppi.csv",
+        "evppi.png",
     } <= names
     verdict = pd.read_csv(tmp_path / "recommendation.csv")
     assert list(verdict.columns) == ["best", "runner_up", "margin", "margin_se", "z"] and len(verdict) == 1
