@@ -14,13 +14,6 @@ before ``path``. A dimension is named after its knob (``pools.base.gpus``), shar
 the same values; a knob two sweeps give different values gets ``<sweep>:<knob>`` in each. The optimum under the
 decision's objective and constraints, the set within noise and the efficient frontier are in
 :mod:`simulator.sweeps.optimum`.
-
-Notes
------
-:func:`best_value` (the mean-cost optimum of one knob, kept for its callers): for values ``v_j`` with pathwise costs
-``C_j(i)``, the best value minimises the mean cost; a value is *within noise* of the best ``b`` when
-``mean(C_j - C_b) <= z SE(C_j - C_b)``, ``z`` the two-sided normal quantile of ``decision.confidence``, the SE that
-of the pathwise difference (``sd / sqrt(n)``): small, because the variants share every draw.
 """
 
 from __future__ import annotations
@@ -30,7 +23,6 @@ import xarray as xr
 
 from simulator.config.schema import SweepConfig
 from simulator.config.sweeps import sweep_knobs, sweep_labels
-from simulator.stats.estimators import se_from_variance, se_of_mean, within_noise
 
 
 def sweep_dims(sweeps: dict[str, SweepConfig]) -> dict[str, dict[str, str]]:
@@ -70,34 +62,3 @@ def sweep_dataset(ds: xr.Dataset, sweeps: dict[str, SweepConfig]) -> xr.Dataset:
                                         "(one compiled run, common random numbers)")
             ds[f"sweep_{name}_{variable}"] = da
     return ds
-
-
-def best_value(cost: np.ndarray, values: list[float], *, confidence: float) -> dict:
-    """Best knob value by mean cost, and the values within noise of it at ``confidence``. ``cost`` is (values, paths).
-
-    Returns ``{best, best_mean, within_noise, means, se_vs_best}`` (see the module Notes).
-    """
-    means = cost.mean(axis=1)
-    diff = cost - cost[int(np.argmin(means))]
-    se = se_of_mean(diff, axis=1)
-    return _best(values, means, diff.mean(axis=1), se, confidence)
-
-
-def best_value_streamed(ds: xr.Dataset, labels: list[str], values: list[float], *, confidence: float) -> dict:
-    """:func:`best_value` over all paths of a streamed run, from the streamed pairwise difference moments."""
-    means = ds["stream_cost_mean"].sel(strategy=labels).values
-    best = labels[int(np.argmin(means))]
-    pair = dict(strategy=best, versus=labels)
-    se = se_from_variance(ds["stream_cost_difference_variance"].sel(**pair).values, int(ds.attrs["paths"]))
-    return _best(values, means, ds["stream_cost_difference_mean"].sel(**pair).values, se, confidence)
-
-
-def _best(values: list[float], means: np.ndarray, diff: np.ndarray, se: np.ndarray, confidence: float) -> dict:
-    """The value of lowest mean cost, and those within noise of it: ``mean_v - mean_best <= z SE`` (pathwise)."""
-    best = int(np.argmin(means))
-    within = [v for v, d, s in zip(values, diff, se, strict=True) if d == 0.0 or within_noise(d, s, confidence)]
-    return dict(best=values[best], best_mean=float(means[best]), within_noise=within,
-                means=np.asarray(means).tolist(), se_vs_best=np.asarray(se).tolist())
-
-
-
