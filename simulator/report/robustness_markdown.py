@@ -72,6 +72,9 @@ def robustness_section(analysis, z: float = 1.96) -> list[str]:
         label = f"**{name}**" if r["kind"] != "prior" else name
         share = f"{100 * r['share_of_evpi']:.0f}%" if np.isfinite(r["share_of_evpi"]) else "—"
         out.append(f"| {label} | {money_pm(r['evppi'], r['evppi_se'])} | {share} |")
+    if (table["share_of_evpi"] > 1.0).any():  # EVPPI <= EVPI in truth: an estimate above it is regression noise
+        out += ["", "An EVPPI above the EVPI (share over 100%) is estimation noise (in truth EVPPI <= EVPI): the "
+                "costs are too heavy-tailed for this many paths; run more paths before reading these values."]
     return out + _box_lines(risk)
 
 
