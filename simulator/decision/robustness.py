@@ -19,7 +19,8 @@ Among the admissible strategies ``s`` with costs ``C_si`` on paths ``i``, for th
   recommendation under ``decision.objective=mean``.
 
 All of these need the paths one by one: they use the kept paths (all of them, or the first
-``report.path_level_paths`` of a streamed run, capped at ``decision.voi.max_paths``). Over *all* paths a streamed run
+``report.path_level_paths`` of a streamed run; the regressions of EVPI, EVPPI and the flip share at most
+``decision.voi.max_paths`` of them, P(best) and regret all of them, as the ranking table). Over *all* paths a streamed run
 has only the pairwise ``P(C_s < C_r)``, which bound ``P(best) >= 1 - sum_{s != r} P(C_s < C_r)`` (Bonferroni); it
 has no pathwise minimum, so no regret, EVPI or EVPPI beyond the kept paths.
 
@@ -87,14 +88,16 @@ def robustness(ds: xr.Dataset, outcomes: Outcomes, rec: Recommendation, decision
     n = min(kept.n, settings.max_paths)
     names = [str(s) for s in rec.ranking.index[rec.ranking["admissible"].astype(bool)]]
     rows = [outcomes.strategies.index(s) for s in names]  # admissible, in rank order: the recommendation first
-    cost = np.asarray(kept.cost, float)[rows, :n]
-    p_best, p_best_se, _ = cheapest_feasible_probability(cost)
-    regret, regret_se = expected_regret(cost)
+    every = np.asarray(kept.cost, float)[rows]
+    # P(best) and regret on every kept path, as in the ranking table (stats/compare.py); the regressions on n
+    p_best, p_best_se, _ = cheapest_feasible_probability(every)
+    regret, regret_se = expected_regret(every)
+    cost = every[:, :n]
     bound = None
     if is_streamed(ds):
         r = outcomes.strategies.index(rec.best)
         bound = 1.0 - sum(outcomes.p_cheaper(s, r)[0] for s in rows[1:])
-    out = Robustness(rec.best, float(p_best[0]), float(p_best_se[0]), float(regret[0]), float(regret_se[0]), n,
+    out = Robustness(rec.best, float(p_best[0]), float(p_best_se[0]), float(regret[0]), float(regret_se[0]), kept.n,
                      outcomes.n, bound)
     if len(names) < 2 or not settings.enabled:
         return out

@@ -21,6 +21,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from simulator.engine._xla import ordered_sum
 from simulator.engine.strategies import CATEGORY_INDEX, SPEND_CATEGORIES
 
 SPEND_COLUMNS = tuple(CATEGORY_INDEX[name] for name in SPEND_CATEGORIES)
@@ -28,10 +29,7 @@ SPEND_COLUMNS = tuple(CATEGORY_INDEX[name] for name in SPEND_CATEGORIES)
 
 def cumulative_spend(cash: jax.Array) -> jax.Array:
     """``C``: the spend categories of ``cash`` (S, C, N) summed, (S, N), in category order."""
-    total = cash[:, SPEND_COLUMNS[0]]
-    for column in SPEND_COLUMNS[1:]:
-        total = total + cash[:, column]
-    return total
+    return ordered_sum(cash[:, jnp.asarray(SPEND_COLUMNS)])
 
 
 def track(peak: jax.Array, need: jax.Array, cash: jax.Array, months_done: jax.Array,
