@@ -16,6 +16,7 @@ import xarray as xr
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from simulator.report.html import write_sweep_report
 from simulator.results.io import write_atomic
 from simulator.sweeps.breakeven import sweep_summary_markdown
 from simulator.sweeps.multirun import SWEEP_FILE, Job, combine, read_jobs, swept_keys
@@ -28,7 +29,8 @@ USAGE = "usage: python -m simulator combine SWEEP_DIR"
 def aggregate(
     sweep_dir: Path, keys: list[str] | None = None, *, confidence: float = 0.95, plots: bool = True
 ) -> tuple[xr.Dataset, list[Job]]:
-    """Combine the jobs under ``sweep_dir`` into ``sweep.nc``, plots and ``sweep_summary.md``; returns both."""
+    """Combine the jobs under ``sweep_dir`` into ``sweep.nc``, plots, ``sweep_summary.md`` and
+    ``sweep_report.html``; returns both."""
 
     sweep_dir = Path(sweep_dir)
     multirun = OmegaConf.load(sweep_dir / "multirun.yaml") if (sweep_dir / "multirun.yaml").is_file() else None
@@ -52,6 +54,7 @@ def aggregate(
     )
     text = sweep_summary_markdown(ds, failed=ds.attrs["failed_jobs"], plots=[p.name for p in written])
     (sweep_dir / "sweep_summary.md").write_text(text)
+    write_sweep_report(text, sweep_dir, title=f"gpu-risk sweep: {sweep_dir.name}")
     return ds, jobs
 
 

@@ -76,8 +76,8 @@ def decision_markdown(analysis, *, scenario: str, description: str, seconds: flo
     """``summary.md``: recommendation, ranking, cost and delay metrics with SEs and CIs, comparisons, sensitivity."""
     m = analysis.metrics.sort_values("rank")
     sections = (
-        _header(analysis, scenario=scenario, description=description, seconds=seconds),
-        _recommendation(analysis),
+        header_lines(analysis, scenario=scenario, description=description, seconds=seconds),
+        recommendation_section(analysis),
         _ranking(analysis, m),
         _cost(m),
         _service(m),
@@ -85,7 +85,7 @@ def decision_markdown(analysis, *, scenario: str, description: str, seconds: flo
         _cash(m),
         _pairwise(analysis),
         _dominance(analysis, m),
-        _sensitivity(analysis),
+        sensitivity_lines(analysis),
         robustness_section(analysis, z_value(analysis.metrics.attrs.get("confidence", 0.95))),
         _glossary(),
     )
@@ -97,7 +97,8 @@ def _level(m: pd.DataFrame) -> int:
     return round(100 * m.attrs.get("level", 0.95))
 
 
-def _header(analysis, *, scenario: str, description: str, seconds: float) -> list[str]:
+def header_lines(analysis, *, scenario: str, description: str, seconds: float) -> list[str]:
+    """The title, the description, what the numbers are and what "cost of service" means (summary.md, report.html)."""
     confidence = analysis.metrics.attrs.get("confidence", 0.95)
     auto = "chosen by `engine.paths=auto`; " if analysis.auto_paths else ""
     return [
@@ -125,7 +126,8 @@ def _service_definition(analysis) -> str:
             f"`{EXCLUDED.strip()}` fail a constraint and are never a candidate or a pairwise winner.")
 
 
-def _recommendation(analysis) -> list[str]:
+def recommendation_section(analysis) -> list[str]:
+    """``## Recommendation``: the sentences, the precision reached and the sensitivity headline."""
     status = "" if not analysis.auto_paths else (" (target met)" if analysis.precision_met else " (cap reached)")
     return [
         "## Recommendation",
@@ -139,6 +141,11 @@ def _recommendation(analysis) -> list[str]:
 
 def _ranking(analysis, m: pd.DataFrame) -> list[str]:
     """The ranked strategies; "borderline" uses the z of ``decision.confidence``, as the recommendation does."""
+    return markdown_table("Ranking", *ranking_rows(analysis, m))[1:]
+
+
+def ranking_rows(analysis, m: pd.DataFrame) -> tuple[list[str], list[list]]:
+    """The ranking table's header and rows (strategies in rank order in ``m``): summary.md and report.html."""
     z = z_value(m.attrs.get("confidence", 0.95))
     header = ["rank", "strategy", analysis.recommendation.objective, "meets constraints", "P(cheapest admissible)",
               "expected regret", f"borderline (within {z:.2f} SE of a limit)"]
@@ -151,7 +158,7 @@ def _ranking(analysis, m: pd.DataFrame) -> list[str]:
         cheapest = number_pm(r["p_cheapest_feasible"], r["p_cheapest_feasible_se"], 3) if r["admissible"] else "—"
         rows.append([r["rank"], _name(name, r), money_pm(r["objective"], r["objective_se"]), ok, cheapest, regret,
                      r["borderline"] or "—"])
-    return markdown_table("Ranking", header, rows)[1:]
+    return header, rows
 
 
 def _cost(m: pd.DataFrame) -> list[str]:
@@ -244,7 +251,8 @@ def _dominance(analysis, m: pd.DataFrame) -> list[str]:
             *(pairs or ["No admissible strategy dominates another: each pair's cost distributions cross."]), *note]
 
 
-def _sensitivity(analysis) -> list[str]:
+def sensitivity_lines(analysis) -> list[str]:
+    """``## Sensitivity``: the headline, the tornado table and the first-order indices (summary.md, report.html)."""
     out = ["", "## Sensitivity", "", analysis.headline, ""]
     if analysis.tornado is not None and len(analysis.tornado):
         out += _tornado_table(analysis.tornado, analysis.recommendation.objective)
