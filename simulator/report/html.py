@@ -65,7 +65,7 @@ class Figure:
 
 
 def markdown_html(text: str) -> Markup:
-    """Markdown (paragraphs, lists, tables, ``**bold**``, ```code```) as safe HTML; raw HTML in it is escaped."""
+    """Markdown (paragraphs, lists, tables, bold, code) as safe HTML; raw HTML in its text is escaped."""
     return Markup(_MARKDOWN.render(text))
 
 

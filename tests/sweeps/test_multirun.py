@@ -131,9 +131,11 @@ def test_two_axis_sweep_draws_a_decision_map_and_leaves_failed_jobs_out(tmp_path
     assert ds["completed"].sel({PRICE: [3.0, 5.0]}).all() and not ds["completed"].sel({PRICE: 12.0}).any()
     assert np.isnan(ds["objective"].sel({PRICE: 12.0})).all()
     assert np.isfinite(ds["objective"].sel({PRICE: [3.0, 5.0]})).all()
-    for name in ("decision_map.png", "break_even.png", "sweep_summary.md"):
+    for name in ("decision_map.png", "break_even.png", "sweep_summary.md", "sweep_report.html"):
         assert (sweep_dir / name).stat().st_size > 0, name
     assert "must be >= 12" in (sweep_dir / "sweep_summary.md").read_text()
+    page = (sweep_dir / "sweep_report.html").read_text()
+    assert "must be &gt;= 12" in page and page.count('<img src="data:image/png;base64,') >= 2
     assert not list(sweep_dir.glob("*.tmp"))
 
 
