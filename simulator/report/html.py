@@ -51,6 +51,7 @@ PLOTS = {  # PNG name: (title, caption); a PNG not named here gets its file name
     "evppi": ("Value of information (EVPPI)",
               "What learning a prior (or a group of priors) before deciding would save."),
 }
+HEADING = re.compile(r"#{1,6} ")  # an ATX heading ("#4 (4): ..." is not one)
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")  # html off: raw HTML in text is escaped
 
 
@@ -75,8 +76,8 @@ def body_markdown(lines: list[str]) -> Markup:
 
     Two trailing spaces (a Markdown line break) end a paragraph here: each sentence gets its own.
     """
-    headings = [i for i, line in enumerate(lines) if line.startswith("#")]
-    kept = [("#" + line if line.startswith("#") else re.sub(r" {2}$", "\n", line))
+    headings = [i for i, line in enumerate(lines) if HEADING.match(line)]
+    kept = [("#" + line if HEADING.match(line) else re.sub(r" {2}$", "\n", line))
             for i, line in enumerate(lines) if i != (headings[0] if headings else None)]
     return markdown_html("\n".join(kept).strip())
 

@@ -146,11 +146,12 @@ def test_strategies_and_reproducibility(page, config, tmp_path):
 
 def test_sweep_report_renders_the_summary_and_plots(tmp_path):
     png = _png(tmp_path / "decision_map.png")
-    text = "# Sweep\n\n## Break-even points\n\n| a | b |\n|---|---|\n| 1 | <i>2</i> |\n\n- **done**\n"
+    text = ("# Sweep\n\n## Break-even points\n\n| a | b |\n|---|---|\n| 1 | <i>2</i> |\n\n- **done**\n\n"
+            "Failed jobs (left out): #4 (4): config error\n")
     html = write_sweep_report(text, tmp_path, title="sweep <x>").read_text()
     assert (tmp_path / SWEEP_REPORT_FILE).is_file()
     assert "<h3>Break-even points</h3>" in html and "<td>&lt;i&gt;2&lt;/i&gt;</td>" in html
-    assert "<strong>done</strong>" in html and "sweep &lt;x&gt;" in html
+    assert "<strong>done</strong>" in html and "sweep &lt;x&gt;" in html and "out): #4 (4): config" in html
     (uri,) = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
     assert base64.b64decode(uri) == png
 
@@ -160,3 +161,15 @@ def test_templates_ship_with_the_package():
     assert all((templates / name).is_file() for name in ("report.html.j2", "sweep_report.html.j2", "_base.html.j2"))
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     assert "templates/*.j2" in pyproject["tool"]["setuptools"]["package-data"]["simulator.report"]
+
+
+def test_a_run_without_an_admissible_strategy_still_renders(config, tmp_path):
+    analysis = _analysis(list(config.strategies))
+    rec = analysis.recommendation
+    analysis.recommendation = Recommendation(rec.ranking, rec.objective, None, None, np.nan, np.nan, 1.96, np.nan,
+                                             np.nan)
+    analysis.robustness = None
+    html = run_report_html(analysis, config, tmp_path, scenario="hybrid", seconds=1.0)
+    recommendation = _section(html, "recommendation")
+    assert "No strategy meets every constraint" in recommendation and ">none<" in recommendation
+    assert "No value-of-information analysis" in _section(html, "drivers")
