@@ -91,22 +91,31 @@ def describe(spec: PriorSpec) -> str:
     return f"{spec.dist}({', '.join(f'{k} {v:g}' for k, v in params.items())})"
 
 
+def clip_range(domain: dict[str, Any]) -> tuple[float, float]:
+    """``[low, high]`` of a parameter's domain (schema metadata ``ge``/``gt``/``le``/``lt``), as the engine clips."""
+    return (max(domain.get("ge", -math.inf), domain.get("gt", -math.inf)),
+            min(domain.get("le", math.inf), domain.get("lt", math.inf)))
+
+
+def frozen(spec: PriorSpec):
+    """The scipy distribution of a non-fixed spec, before clipping (module Notes); None for ``fixed``."""
+    if spec.dist == "uniform":
+        return stats.uniform(spec.low, spec.high - spec.low)
+    if spec.dist == "normal":
+        return stats.norm(spec.mean, spec.sd)
+    if spec.dist == "lognormal":
+        return stats.lognorm(math.log(spec.p90 / spec.median) / stats.norm.ppf(0.9), scale=spec.median)
+    if spec.dist == "beta":
+        nu = spec.mean * (1.0 - spec.mean) / spec.sd**2 - 1.0
+        return stats.beta(spec.mean * nu, (1.0 - spec.mean) * nu)
+    return None
+
+
 def quantiles(spec: PriorSpec, domain: dict[str, Any], qs=QUANTILES) -> list[float]:
     """``clip(F^{-1}(q), low, high)`` for each ``q``: the engine's distribution (module Notes)."""
-    low = max(domain.get("ge", -math.inf), domain.get("gt", -math.inf))
-    high = min(domain.get("le", math.inf), domain.get("lt", math.inf))
-    if spec.dist == "fixed":
-        values = [spec.value] * len(qs)
-    elif spec.dist == "uniform":
-        values = [spec.low + (spec.high - spec.low) * q for q in qs]
-    elif spec.dist == "normal":
-        values = stats.norm.ppf(qs, spec.mean, spec.sd)
-    elif spec.dist == "lognormal":
-        sigma = math.log(spec.p90 / spec.median) / stats.norm.ppf(0.9)
-        values = spec.median * stats.lognorm.ppf(qs, sigma)
-    else:
-        nu = spec.mean * (1.0 - spec.mean) / spec.sd**2 - 1.0
-        values = stats.beta.ppf(qs, spec.mean * nu, (1.0 - spec.mean) * nu)
+    low, high = clip_range(domain)
+    dist = frozen(spec)
+    values = [spec.value] * len(qs) if dist is None else dist.ppf(qs)
     return [float(min(max(v, low), high)) for v in values]
 
 
