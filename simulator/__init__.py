@@ -5,6 +5,7 @@ Run ``python -m simulator scenario=hybrid``; see README.md. The public API for n
     import simulator
     res = simulator.run("hybrid", overrides=["engine.paths=2000"], write=False)  # res.dataset, res.analysis
     simulator.prior_summary(res.config)  # every effective prior: distribution, P10/P50/P90, units, source
+    print(simulator.diff_runs("outputs/hybrid/RUN_A", "outputs/hybrid/RUN_B"))  # python -m simulator.diff
 
 or step by step::
 
@@ -47,6 +48,10 @@ def __getattr__(name: str):
         from simulator.app import notebook
 
         return getattr(notebook, name)
+    if name == "diff_runs":
+        from simulator.app.diff_cmd import diff_report
+
+        return diff_report
     if name == "prior_summary":
         from simulator.config.prior_summary import prior_summary
 
@@ -54,5 +59,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'simulator' has no attribute {name!r}")
 
 
-__all__ = ["EngineRerun", "RunResult", "__version__", "analyse", "build_dataset", "load_config", "prior_summary", "run",
-           "simulate"]
+__all__ = ["EngineRerun", "RunResult", "__version__", "analyse", "build_dataset", "diff_runs", "load_config", "prior_summary",
+           "run", "simulate"]

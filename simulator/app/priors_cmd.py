@@ -26,7 +26,7 @@ def format_table(table: pd.DataFrame, source_width: int = 60) -> str:
     header = ["prior", "distribution", "p10", "p50", "p90", "units", "changed", "source"]
     widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
     right = {2, 3, 4}
-    return "\n".join("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    return "\n".join("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
                      .rstrip() for r in [header, *cells])
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from simulator.report.figures import MONEY, new_axes, save_figures
 from simulator.sweeps.optimum import SweepOptimum

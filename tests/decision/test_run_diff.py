@@ -26,7 +26,7 @@ def runs(tmp_path_factory):
     """Three tiny runs in one process (the engine compiles once): A, B = A with faster demand growth (same seed),
     C = A with another seed."""
     root = tmp_path_factory.mktemp("diff")
-    base = ["debug=tiny"]
+    base = ["debug=tiny", "decision.sensitivity.tornado_priors=0"]  # no tornado re-runs: quicker
     for name, extra in (("a", []), ("b", [f"{GROWTH}=3.0", "priors.workload.growth_multiplier_per_year.p90=4.5"]),
                         ("c", ["engine.seed=1"])):
         simulator.run("hybrid", base + extra, write=True, out_dir=root / name)

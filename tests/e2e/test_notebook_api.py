@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 import xarray as xr
 
 import simulator
@@ -64,3 +67,16 @@ def test_run_dir_for_never_reuses_a_directory(tmp_path):
     assert first == tmp_path / "hybrid" / "2026-01-02_03-04-05"
     first.mkdir(parents=True)
     assert run_dir_for("hybrid", now, root=tmp_path).name == "2026-01-02_03-04-05_2"
+
+
+@pytest.mark.slow  # ~35 s: a fresh process compiles the engine
+def test_quickstart_example_runs(tmp_path):
+    """examples/quickstart.py, as a user runs it (tiny and without tornado re-runs, to stay quick)."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(root)}
+    result = subprocess.run([sys.executable, str(root / "examples" / "quickstart.py"), "debug=tiny",
+                             "decision.sensitivity.tornado_priors=0"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "RunResult(scenario='hybrid'" in result.stdout and "priors.workload.growth_multiplier_per_year" in result.stdout
+    assert len(list((tmp_path / "outputs" / "hybrid").glob("*/results.nc"))) == 2
