@@ -42,7 +42,15 @@ def test_run_without_writing_returns_dataset_and_analysis(tmp_path, monkeypatch)
 
 def test_run_writes_a_run_directory_and_leaves_global_state_alone(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    matplotlib.use("svg")
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a non-default backend, as a notebook has its own
+    try:
+        _run_and_check_global_state(tmp_path)
+    finally:
+        matplotlib.use(before)
+
+
+def _run_and_check_global_state(tmp_path):
     handlers, level = list(logging.getLogger().handlers), logging.getLogger().level
     rc = dict(matplotlib.rcParams)
     res = simulator.run("hybrid", overrides=["debug=tiny", "report.plots=true"], write=True)
