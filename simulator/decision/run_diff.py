@@ -6,8 +6,9 @@ Every metric compared is the mean of a per-path influence value ``psi_i`` over t
 (:func:`simulator.stats.estimators.objective_influence`): mean cost ``psi_i = c_i``; ``CVaR_a``
 ``psi_i = q_a + (c_i - q_a)^+ / (1 - a)``; ``P(late)`` ``psi_i = 1[some named run late on path i]``; the decision's
 objective ``J`` by its own ``psi``; the margin ``J(runner-up) - J(best)`` by ``psi^runner-up_i - psi^best_i``
-(each run with its own best and runner-up). The change of a metric from run A to run B is
-``Delta = m_B - m_A`` with standard error
+(each run with its own best and runner-up). The values ``m`` are the runs' own estimators on the kept paths (the
+mean for the mean cost and P(late), the tail mean for CVaR, the decision's objective as the run ranked by it); the
+change of a metric from run A to run B is ``Delta = m_B - m_A`` with standard error
 
 * paired, when both runs have the same seed and the same kept paths (common random numbers: path ``i`` draws the
   same uniforms in both): ``SE = sd_i(psi^B_i - psi^A_i) / sqrt(n)``;
@@ -24,7 +25,7 @@ import pandas as pd
 import xarray as xr
 from omegaconf import OmegaConf
 
-from simulator.stats.estimators import objective_influence, some_run_late
+from simulator.stats.estimators import objective_influence, objective_value_and_se, some_run_late
 
 
 def flatten(tree, prefix: str = "") -> dict[str, object]:
@@ -66,9 +67,10 @@ class Change:
     paired: bool
 
 
-def change_of(psi_a: np.ndarray, psi_b: np.ndarray, paired: bool) -> Change:
-    """The change of ``mean(psi)`` from run A to run B and its SE (module Notes)."""
-    a, b = float(np.mean(psi_a)), float(np.mean(psi_b))
+def change_of(psi_a: np.ndarray, psi_b: np.ndarray, paired: bool, values: tuple[float, float] | None = None) -> Change:
+    """The change from run A to run B of a metric estimated by ``values`` (default ``mean(psi)``) and its SE from
+    the influence values ``psi`` (module Notes)."""
+    a, b = values if values is not None else (float(np.mean(psi_a)), float(np.mean(psi_b)))
     if paired:
         se = float(np.std(psi_b - psi_a, ddof=1) / math.sqrt(psi_a.size))
     else:
@@ -92,6 +94,23 @@ def influences(ds: xr.Dataset, strategy: str, metric: str, objective: str = "mea
     raise ValueError(f"metric must be mean_cost, cvar, p_late or objective, not {metric!r}")
 
 
+def estimate(ds: xr.Dataset, strategy: str, metric: str, objective: str = "mean", level: float = 0.95) -> float:
+    """The estimate whose influence values :func:`influences` gives: the mean of ``psi`` for the mean cost and
+    P(late), the run's own estimator (:func:`simulator.stats.estimators.objective_value_and_se`) for CVaR and the
+    objective (so a quantile or CVaR objective matches the run's ranking table)."""
+    if metric in ("cvar", "objective"):
+        cost = ds["cost"].sel(strategy=strategy).values.astype(float)
+        return objective_value_and_se(cost, "cvar" if metric == "cvar" else objective, level)[0]
+    return float(np.mean(influences(ds, strategy, metric, objective, level)))
+
+
+def metric_change(ds_a: xr.Dataset, ds_b: xr.Dataset, dec_a, dec_b, strategy: str, metric: str, paired: bool) -> Change:
+    """:func:`change_of` of one strategy's ``metric`` between the runs (each at its own objective and level)."""
+    args_a, args_b = (strategy, metric, dec_a.objective, dec_a.level), (strategy, metric, dec_b.objective, dec_b.level)
+    return change_of(influences(ds_a, *args_a), influences(ds_b, *args_b), paired,
+                     (estimate(ds_a, *args_a), estimate(ds_b, *args_b)))
+
+
 @dataclasses.dataclass(frozen=True)
 class Decision:
     """A run's decision as it recorded it: the rank table (``summary.csv``) and best / runner-up."""
@@ -101,6 +120,12 @@ class Decision:
     runner_up: str | None
     objective: str
     level: float
+
+
+def margin_value(ds: xr.Dataset, decision: Decision) -> float:
+    """``J(runner-up) - J(best)`` of the run's objective (the margin it recorded, on its kept paths)."""
+    return (estimate(ds, decision.runner_up, "objective", decision.objective, decision.level)
+            - estimate(ds, decision.best, "objective", decision.objective, decision.level))
 
 
 def margin_influence(ds: xr.Dataset, decision: Decision) -> np.ndarray | None:
@@ -116,20 +141,19 @@ def decision_changes(ds_a: xr.Dataset, ds_b: xr.Dataset, dec_a: Decision, dec_b:
     change, and the key metrics (mean cost, P(late), CVaR) per strategy in both runs, with SEs."""
     paired = is_paired(ds_a, ds_b)
     psi_a, psi_b = margin_influence(ds_a, dec_a), margin_influence(ds_b, dec_b)
-    margin = None if psi_a is None or psi_b is None else change_of(psi_a, psi_b, paired)
+    margin = None if psi_a is None or psi_b is None else change_of(
+        psi_a, psi_b, paired, (margin_value(ds_a, dec_a), margin_value(ds_b, dec_b)))
     common = [s for s in dec_a.ranking.index if s in dec_b.ranking.index]
     rows, metrics = [], []
     for s in common:
-        obj = change_of(influences(ds_a, s, "objective", dec_a.objective, dec_a.level),
-                        influences(ds_b, s, "objective", dec_b.objective, dec_b.level), paired)
+        obj = metric_change(ds_a, ds_b, dec_a, dec_b, s, "objective", paired)
         rows.append([s, int(dec_a.ranking.loc[s, "rank"]), int(dec_b.ranking.loc[s, "rank"]), obj.a, obj.b,
                      obj.change, obj.se, bool(dec_a.ranking.loc[s, "admissible"]),
                      bool(dec_b.ranking.loc[s, "admissible"])])
         for metric in ("mean_cost", "p_late", "cvar"):
             if metric == "p_late" and (ds_a.sizes.get("run", 0) == 0 or ds_b.sizes.get("run", 0) == 0):
                 continue
-            c = change_of(influences(ds_a, s, metric, level=dec_a.level), influences(ds_b, s, metric, level=dec_b.level),
-                          paired)
+            c = metric_change(ds_a, ds_b, dec_a, dec_b, s, metric, paired)
             metrics.append([s, metric, c.a, c.b, c.change, c.se])
     ranking = pd.DataFrame(rows, columns=["strategy", "rank_a", "rank_b", "objective_a", "objective_b", "change",
                                           "change_se", "admissible_a", "admissible_b"]).sort_values("rank_b")

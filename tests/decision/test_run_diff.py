@@ -52,6 +52,11 @@ def test_diff_names_the_prior_and_pairs_the_margin_change(runs):
     assert m.se == pytest.approx(d.std(ddof=1) / math.sqrt(d.size), rel=1e-12)
     rec_a = pd.read_csv(runs / "a" / "recommendation.csv").iloc[0]
     assert m.a == pytest.approx(rec_a["margin"], rel=1e-9)  # the margin the run itself recorded
+    summary = pd.read_csv(runs / "a" / "summary.csv", index_col="strategy")
+    ranking = changes["ranking"].set_index("strategy")
+    np.testing.assert_allclose(ranking["objective_a"], summary.loc[ranking.index, "objective"], rtol=1e-9)
+    cvar = changes["metrics"].query("metric == 'cvar'").set_index("strategy")["a"]
+    np.testing.assert_allclose(cvar, summary.loc[cvar.index, "cost_cvar"], rtol=1e-9)  # the run's own estimates
     independent = math.hypot(rec_a["margin_se"], pd.read_csv(runs / "b" / "recommendation.csv")["margin_se"][0])
     assert m.se < independent  # common random numbers: the paired SE is the smaller one here
     text = diff_report(runs / "a", runs / "b")
