@@ -3,6 +3,13 @@
 Run ``python -m simulator scenario=hybrid``; see README.md. The public API for notebooks::
 
     import simulator
+    res = simulator.run("hybrid", overrides=["engine.paths=2000"], write=False)  # res.dataset, res.analysis
+    simulator.prior_summary(res.config)  # every effective prior: distribution, P10/P50/P90, units, source
+    print(simulator.diff_runs("outputs/hybrid/RUN_A", "outputs/hybrid/RUN_B"))  # python -m simulator.diff
+
+or step by step::
+
+    import simulator
     cfg = simulator.load_config(["scenario=hybrid", "engine.paths=2000"])
     ds = simulator.build_dataset(simulator.simulate(cfg), seed=cfg.engine.seed)
     analysis = simulator.analyse(ds, cfg, rerun=simulator.EngineRerun(cfg))  # rerun: the tornado's re-runs
@@ -37,7 +44,20 @@ def __getattr__(name: str):
         from simulator.app.tornado_rerun import EngineRerun
 
         return EngineRerun
+    if name in ("run", "RunResult"):
+        from simulator.app import notebook
+
+        return getattr(notebook, name)
+    if name == "diff_runs":
+        from simulator.app.diff_cmd import diff_report
+
+        return diff_report
+    if name == "prior_summary":
+        from simulator.config.prior_summary import prior_summary
+
+        return prior_summary
     raise AttributeError(f"module 'simulator' has no attribute {name!r}")
 
 
-__all__ = ["EngineRerun", "__version__", "analyse", "build_dataset", "load_config", "simulate"]
+__all__ = ["EngineRerun", "RunResult", "__version__", "analyse", "build_dataset", "diff_runs", "load_config", "prior_summary",
+           "run", "simulate"]

@@ -1,7 +1,8 @@
 """What every figure shares: new axes, the money axis, the theme and the save loop (one resolution for all PNGs).
 
-No module of the package picks a matplotlib backend: the command line sets ``MPLBACKEND=Agg`` unless the user chose
-one (:func:`simulator.app.run.main`), and a notebook keeps its own.
+No module of the package picks a matplotlib backend, and no figure goes through ``matplotlib.pyplot``: figures are
+plain :class:`~matplotlib.figure.Figure` objects saved with ``fig.savefig`` (which picks the canvas for the file
+format), so a notebook's backend and its open figures are never touched and nothing is shown.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -24,7 +24,7 @@ MONEY = FuncFormatter(money_tick)  # USD axis: $4.15M, $12k
 def new_axes(ax: Axes | None, size: tuple[float, float] = (8, 5)) -> Axes:
     """``ax``, or the axes of a new figure of ``size`` inches (constrained layout)."""
     if ax is None:
-        _, ax = plt.subplots(figsize=size, layout="constrained")
+        ax = Figure(figsize=size, layout="constrained").subplots()
     return ax
 
 
@@ -45,7 +45,7 @@ def save_figures(
     Returns
     -------
     list of Path
-        The files written, in order. Each figure is closed after saving.
+        The files written, in order (the figures are not registered with pyplot: nothing to close).
     """
     if theme:
         sns.set_theme(style="whitegrid", context="notebook")
@@ -57,6 +57,5 @@ def save_figures(
         figure = drawn if isinstance(drawn, Figure) else drawn.figure
         path = Path(directory) / f"{name}.png"
         figure.savefig(path, dpi=DPI)
-        plt.close(figure)
         written.append(path)
     return written

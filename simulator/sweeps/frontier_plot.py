@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from simulator.report.figures import MONEY, new_axes, save_figures
 from simulator.sweeps.optimum import SweepOptimum
@@ -62,7 +62,8 @@ def save_frontier_plots(optima: dict[str, SweepOptimum], directory: Path) -> lis
 
     def draw(opt: SweepOptimum):
         panels = ["cvar"] + (["p_late"] if opt.frontier_late is not None else [])
-        fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5), layout="constrained", squeeze=False)
+        fig = Figure(figsize=(7 * len(panels), 5), layout="constrained")
+        axes = fig.subplots(1, len(panels), squeeze=False)
         for ax, against in zip(axes[0], panels, strict=True):
             frontier_plot(opt, against=against, ax=ax)
         fig.suptitle(f"Efficient frontier of sweep {opt.name}")

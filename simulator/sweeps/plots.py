@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 import xarray as xr
@@ -54,7 +53,7 @@ def decision_map(
     """
     dims = list(cells["best"].dims)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 2.2 if len(dims) == 1 else 6), layout="constrained")
+        ax = Figure(figsize=(8, 2.2 if len(dims) == 1 else 6), layout="constrained").subplots()
     palette = palette or _palette(cells)
     xdim, ydim = dims[0], (dims[1] if len(dims) > 1 else None)
     order = [ydim, xdim] if ydim else [xdim]
@@ -147,7 +146,7 @@ def break_even_curves(
     within noise, :func:`simulator.sweeps.breakeven.noise_interval`).
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+        ax = Figure(figsize=(7, 4.5), layout="constrained").subplots()
     palette = palette or _palette(line)
     z = z_value(confidence)
     numeric = line[axis].dtype.kind in "fiu"
@@ -204,13 +203,8 @@ def save_sweep_plots(ds: xr.Dataset, directory: Path, *, confidence: float = 0.9
 def _decision_map_figure(ds: xr.Dataset, palette: dict, confidence: float) -> Figure:
     keys = list(ds["best"].dims)
     panels = _slices(ds, keys[:2])
-    fig, axes = plt.subplots(
-        len(panels),
-        1,
-        figsize=(9, (2.4 if len(keys) == 1 else 5.5) * len(panels)),
-        layout="constrained",
-        squeeze=False,
-    )
+    fig = Figure(figsize=(9, (2.4 if len(keys) == 1 else 5.5) * len(panels)), layout="constrained")
+    axes = fig.subplots(len(panels), 1, squeeze=False)
     for ax, where in zip(axes[:, 0], panels, strict=True):
         decision_map(ds.isel(where), ax=ax, confidence=confidence, palette=palette)
         ax.set_title(("Best admissible strategy; " + _title(ds, where)).rstrip("; "), fontsize=10)
@@ -220,9 +214,8 @@ def _decision_map_figure(ds: xr.Dataset, palette: dict, confidence: float) -> Fi
 def _break_even_figure(ds: xr.Dataset, palette: dict, confidence: float) -> Figure:
     rows = [(axis, _slices(ds, [axis])) for axis in ds["best"].dims]
     ncols = max(len(r[1]) for r in rows)
-    fig, axes = plt.subplots(
-        len(rows), ncols, figsize=(4.2 * ncols + 1, 3.6 * len(rows)), layout="constrained", squeeze=False
-    )
+    fig = Figure(figsize=(4.2 * ncols + 1, 3.6 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), ncols, squeeze=False)
     for r, (axis, slices) in enumerate(rows):
         for c in range(ncols):
             if c >= len(slices):
