@@ -54,6 +54,7 @@ def analyse_and_write(ds, config, out_dir: Path, *, scenario: str, resolved: str
 def write_outputs(ds, analysis, config, out_dir: Path, *, scenario: str, resolved: str, seconds: float) -> None:
     """``summary.md``, ``report.html``, the CSV tables, the plots, ``config_resolved.yaml`` and, last, ``results.nc``; the terminal
     summary when ``report.print_summary``."""
+    from simulator.config.prior_summary import prior_summary
     from simulator.decision.analyse import write_tables
     from simulator.report.decision_plots import save_decision_plots
     from simulator.report.html import write_run_report
@@ -72,26 +73,12 @@ def write_outputs(ds, analysis, config, out_dir: Path, *, scenario: str, resolve
         save_all(ds, out_dir, excluded=list(failing))
         save_decision_plots(analysis, out_dir)
     (out_dir / "summary.md").write_text(text)
-    write_run_report(analysis, config, out_dir, scenario=scenario, seconds=seconds, prior_table=_prior_table(config))
+    write_run_report(analysis, config, out_dir, scenario=scenario, seconds=seconds, prior_table=prior_summary(config))
     write_atomic(ds, out_dir / "results.nc")  # last: its presence means the run is complete
     if config.report.print_summary:
         print_terminal(analysis, scenario=scenario, out_dir=os.path.relpath(out_dir))
         for line in sweep_lines:
             print(line)
-
-
-def _prior_table(config):
-    """The effective priors for report.html (``simulator.config.prior_summary``), or None where that module is
-    absent or fails: the report then says the table is unavailable rather than the run failing."""
-    try:
-        from simulator.config.prior_summary import prior_summary
-    except ImportError:
-        return None
-    try:
-        return prior_summary(config)
-    except Exception as exc:  # the report is still written, without the table
-        log.warning("report.html: no prior table (%s)", exc)
-        return None
 
 
 def _knob_sweeps(ds, analysis, config, out_dir: Path):

@@ -111,6 +111,7 @@ def test_report_renders_in_chromium(browser, run_dir, tmp_path):
     found = browser.execute_script("return Array.from(document.querySelectorAll('main > section')).map(s => s.id)")
     assert found == SECTIONS
     assert f"python -m simulator rerun {run_dir}" in text
+    assert len(browser.find_elements("css selector", "#priors-table tbody tr")) > 50  # every effective prior
     assert _screenshot(browser, tmp_path / "report_desktop.png").stat().st_size > 50_000
 
 
