@@ -138,6 +138,7 @@ def log_to(run_dir: Path) -> None:
         handler.setFormatter(fmt)
         logging.getLogger().addHandler(handler)
     logging.getLogger().setLevel(logging.INFO)
+    logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 
 
 def resume(run_dir: Path) -> None:
