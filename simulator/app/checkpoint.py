@@ -107,14 +107,13 @@ def compose_saved(text: str, overrides: list[str] = ()):
     """The validated config of a saved resolved config (as :mod:`simulator.app.rerun` composes it)."""
     from hydra import compose, initialize_config_dir
 
-    from simulator.app.rerun import CONFIG_NAME, primary_config
     from simulator.config.load import to_validated
 
     folder = Path(tempfile.mkdtemp(prefix="gpu-risk-saved-"))
-    try:
-        (folder / f"{CONFIG_NAME}.yaml").write_text(primary_config(text))
+    try:  # the schema, then the saved values (no run directory: nothing of Hydra's runtime is used)
+        (folder / "saved.yaml").write_text("defaults: [schema, _self_]\n" + text)
         with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
-            return to_validated(compose(CONFIG_NAME, overrides=list(overrides)))
+            return to_validated(compose("saved", overrides=list(overrides)))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -144,7 +143,6 @@ def log_to(run_dir: Path) -> None:
 def resume(run_dir: Path) -> None:
     """``python -m simulator rerun RUN_DIR --resume``: continue the run's checkpoint in ``RUN_DIR``."""
     from simulator.app.pipeline import analyse_and_write, label_simulation, simulate_config
-    from simulator.app.rerun import saved_config
 
     run_dir = Path(run_dir)
     path = run_dir / CHECKPOINT
@@ -153,7 +151,8 @@ def resume(run_dir: Path) -> None:
             done = " (results.nc exists: the run is complete)" if (run_dir / "results.nc").is_file() else ""
             raise ValueError(f"{run_dir}: no {CHECKPOINT} to resume{done}")
         partial = PartialRun.load(path)
-        config = compose_saved(saved_config(run_dir))
+        saved = run_dir / ".hydra" / "config.yaml"  # written by Hydra when the run started
+        config = compose_saved(saved.read_text())
         if identity(config) != partial.identity:
             raise ValueError(f"{path}: belongs to another run (seed, paths, chunk size or config differ from "
                              f"{run_dir}'s saved config)")

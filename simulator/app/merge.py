@@ -1,4 +1,4 @@
-"""Merge a sharded run's shards into the outputs a one-machine run writes: ``python -m simulator.merge RUN_DIR``.
+"""Merge a sharded run's shards into the outputs a one-machine run writes: ``python -m simulator merge RUN_DIR``.
 
 Runs automatically after the shards of ``engine.shards > 1`` finish (:mod:`simulator.app.shards`); on its own after
 a login node was lost, or with ``--rerun-missing`` to run again only the shards that are missing or incomplete
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 log = logging.getLogger("simulator")
-USAGE = "usage: python -m simulator.merge RUN_DIR [--rerun-missing]"
+USAGE = "usage: python -m simulator merge RUN_DIR [--rerun-missing]"
 
 
 def shard_problems(run_dir: Path, config, plan: dict) -> dict[int, str]:
@@ -69,7 +69,7 @@ def merge(run_dir: Path, *, rerun_missing: bool = False, config=None):
     if problems:
         listed = ", ".join(f"{i} ({why})" for i, why in sorted(problems.items()))
         raise ValueError(f"{run_dir}: {len(problems)} of {plan['shards']} shards not done: {listed}; run them with: "
-                         f"python -m simulator.merge {run_dir} --rerun-missing")
+                         f"python -m simulator merge {run_dir} --rerun-missing")
     t0 = time.perf_counter()
     statistics, kept = new_statistics(config), []
     for index in range(plan["shards"]):
@@ -86,20 +86,37 @@ def merge(run_dir: Path, *, rerun_missing: bool = False, config=None):
                                      seconds=sim.seconds)
 
 
-def merge_or_exit(run_dir: Path, *, rerun_missing: bool = False, config=None) -> float:
-    """:func:`merge`, a missing shard turned into its one line and exit status 1; the job's value."""
-    from simulator.app.run import recommended_objective
-
+def merge_or_exit(run_dir: Path, *, rerun_missing: bool = False, config=None):
+    """:func:`merge`, a missing shard turned into its one line and exit status 1."""
     try:
-        config, analysis = merge(run_dir, rerun_missing=rerun_missing, config=config)
+        return merge(run_dir, rerun_missing=rerun_missing, config=config)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
-    return recommended_objective(analysis, config.decision.optimise_strategy)
+
+
+def run_sharded(config, out_dir: Path, *, scenario: str, resolved: str):
+    """``engine.shards > 1`` on the command line: plan, submit every shard, wait, merge: ``(config, analysis)``."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from simulator.app.shards import submit, write_plan
+    from simulator.config.errors import ConfigError, error_line
+    from simulator.engine.checkpoint import chunk_count
+
+    chunks = chunk_count(config)[1]
+    if config.engine.shards > chunks:
+        print(error_line(ConfigError(f"engine.shards = {config.engine.shards}: more shards than the run's {chunks} "
+                                     "chunks (engine.paths / engine.chunk_size)")), file=sys.stderr)
+        sys.exit(2)
+    launcher = OmegaConf.to_container(HydraConfig.get().launcher, resolve=False)
+    plan = write_plan(out_dir, config, scenario=scenario, resolved=resolved, launcher=launcher)
+    submit(out_dir, list(range(plan["shards"])), plan)
+    return merge_or_exit(out_dir, config=config)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m simulator.merge RUN_DIR [--rerun-missing]``."""
+    """``python -m simulator merge RUN_DIR [--rerun-missing]``."""
     import os
 
     from simulator.app.checkpoint import log_to

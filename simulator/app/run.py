@@ -62,9 +62,10 @@ def run_job(cfg: DictConfig) -> float:
     out_dir, scenario = Path(runtime.output_dir), runtime.choices.get("scenario", config.scenario)
     resolved = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
     if config.engine.shards > 1:  # jobs of hydra/launcher, then a merge (simulator/app/shards.py)
-        from .shards import run_sharded
+        from .merge import run_sharded
 
-        return run_sharded(config, out_dir, scenario=scenario, resolved=resolved)
+        _, analysis = run_sharded(config, out_dir, scenario=scenario, resolved=resolved)
+        return recommended_objective(analysis, config.decision.optimise_strategy)
     try:
         with checkpointed(config, out_dir, resolved) as control:  # streamed runs: checkpoints, SIGTERM/SIGINT
             sim = simulate_config(config, scenario, control)

@@ -39,7 +39,7 @@ def shard_path(run_dir: Path, index: int) -> Path:
 def shard_ranges(chunks: int, shards: int) -> list[tuple[int, int]]:
     """Contiguous chunk ranges ``[floor(k C / K), floor((k + 1) C / K))``, ``k = 0 .. K - 1``."""
     bounds = [k * chunks // shards for k in range(shards + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
 def executor_settings(launcher: dict) -> dict:
@@ -110,39 +110,10 @@ def submit(run_dir: Path, indices: list[int], plan: dict) -> dict[int, str]:
     jobs = executor.map_array(run_shard, [str(run_dir)] * len(indices), list(indices))
     log.info("shards %s submitted (%s): job ids %s", list(indices), settings["cluster"], [j.job_id for j in jobs])
     failed = {}
-    for index, job in zip(indices, jobs):
+    for index, job in zip(indices, jobs, strict=True):
         try:
             job.result()
         except Exception as exc:  # a failed job is reported by index; the merge names what is missing
             failed[index] = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             log.error("shard %d failed: %s", index, failed[index])
     return failed
-
-
-def run_sharded(config, out_dir: Path, *, scenario: str, resolved: str) -> float:
-    """``engine.shards > 1`` on the command line: plan, submit every shard, wait, merge; the job's value."""
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf
-
-    from simulator.app.merge import merge_or_exit
-    from simulator.engine.checkpoint import chunk_count
-
-    chunks = chunk_count(config)[1]
-    if config.engine.shards > chunks:
-        from simulator.config.errors import ConfigError
-
-        raise SystemExit(_error(ConfigError(f"engine.shards = {config.engine.shards}: more shards than the run's "
-                                            f"{chunks} chunks (engine.paths / engine.chunk_size)")))
-    launcher = OmegaConf.to_container(HydraConfig.get().launcher, resolve=False)
-    plan = write_plan(out_dir, config, scenario=scenario, resolved=resolved, launcher=launcher)
-    submit(out_dir, list(range(plan["shards"])), plan)
-    return merge_or_exit(out_dir, config=config)
-
-
-def _error(exc) -> int:
-    import sys
-
-    from simulator.config.errors import error_line
-
-    print(error_line(exc), file=sys.stderr)
-    return 2

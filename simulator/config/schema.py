@@ -249,7 +249,7 @@ class EngineConfig:
     # chunk); resume with `python -m simulator rerun RUN_DIR --resume` (simulator/app/checkpoint.py)
     checkpoint_minutes: float = bounded(5.0, ge=0.0, le=10_000.0)
     # split a streamed run's chunks into this many contiguous shards, run as jobs of hydra/launcher and merged
-    # (simulator/app/shards.py, `python -m simulator.merge RUN_DIR`)
+    # (simulator/app/shards.py, `python -m simulator merge RUN_DIR`)
     shards: int = bounded(1, ge=1, le=100_000)
 
 
