@@ -19,6 +19,7 @@ directory, plain functions of ``(RUN_DIR, index)``.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import yaml
@@ -87,7 +88,7 @@ def run_shard(run_dir: str, index: int) -> str:
         enable_compilation_cache()
     hook = Checkpointer(path, expected, plan["resolved"], paths=config.engine.paths,
                         minutes=config.engine.checkpoint_minutes)
-    partial = PartialRun.load(path) if path.is_file() else None
+    partial = _load_or_none(path)
     if partial is not None and partial.identity == expected:
         if partial.next_chunk == last:
             return str(path)
@@ -114,6 +115,21 @@ def submit(run_dir: Path, indices: list[int], plan: dict) -> dict[int, str]:
         try:
             job.result()
         except Exception as exc:  # a failed job is reported by index; the merge names what is missing
-            failed[index] = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            log.error("shard %d failed: %s", index, failed[index])
+            errors = [line for line in str(exc).splitlines() if re.match(r"\w+(Error|Exception|Interrupt)\b", line)]
+            failed[index] = errors[-1] if errors else type(exc).__name__
+            log.error("shard %d failed: %s (log: %s)", index, failed[index], job.paths.stderr)
     return failed
+
+
+def _load_or_none(path: Path):
+    """A shard's saved state, or None when there is none or it cannot be read (a file cut short outside
+    :func:`simulator.stats.state.save`): the shard then starts its range again."""
+    from simulator.engine.checkpoint import PartialRun
+
+    if not path.is_file():
+        return None
+    try:
+        return PartialRun.load(path)
+    except Exception as exc:  # any unreadable file is replaced
+        log.warning("%s: unreadable (%s): running the shard from its start", path, type(exc).__name__)
+        return None

@@ -13,6 +13,7 @@ import pytest
 import xarray as xr
 
 from simulator.app.shards import executor_settings, shard_ranges
+from simulator.config.errors import ConfigError
 from simulator.config.load import load_config
 from simulator.engine.checkpoint import StreamControl, chunk_count
 from simulator.engine.host import new_statistics, simulate
@@ -27,6 +28,11 @@ def test_shard_ranges_are_contiguous_and_cover_every_chunk():
         ranges = shard_ranges(chunks, shards)
         assert ranges[0][0] == 0 and ranges[-1][1] == chunks and len(ranges) == shards
         assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(ranges[:-1], ranges[1:], strict=True))
+
+
+def test_only_a_streamed_run_can_be_sharded():
+    with pytest.raises(ConfigError, match=r"engine.shards = 3: only a streamed run can be sharded"):
+        load_config(["scenario=hybrid", "debug=tiny", "engine.shards=3"])
 
 
 def test_submitit_launcher_settings_map_as_the_plugin_maps_them():
