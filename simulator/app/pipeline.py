@@ -13,8 +13,9 @@ from pathlib import Path
 log = logging.getLogger("simulator")
 
 
-def simulate_config(config, scenario: str):
-    """Run the engine on a validated config (compilation cache as configured): the finished ``Simulation``."""
+def simulate_config(config, scenario: str, control=None):
+    """Run the engine on a validated config (compilation cache as configured): the finished ``Simulation``;
+    ``control``: a streamed run's checkpoints and chunk range (:mod:`simulator.app.checkpoint`)."""
     from simulator.decision.analyse import precision_rule
     from simulator.engine.host import enable_compilation_cache, simulate
 
@@ -22,7 +23,7 @@ def simulate_config(config, scenario: str):
         enable_compilation_cache()
     log.info("scenario %s: %d strategies x %s paths x %d months", scenario, len(config.strategies),
              config.engine.paths, config.engine.horizon_months)
-    sim = simulate(config, precision_rule(config))
+    sim = simulate(config, precision_rule(config), control)
     log.info("simulated in %.1f s (first chunk incl. compile %.1f s)", sim.seconds, sim.compile_seconds)
     return sim
 
@@ -75,6 +76,7 @@ def write_outputs(ds, analysis, config, out_dir: Path, *, scenario: str, resolve
     (out_dir / "summary.md").write_text(text)
     write_run_report(analysis, config, out_dir, scenario=scenario, seconds=seconds, prior_table=prior_summary(config))
     write_atomic(ds, out_dir / "results.nc")  # last: its presence means the run is complete
+    (out_dir / "checkpoint.npz").unlink(missing_ok=True)  # a complete run needs no resume (app/checkpoint.py)
     if config.report.print_summary:
         print_terminal(analysis, scenario=scenario, out_dir=os.path.relpath(out_dir))
         for line in sweep_lines:

@@ -7,6 +7,8 @@ configuration with the schema and runs it as it is: the current ``conf/`` tree a
 later edits to them do not change it. With the same package versions on the same machine the results are
 bit-identical (the engine's paths depend on the seed and the path index only). Extra overrides apply on top
 (``engine.paths=100000``, ``engine.seed=1``); the new run writes ``outputs/<scenario>/<timestamp>/`` as usual.
+``--resume`` instead continues a stopped streamed run from ``RUN_DIR/checkpoint.npz`` in ``RUN_DIR`` itself
+(:mod:`simulator.app.checkpoint`).
 
 The source may be a run directory, its ``results.nc`` or a resolved config file.
 """
@@ -24,7 +26,8 @@ from simulator.config.errors import ConfigError, error_line
 from simulator.config.load import CONF_DIR
 from simulator.config.overrides import FILE_NAME, check_overrides
 
-USAGE = "usage: python -m simulator rerun RUN_DIR|results.nc|config.yaml [key=value ...]"
+USAGE = ("usage: python -m simulator rerun RUN_DIR|results.nc|config.yaml [key=value ...]\n"
+         "       python -m simulator rerun RUN_DIR --resume   (continue a streamed run from its checkpoint.npz)")
 CONFIG_NAME = "rerun"
 
 
@@ -83,6 +86,15 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE, file=sys.stdout if argv else sys.stderr)
         sys.exit(0 if argv else 2)
+    if "--resume" in argv:  # continue the run in its own directory (simulator/app/checkpoint.py)
+        from simulator.app.checkpoint import resume
+
+        rest = [a for a in argv if a != "--resume"]
+        if len(rest) != 1:
+            print("error: --resume takes one RUN_DIR and no overrides (the run continues as it was configured)",
+                  file=sys.stderr)
+            sys.exit(2)
+        return resume(Path(rest[0]))
     source, overrides = Path(argv[0]), argv[1:]
     folder = Path(tempfile.mkdtemp(prefix="gpu-risk-rerun-"))
     try:

@@ -19,6 +19,7 @@ from simulator.config.load import CONF_DIR, load_config, to_validated
 from simulator.config.overrides import check_overrides
 
 from ._interrupts import ReraiseSwallowedInterrupts
+from .checkpoint import checkpointed
 from .pipeline import analyse_and_write, label_simulation, simulate_config
 
 log = logging.getLogger("simulator")
@@ -60,8 +61,14 @@ def run_job(cfg: DictConfig) -> float:
     runtime = HydraConfig.get().runtime
     out_dir, scenario = Path(runtime.output_dir), runtime.choices.get("scenario", config.scenario)
     resolved = OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]), resolve=True)
+    if config.engine.shards > 1:  # jobs of hydra/launcher, then a merge (simulator/app/shards.py)
+        from .merge import run_sharded
+
+        _, analysis = run_sharded(config, out_dir, scenario=scenario, resolved=resolved)
+        return recommended_objective(analysis, config.decision.optimise_strategy)
     try:
-        sim = simulate_config(config, scenario)
+        with checkpointed(config, out_dir, resolved) as control:  # streamed runs: checkpoints, SIGTERM/SIGINT
+            sim = simulate_config(config, scenario, control)
         ds = label_simulation(sim, config, scenario=scenario, resolved=resolved)
     except SimulationOverflow as exc:  # NaN or inf outputs: one line, no results written
         return _job_error(exc)

@@ -245,6 +245,12 @@ class EngineConfig:
     # simulator/engine/procurement.py); 1 otherwise
     max_pending_orders: int = bounded(4, ge=1, le=64)
     compilation_cache: bool = True  # persist compiled engines in .jax_cache/ (command line runs)
+    # a streamed run (paths > report.path_level_paths) saves RUN_DIR/checkpoint.npz this often (0: after every
+    # chunk); resume with `python -m simulator rerun RUN_DIR --resume` (simulator/app/checkpoint.py)
+    checkpoint_minutes: float = bounded(5.0, ge=0.0, le=10_000.0)
+    # split a streamed run's chunks into this many contiguous shards, run as jobs of hydra/launcher and merged
+    # (simulator/app/shards.py, `python -m simulator merge RUN_DIR`)
+    shards: int = bounded(1, ge=1, le=100_000)
 
 
 @dataclass

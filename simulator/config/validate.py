@@ -166,6 +166,9 @@ def check(cfg: Config) -> None:
     paths = cfg.engine.paths
     if paths != "auto" and (isinstance(paths, bool) or not isinstance(paths, int)):
         raise ConfigError(f"engine.paths = {_fmt(paths)}: must be a whole number of paths or 'auto'")
+    if cfg.engine.shards > 1 and (paths == "auto" or paths <= cfg.report.path_level_paths):
+        raise ConfigError(f"engine.shards = {cfg.engine.shards}: only a streamed run can be sharded (engine.paths "
+                          f"a number > report.path_level_paths = {cfg.report.path_level_paths})")
     horizon_days = cfg.engine.horizon_months * DAYS_PER_MONTH
     if cfg.engine.step_days > DAYS_PER_MONTH:
         raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be <= one month ({DAYS_PER_MONTH:g})")

@@ -13,6 +13,7 @@ import numpy as np
 
 from simulator.config.providers import provider_names, storage_classes
 from simulator.config.schema import Config
+from simulator.engine.checkpoint import StreamControl
 from simulator.engine.devices import path_mesh, round_chunk, simulate_chunk_sharded, to_host
 from simulator.engine.priors import cast_table, copula_of, prior_table
 from simulator.engine.progress import RunProgress
@@ -121,6 +122,7 @@ def run_stream(
     statistics: RunStatistics | None = None,
     progress: RunProgress | None = None,
     first_path: int = 0,
+    control: StreamControl | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float]:
     """Run ``paths`` paths in chunks of ``chunk_size``: fold every chunk into ``statistics``, keep the first ones.
 
@@ -136,19 +138,25 @@ def run_stream(
     concatenated on the host in float64 for the first ``keep_paths`` paths (default all) and monthly trajectories
     for the first ``trajectory_paths``; memory beyond that does not grow with ``paths``, since each chunk is folded
     into ``statistics`` (:class:`~simulator.stats.collector.RunStatistics`) and dropped.
+    ``control`` (:class:`~simulator.engine.checkpoint.StreamControl`) runs only a range of chunks, continues from a
+    saved state (kept outputs so far) and calls a hook after every chunk (checkpoints, interrupts).
     Returns ``(outputs, parameters, compile_seconds)`` of the kept paths.
     """
     key, mesh = root_key(seed), path_mesh()
     chunk = round_chunk(chunk_size, paths, mesh.size)  # whole PATH_BLOCKs on every device
     keep = paths if keep_paths is None else min(keep_paths, paths)
     keep_traj = keep if trajectory_paths is None else min(trajectory_paths, keep)
-    parts: list[dict] = []
-    compile_seconds = 0.0
-    for start in range(0, paths, chunk):
+    control = control or StreamControl()
+    parts: list[dict] = [{**control.outputs, "parameters": control.parameters}] if control.outputs else []
+    compile_seconds, first = 0.0, control.first_chunk * chunk
+    end = paths if control.last_chunk is None else min(paths, control.last_chunk * chunk)
+    for start in range(first, end, chunk):
+        if control.on_chunk is not None and start > first:  # the state after the previous chunk
+            control.on_chunk(start // chunk, lambda: (statistics, *_concat(parts)))
         ids = jnp.arange(first_path + start, first_path + start + chunk, dtype=jnp.uint32)
         t0 = time.perf_counter()
         result = to_host(simulate_chunk_sharded(inputs, key, ids, grid, mesh))
-        if start == 0:
+        if start == first:
             compile_seconds = time.perf_counter() - t0
         n = min(chunk, paths - start)
         kept = max(0, min(n, keep - start))
@@ -173,15 +181,20 @@ def run_stream(
         parts.append(host)
     if progress is not None:
         progress.close()
+    return *_concat(parts), compile_seconds
+
+
+def _concat(parts: list[dict]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The kept chunks' outputs and parameters, concatenated along paths (``{}, {}`` when none is kept)."""
     if not parts:  # keep_paths=0: statistics only
-        return {}, {}, compile_seconds
+        return {}, {}
     merged = {
         name: np.concatenate([p[name] for p in parts], axis=0) for name in parts[0] if name != "parameters"
     }
     parameters = {
         name: np.concatenate([p["parameters"][name] for p in parts]) for name in parts[0]["parameters"]
     }
-    return merged, parameters, compile_seconds
+    return merged, parameters
 
 
 def run_paths(
@@ -230,8 +243,26 @@ def _merge(parts: list[dict[str, np.ndarray]], max_paths: int) -> dict[str, np.n
     return {name: np.concatenate([p[name] for p in parts if name in p])[:max_paths] for name in parts[0]}
 
 
-def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None = None) -> Simulation:
-    """Run the configured simulation end to end (no I/O); ``engine.paths=auto`` stops when ``enough(outputs)``."""
+def new_statistics(cfg: Config) -> RunStatistics:
+    """Empty streamed statistics of a run of ``cfg``."""
+    return RunStatistics(
+        len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES), capex_column=COST_CATEGORIES.index("capex"),
+        budget_usd=cfg.decision.budget_usd, capex_budget_usd=cfg.decision.capex_budget_usd,
+        funding_usd=cfg.decision.funding_usd, relative_accuracy=cfg.report.sketch_relative_accuracy,
+    )
+
+
+def simulation_of(cfg: Config, outputs, parameters, statistics, seconds: float, compile_seconds: float) -> Simulation:
+    """A :class:`Simulation` of ``cfg`` from its kept outputs and statistics (a run, a resumed or merged one)."""
+    return Simulation(outputs, parameters, Grid.from_step(cfg.engine.horizon_months, cfg.engine.step_days),
+                      list(cfg.strategies), list(cfg.runs), seconds, compile_seconds, statistics,
+                      tuple(float(r.deadline_day) for r in cfg.runs.values()))
+
+
+def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None = None,
+             control: StreamControl | None = None) -> Simulation:
+    """Run the configured simulation end to end (no I/O); ``engine.paths=auto`` stops when ``enough(outputs)``;
+    ``control`` runs a streamed run's chunk range from a saved state (:func:`run_stream`)."""
     inputs, grid = build_inputs(cfg)
     t0 = time.perf_counter()
     statistics = None  # engine.paths=auto keeps every path it runs
@@ -244,27 +275,14 @@ def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None
         )
     else:
         streamed = cfg.engine.paths > cfg.report.path_level_paths
-        statistics = RunStatistics(
-            len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES), capex_column=COST_CATEGORIES.index("capex"),
-            budget_usd=cfg.decision.budget_usd, capex_budget_usd=cfg.decision.capex_budget_usd,
-            funding_usd=cfg.decision.funding_usd,
-            relative_accuracy=cfg.report.sketch_relative_accuracy,
-        ) if streamed else None
+        statistics = new_statistics(cfg) if streamed else None
+        if control is not None and control.statistics is not None:
+            statistics = control.statistics
         progress = RunProgress(cfg.engine.paths, round_chunk(cfg.engine.chunk_size, cfg.engine.paths),
                                enabled=cfg.report.progress)
         outputs, parameters, compile_seconds = run_stream(
             inputs, grid, cfg.engine.seed, cfg.engine.paths, cfg.engine.chunk_size,
             keep_paths=cfg.report.path_level_paths, trajectory_paths=cfg.report.trajectory_paths,
-            statistics=statistics, progress=progress,
+            statistics=statistics, progress=progress, control=control,
         )
-    return Simulation(
-        outputs,
-        parameters,
-        grid,
-        list(cfg.strategies),
-        list(cfg.runs),
-        time.perf_counter() - t0,
-        compile_seconds,
-        statistics,
-        tuple(float(r.deadline_day) for r in cfg.runs.values()),
-    )
+    return simulation_of(cfg, outputs, parameters, statistics, time.perf_counter() - t0, compile_seconds)

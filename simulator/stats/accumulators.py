@@ -119,6 +119,7 @@ class LogSketch:
     max_value: float
     counts: np.ndarray
     clamped: np.ndarray  # per column: values above max_value in magnitude (the bound does not hold for them)
+    exact_merge = True  # counts add: merging in any order gives the same bits (simulator.stats.collector.ChunkLog)
 
     @classmethod
     def empty(cls, columns: int, relative_accuracy: float = 1e-3, min_value: float = 1e-6,

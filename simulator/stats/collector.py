@@ -27,10 +27,15 @@ Per strategy ``s`` (and pair ``s, v``; ``n`` paths; exact moments by :class:`sim
 
 from __future__ import annotations
 
+import copy
+import json
+from collections.abc import Callable
+
 import numpy as np
 
 from simulator.stats.accumulators import CoMoments, LogSketch, Moments
 from simulator.stats.estimators import some_run_late
+from simulator.stats.state import decode, encode
 
 
 class RunStatistics:
@@ -54,6 +59,9 @@ class RunStatistics:
                  budget_usd: float | None, capex_budget_usd: float | None, relative_accuracy: float,
                  funding_usd: float | None = None):
         s = strategies
+        self.settings = dict(strategies=strategies, runs=runs, categories=categories, capex_column=capex_column,
+                             budget_usd=budget_usd, capex_budget_usd=capex_budget_usd,
+                             relative_accuracy=relative_accuracy, funding_usd=funding_usd)
         self.capex_column = capex_column
         self.budget = np.inf if budget_usd is None else float(budget_usd)
         self.capex_budget = np.inf if capex_budget_usd is None else float(capex_budget_usd)
@@ -149,6 +157,39 @@ class RunStatistics:
         self.sketches["delay"].add(chunk["delay"])
         self.paths += cost.shape[0]
 
+    # State: saved, loaded and merged generically over every attribute, so a new accumulator needs no code here.
+    COUNTERS = ("paths",)  # integer attributes that add up in a merge; other scalars are settings that must agree
+
+    def state(self, part: str | None = None) -> dict:
+        """Every attribute as a tree for :func:`simulator.stats.state.save` (exact to the bit).
+
+        ``part="ordered"`` keeps only the accumulators whose merge is order-dependent in floating point (those
+        without ``exact_merge = True``: :class:`Moments`, :class:`CoMoments`), ``part="exact"`` only the others
+        (count arrays, sketches, :attr:`COUNTERS`); settings are always kept.
+        """
+        out = {name: _select(value, part, name in self.COUNTERS) for name, value in vars(self).items()}
+        return {name: value for name, value in out.items() if value is not _DROP}
+
+    @classmethod
+    def from_state(cls, tree: dict) -> RunStatistics:
+        """Statistics from :meth:`state` (a partial state merges, see :meth:`merge`, but does not fold chunks)."""
+        statistics = cls.__new__(cls)
+        vars(statistics).update(copy.deepcopy(tree))
+        return statistics
+
+    def empty_like(self) -> RunStatistics:
+        """Statistics with the same settings and no paths."""
+        return type(self)(**self.settings)
+
+    def merge(self, other: RunStatistics, part: str | None = None) -> None:
+        """Fold ``other`` in (in place): accumulators by their ``merge``, count arrays and :attr:`COUNTERS` add;
+        ``part`` as in :meth:`state`. Merging a chunk's own statistics (``empty_like().add(chunk)``) gives exactly
+        the bits :meth:`add` gives, so merging chunks in chunk order reproduces the sequential fold."""
+        for name, value in vars(other).items():
+            value = _select(value, part, name in self.COUNTERS)
+            if value is not _DROP:
+                setattr(self, name, _merge(getattr(self, name, None), value, name in self.COUNTERS))
+
     def data_vars(self) -> tuple[dict[str, tuple], dict[str, np.ndarray]]:
         """``({name: (dims, values, attrs)}, {coordinate: values})`` for :func:`simulator.results.build_dataset`."""
         s, pair, cat, run = ("strategy",), ("strategy", "versus"), ("strategy", "category"), ("strategy", "run")
@@ -192,3 +233,85 @@ class RunStatistics:
                 relative_accuracy=sketch.relative_accuracy, clamped=int(sketch.clamped.sum())))
             coords[f"{name}_bucket"] = sketch.representatives()[window]
         return out, coords
+
+
+_DROP = object()
+
+
+def _select(value, part: str | None, counter: bool):
+    """``value`` if it belongs to ``part`` (see :meth:`RunStatistics.state`), a dict filtered, else ``_DROP``."""
+    if isinstance(value, dict):
+        return {k: v for k, v in ((k, _select(v, part, False)) for k, v in value.items()) if v is not _DROP}
+    if hasattr(value, "merge"):
+        kind = "exact" if getattr(value, "exact_merge", False) else "ordered"
+    elif isinstance(value, np.ndarray) or counter:
+        kind = "exact"
+    else:
+        return value  # a setting
+    return value if part in (None, kind) else _DROP
+
+
+def _merge(mine, other, counter: bool):
+    if mine is None:
+        return copy.deepcopy(other)
+    if other is None:
+        return mine
+    if isinstance(other, dict):
+        out = dict(mine)
+        for key, value in other.items():
+            out[key] = _merge(out.get(key), value, False)
+        return out
+    if hasattr(other, "merge"):
+        return mine.merge(other)
+    if isinstance(other, np.ndarray) or counter:
+        return mine + other
+    if mine != other:
+        raise ValueError(f"statistics with different settings cannot be merged: {mine!r} != {other!r}")
+    return mine
+
+
+class ChunkLog:
+    """Statistics of a range of chunks that merge into *exactly* the sequential fold of every chunk of a run.
+
+    Chan's moment merge is order-dependent in floating point, so a shard of a run keeps each chunk's own
+    order-dependent accumulators (:meth:`RunStatistics.state` ``part="ordered"``, a few KB a chunk) and one exact
+    total of the rest (counts and sketches add exactly). :meth:`fold_into` merges them in chunk order.
+    """
+
+    def __init__(self, empty: Callable[[], RunStatistics]):
+        self.empty, self.total, self.chunks = empty, empty(), []
+
+    def add(self, chunk: dict[str, np.ndarray]) -> None:
+        delta = self.empty()
+        delta.add(chunk)
+        self.chunks.append(delta.state("ordered"))
+        self.total.merge(delta, "exact")
+
+    def fold_into(self, statistics: RunStatistics) -> None:
+        """Merge this range into ``statistics`` (which must hold exactly the chunks before it)."""
+        statistics.merge(self.total, "exact")
+        for chunk in self.chunks:
+            statistics.merge(RunStatistics.from_state(chunk), "ordered")
+
+    def state(self) -> dict:
+        """The total and the chunks, the chunks' arrays stacked (one array per leaf, not per chunk)."""
+        encoded = [encode(chunk) for chunk in self.chunks]
+        manifest = encoded[0][0] if encoded else None
+        if any(m != manifest for m, _ in encoded):
+            raise ValueError("chunks with different statistics cannot be stacked")
+        stacked = {key: np.stack([a[key] for _, a in encoded]) for key in (encoded[0][1] if encoded else {})}
+        return {"total": self.total.state(), "manifest": json.dumps(manifest), "stacked": stacked,
+                "count": len(self.chunks)}
+
+    @classmethod
+    def from_state(cls, tree: dict) -> ChunkLog:
+        total = RunStatistics.from_state(tree["total"])
+        log = cls(total.empty_like)
+        log.total, manifest = total, json.loads(tree["manifest"])
+        log.chunks = [decode(manifest, {k: v[i] for k, v in tree["stacked"].items()}) for i in range(tree["count"])]
+        return log
+
+
+def restore(tree: dict) -> RunStatistics | ChunkLog:
+    """:class:`RunStatistics` or :class:`ChunkLog` from its :meth:`state`."""
+    return ChunkLog.from_state(tree) if "stacked" in tree else RunStatistics.from_state(tree)
