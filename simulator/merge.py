@@ -1,0 +1,10 @@
+"""``python -m simulator.merge ...``: the same as ``python -m simulator merge ...`` (:mod:`simulator.app.merge`)."""
+
+from __future__ import annotations
+
+if __name__ == "__main__":
+    import sys
+
+    from simulator.app.merge import main
+
+    main(sys.argv[1:])

@@ -1,0 +1,10 @@
+"""``python -m simulator.rerun ...``: the same as ``python -m simulator rerun ...`` (:mod:`simulator.app.rerun`)."""
+
+from __future__ import annotations
+
+if __name__ == "__main__":
+    import sys
+
+    from simulator.app.rerun import main
+
+    main(sys.argv[1:])
