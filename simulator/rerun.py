@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 if __name__ == "__main__":
-    import sys
-
     from simulator.app.rerun import main
 
-    main(sys.argv[1:])
+    main()  # reads sys.argv[1:]
