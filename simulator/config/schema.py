@@ -245,6 +245,10 @@ class EngineConfig:
     # simulator/engine/procurement.py); 1 otherwise
     max_pending_orders: int = bounded(4, ge=1, le=64)
     compilation_cache: bool = True  # persist compiled engines in .jax_cache/ (command line runs)
+    # per-path prior draws: pseudo-random ("mc") or qmc_scrambles independently scrambled Sobol sequences ("qmc",
+    # simulator/engine/qmc.py); a qmc run's SEs come from the spread between its scrambles (simulator/stats/replicates.py)
+    sampling: str = bounded("mc", choices=("mc", "qmc"))
+    qmc_scrambles: int = bounded(16, ge=2, le=4096)
 
 
 @dataclass
