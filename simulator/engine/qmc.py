@@ -18,8 +18,8 @@ Notes
   over GF(2), so it is applied once to the direction numbers (``v'_b = L v_b``) and every point is
   ``y(k) = XOR_b v'_b XOR e``. ``L`` and ``e`` come from the named stream ``"stream/qmc_scrambles"`` folded with
   ``r`` (:mod:`simulator.engine._keys`); no other stream draws them.
-* **Uniform**: ``u = (floor(y / 2^8) + 1/2) / 2^24`` in float32 (the 24 leading digits; never 0 or 1), then cast,
-  as the pseudo-random uniforms are made in float32. Each scramble's points are uniform on ``(0, 1)^d`` and the
+* **Uniform**: ``u = (floor(y / 2^9) + 1/2) / 2^23`` in float32 (the 23 leading digits, as many as the pseudo-random
+  uniforms have; exact in float32, so never 0 or 1 and a net's strata are kept), then cast. Each scramble's points are uniform on ``(0, 1)^d`` and the
   ``R`` scrambles are independent, so a mean over paths is unbiased and its SE is the spread of the ``R``
   per-scramble means, ``sd_r(mean_r) / sqrt(R)`` (:mod:`simulator.stats.replicates`).
 """
@@ -108,7 +108,7 @@ def qmc_uniforms(design: QmcDesign, root_key: jax.Array, path_ids: jax.Array, dt
     r = jnp.uint32(design.scrambles)
     directions, shifts = scramble_tables(design, root_key)
     x = sobol_bits(directions, shifts, ids % r, ids // r)
-    u = ((x >> 8).astype(jnp.float32) + 0.5) * jnp.float32(2.0**-24)
+    u = ((x >> 9).astype(jnp.float32) + 0.5) * jnp.float32(2.0**-23)  # exact in float32: 24 significant bits
     return u.astype(dtype)
 
 
