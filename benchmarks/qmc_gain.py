@@ -2,7 +2,7 @@
 
 Run from the repository root (or through ``python benchmarks/throughput.py --qmc``)::
 
-    python benchmarks/qmc_gain.py                       # hybrid and steady, 6 months, 24 seeds x 4,096 paths
+    python benchmarks/qmc_gain.py                       # hybrid and steady, 6 months, 40 seeds x 4,096 paths
     python benchmarks/qmc_gain.py --reps 8 --paths 1024 --scenarios hybrid   # a smoke test
 
 Notes
@@ -140,7 +140,7 @@ def print_tables(scenarios: list[str], reps: int, paths: int, months: int, chunk
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--qmc-scenarios", dest="scenarios", nargs="+", default=["hybrid", "steady"])
-    ap.add_argument("--qmc-reps", dest="reps", type=int, default=24, help="seeds per sampling method")
+    ap.add_argument("--qmc-reps", dest="reps", type=int, default=40, help="seeds per sampling method")
     ap.add_argument("--qmc-paths", dest="paths", type=int, default=4096, help="paths per replication")
     ap.add_argument("--qmc-months", dest="months", type=int, default=6)
     ap.add_argument("--qmc-chunk", dest="chunk", type=int, default=4096)
