@@ -24,7 +24,7 @@ def kept_and_streamed():
     runs = []
     for extra in ([], ["report.path_level_paths=160"]):
         cfg = load_config(overrides + extra)
-        cfg.strategies = {name: cfg.strategies[name] for name in ("neocloud", "hybrid", "spot")}
+        cfg.strategies = {name: cfg.strategies[name] for name in ("neocloud", "marketplace")}
         ds = build_dataset(simulate(cfg), seed=0, resolved_config="", scenario="hybrid",
                            run_deadlines=[r.deadline_day for r in cfg.runs.values()])
         runs.append((cfg, ds))
