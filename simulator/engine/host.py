@@ -15,8 +15,8 @@ from simulator.config.providers import provider_names, storage_classes
 from simulator.config.schema import Config
 from simulator.engine.devices import path_mesh, round_chunk, simulate_chunk_sharded, to_host
 from simulator.engine.priors import cast_table, copula_of, design_names, prior_table
-from simulator.engine.qmc import QmcDesign
 from simulator.engine.progress import RunProgress
+from simulator.engine.qmc import QmcDesign
 from simulator.engine.scan import TRAJECTORIES, EngineInputs, Grid, slot_layout
 from simulator.engine.strategies import (
     COST_CATEGORIES,

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import error_for
 from scipy.stats import qmc
 
 from simulator.engine.host import build_inputs, run_paths
@@ -83,3 +84,11 @@ def test_engine_results_do_not_depend_on_chunk_size(tiny_qmc):
     name = design_names(prior_table(tiny_qmc))[0]
     spec_draws = params[name][0:256:16]
     assert len(np.unique(spec_draws)) == len(spec_draws)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("engine.sampling=lhs", "engine.sampling = 'lhs': must be one of mc, qmc"),
+    ("engine.qmc_scrambles=1", "engine.qmc_scrambles = 1: must be >= 2"),
+])
+def test_bad_sampling_is_a_one_line_error(override, message):
+    assert message in error_for(["scenario=hybrid", override])
