@@ -110,8 +110,3 @@ def qmc_uniforms(design: QmcDesign, root_key: jax.Array, path_ids: jax.Array, dt
     x = sobol_bits(directions, shifts, ids % r, ids // r)
     u = ((x >> 9).astype(jnp.float32) + 0.5) * jnp.float32(2.0**-23)  # exact in float32: 24 significant bits
     return u.astype(dtype)
-
-
-def scramble_of(path_ids: np.ndarray, scrambles: int) -> np.ndarray:
-    """The scramble (replicate) of each path index: ``i mod R``."""
-    return np.asarray(path_ids, np.int64) % scrambles
