@@ -5,6 +5,8 @@ Run from the repository root (one process, one table, ~5 minutes on 2 CPU cores)
     python benchmarks/throughput.py                      # scenario=hybrid, 1e4 / 1e5 / 1e6 paths
     python benchmarks/throughput.py --quick              # 1e3 / 1e4 paths, a smoke test
     python benchmarks/throughput.py --horizon-months 36  # the full default horizon (slower)
+    python benchmarks/throughput.py --qmc                # also QMC vs MC variance reduction (~15 more minutes)
+    python benchmarks/throughput.py --qmc-only           # that section alone (options: benchmarks/qmc_gain.py)
 
 What is measured, per path count ``N`` (``S`` strategies, ``T`` daily steps):
 
@@ -51,6 +53,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmarks import qmc_gain  # noqa: E402
 from benchmarks.numpy_reference import reference_scope, simulate_numpy  # noqa: E402
 from simulator.config.load import load_config  # noqa: E402
 from simulator.engine import DAYS_PER_YEAR, keys  # noqa: E402
@@ -188,7 +191,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="1e3 and 1e4 paths, no end-to-end run")
     ap.add_argument("--no-end-to-end", action="store_true", help="skip timing `python -m simulator scenario=hybrid`")
+    ap.add_argument("--qmc", action="store_true", help="also QMC vs MC: variance reduction and time to target")
+    ap.add_argument("--qmc-only", action="store_true", help="only the QMC vs MC section")
+    qmc_gain.add_arguments(ap)
     args = ap.parse_args(argv)
+    if args.qmc_only:
+        qmc_gain.run(args)
+        return
     sizes = [1000, 10000] if args.quick else [int(s) for s in args.sizes]
     if min(sizes) > args.numpy_max:  # NumPy times above --numpy-max are extrapolated from a measured size
         ap.error(f"--numpy-max {args.numpy_max:g} is below every size ({min(sizes)} the smallest): NumPy must run "
@@ -289,6 +298,8 @@ def main(argv: list[str] | None = None) -> None:
     for n, *_, numpy_note, _, _ in rows:
         if numpy_note != "measured":
             print(f"NumPy at {n:.0e} paths: {numpy_note}")
+    if args.qmc:
+        qmc_gain.run(args)
 
 
 if __name__ == "__main__":

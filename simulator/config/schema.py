@@ -251,6 +251,12 @@ class EngineConfig:
     # split a streamed run's chunks into this many contiguous shards, run as jobs of hydra/launcher and merged
     # (simulator/app/shards.py, `python -m simulator merge RUN_DIR`)
     shards: int = bounded(1, ge=1, le=100_000)
+    # per-path prior draws: pseudo-random ("mc") or qmc_scrambles independently scrambled Sobol sequences ("qmc",
+    # simulator/engine/qmc.py); a qmc run's SEs come from the spread between its scrambles (simulator/stats/replicates.py)
+    sampling: str = bounded("mc", choices=("mc", "qmc"))
+    # a divisor of the 64-path block, so every chunk (whole blocks) starts a new round of scrambles: the scramble of a
+    # path is the same in a sequential, resumed or sharded run
+    qmc_scrambles: int = bounded(16, choices=(2, 4, 8, 16, 32, 64))
 
 
 @dataclass

@@ -43,7 +43,7 @@ def _check_bounds(key: str, value: Any, limits: dict[str, Any]) -> None:
                 raise ConfigError(f"{key} contains {_fmt(item)}: allowed items are {', '.join(limits['subset_of'])}")
         return
     if "choices" in limits and value not in limits["choices"]:
-        raise ConfigError(f"{key} = {_fmt(value)}: must be one of {', '.join(limits['choices'])}")
+        raise ConfigError(f"{key} = {_fmt(value)}: must be one of {', '.join(map(str, limits['choices']))}")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return
     if not math.isfinite(value):

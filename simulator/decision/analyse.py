@@ -78,9 +78,10 @@ def precision_rule(cfg: Config) -> Callable[[dict[str, np.ndarray]], bool]:
     :func:`simulator.decision.recommend.precision_reached`)."""
     names, kinds = list(cfg.strategies), pool_kinds(cfg)
     capex_index = CATEGORY_INDEX["capex"]
+    scrambles = cfg.engine.qmc_scrambles if cfg.engine.sampling == "qmc" else 0  # the SEs of a qmc run: replicates
 
     def enough(outputs: dict[str, np.ndarray]) -> bool:
-        rec = recommend(PathOutcomes.from_engine(outputs, names, kinds, capex_index), cfg.decision)
+        rec = recommend(PathOutcomes.from_engine(outputs, names, kinds, capex_index, scrambles), cfg.decision)
         met, text = precision_reached(rec, cfg.decision.target_relative_se)
         log.info(
             "engine.paths=auto: %s paths: %s%s", f"{len(outputs['cost']):,}", text, "" if met else ", more"
@@ -156,7 +157,7 @@ def _comparisons(ds: xr.Dataset, outcomes: Outcomes, rec: Recommendation) -> dic
     strategies (the others masked); for a streamed run the win matrix over all paths."""
     names = list(outcomes.strategies)
     admissible = np.array([rec.ranking.loc[s, "admissible"] for s in names])
-    comparisons = comparison_frames(outcomes.path_level.cost, names, admissible)
+    comparisons = comparison_frames(outcomes.path_level.cost, names, admissible, outcomes.path_level.scramble)
     if is_streamed(ds):
         label = pd.Index(names, name="strategy")
         win, win_se = win_matrix(outcomes)

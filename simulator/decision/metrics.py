@@ -25,6 +25,10 @@ For strategy ``k`` over ``n`` paths:
   ``sqrt(var(cost_b - cost_a) / n)`` from the difference moments; for a quantile or CVaR,
   ``sqrt(var(psi^b - psi^a) / n)`` from the per-path influence values ``psi``;
 * ``P(a cheaper than b) = (1/n) sum_i (1[c_ai < c_bi] + 1/2 1[c_ai = c_bi])``, binomial SE.
+
+With ``engine.sampling=qmc`` every SE above is instead the spread of the ``R`` scramble estimates of the same
+per-path values, ``sd_r(mean_r) / sqrt(R)`` (the :class:`~simulator.decision.outcomes.Outcomes` ``*_se`` methods and
+the samples' ``groups``; :mod:`simulator.stats.replicates`).
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ def service_metrics(outcomes: Outcomes, k: int) -> dict[str, float]:
     out["usd_per_gpu_hour"], out["usd_per_gpu_hour_se"] = ratio_and_se(
         moments["spend_mean"], moments["delivered_gpu_hours_mean"], moments["spend_variance"],
         moments["delivered_gpu_hours_variance"], moments["spend_delivered_covariance"], n)
-    return out
+    return out | (outcomes.service_se(k) or {})
 
 
 def cash_metrics(outcomes: Outcomes, k: int, funding_usd: float | None, *, level: float,
@@ -94,7 +98,8 @@ def cash_metrics(outcomes: Outcomes, k: int, funding_usd: float | None, *, level
 def probability(outcomes: Outcomes, event: str, k: int, threshold: float | None = None) -> tuple[float, float]:
     """``P(event)`` for strategy ``k`` and its binomial SE (events: :data:`simulator.decision.outcomes.EVENTS`)."""
     p, n = outcomes.fraction(event, k, threshold)
-    return p, probability_se(p, n)
+    design = outcomes.fraction_se(event, k, threshold)
+    return p, probability_se(p, n) if design is None else design
 
 
 def delay_mean(outcomes: Outcomes, k: int) -> tuple[float, float]:
@@ -109,10 +114,13 @@ def objective(outcomes: Outcomes, k: int, decision: DecisionConfig) -> tuple[flo
 
 def margin(outcomes: Outcomes, b: int, a: int, decision: DecisionConfig) -> tuple[float, float]:
     """``J(b) - J(a)`` and its pathwise SE on the common random numbers (see module Notes)."""
+    design = outcomes.margin_se(b, a, decision.objective, decision.level)
     if decision.objective == "mean":
         mean, variance = outcomes.difference_moments(b, a)
-        return mean, float(se_from_variance(variance, outcomes.n))
+        return mean, float(se_from_variance(variance, outcomes.n)) if design is None else design
     value = objective(outcomes, b, decision)[0] - objective(outcomes, a, decision)[0]
+    if design is not None:
+        return float(value), design
     psi = outcomes.influence_difference(b, a, decision.objective, decision.level)
     variance = np.var(psi, ddof=1) if psi.size > 1 else float("nan")
     return float(value), float(se_from_variance(variance, outcomes.n))
@@ -121,7 +129,8 @@ def margin(outcomes: Outcomes, b: int, a: int, decision: DecisionConfig) -> tupl
 def p_cheaper(outcomes: Outcomes, a: int, b: int) -> tuple[float, float]:
     """``P(cost_a < cost_b)`` (ties one half) and its binomial SE."""
     p, n = outcomes.p_cheaper(a, b)
-    return p, probability_se(p, n)
+    design = outcomes.p_cheaper_se(a, b)
+    return p, probability_se(p, n) if design is None else design
 
 
 def win_matrix(outcomes: Outcomes) -> tuple[np.ndarray, np.ndarray]:

@@ -30,6 +30,13 @@ work). :meth:`Outcomes.service` gives the moments of ``spend``, ``shortfall`` an
 covariance of spend and delivered GPU-hours (for the cost per delivered GPU-hour). A results file written before
 the engine priced the shortfall has none of them: its cost was all spend, so ``spend = cost``, ``shortfall = 0``,
 and the delivered GPU-hours are unknown (NaN, so the cost per GPU-hour shows as missing).
+
+**Sampling design.** A ``qmc`` run (``engine.sampling=qmc``, Dataset attribute ``qmc_scrambles = R``) draws path ``i``
+from scramble ``i mod R``. :class:`PathOutcomes` then carries each kept path's ``scramble``, and the ``*_se`` methods
+(:meth:`Outcomes.fraction_se`, :meth:`Outcomes.p_cheaper_se`, :meth:`Outcomes.margin_se`,
+:meth:`Outcomes.service_se`) give the replicate SE ``sd_r(mean_r) / sqrt(R)`` of the same per-path values
+(:mod:`simulator.stats.replicates`); a streamed run reads the per-scramble means it streamed
+(``stream_scramble_*``). They return None for independent paths (``mc``): the metrics then use the iid formulas.
 """
 
 from __future__ import annotations
@@ -41,7 +48,8 @@ from typing import Protocol
 import numpy as np
 import xarray as xr
 
-from simulator.stats.estimators import influence_difference, some_run_late
+from simulator.stats.estimators import influence_difference, se_of_mean, some_run_late
+from simulator.stats.replicates import path_groups, se_of_replicates
 from simulator.stats.samples import OrderedSample, Sample, SketchSample
 
 EVENTS = ("late", "over_budget", "over_capex_budget", "on_budget_and_time", "out_of_cash")
@@ -96,6 +104,24 @@ class Outcomes(Protocol):
         the sketch's ``relative_accuracy``."""
         ...
 
+    def fraction_se(self, event: str, k: int, threshold: float | None = None) -> float | None:
+        """The replicate SE of :meth:`fraction` in a ``qmc`` run; None for independent paths (binomial SE)."""
+        ...
+
+    def p_cheaper_se(self, a: int, b: int) -> float | None:
+        """The replicate SE of :meth:`p_cheaper` in a ``qmc`` run; None for independent paths."""
+        ...
+
+    def margin_se(self, b: int, a: int, objective: str, level: float) -> float | None:
+        """The replicate SE of ``J(b) - J(a)`` in a ``qmc`` run (pathwise differences of the influence values);
+        None for independent paths."""
+        ...
+
+    def service_se(self, k: int) -> dict[str, float] | None:
+        """Replicate SEs ``{name}_mean_se`` of :data:`SERVICE` and ``usd_per_gpu_hour_se`` in a ``qmc`` run; None
+        for independent paths."""
+        ...
+
 
 @dataclasses.dataclass(frozen=True)
 class PathOutcomes:
@@ -112,6 +138,7 @@ class PathOutcomes:
     delivered_gpu_hours: np.ndarray | None = None  # None: not recorded (NaN)
     peak_cash: np.ndarray | None = None  # undiscounted, USD; None: not recorded (NaN)
     cash_need: np.ndarray | None = None  # undiscounted, USD, before the next raise; None: not recorded (NaN)
+    scramble: np.ndarray | None = None  # (paths,) each path's qmc scramble; None: independent paths (mc)
 
     def __post_init__(self):
         cost = np.asarray(self.cost, float)
@@ -133,23 +160,26 @@ class PathOutcomes:
         strategies = tuple(str(s) for s in ds["strategy"].values)
         service = {name: ds[name].transpose("strategy", "path").values for name in SERVICE + CASH if name in ds}
         return cls(strategies, ds["cost"].values, ds["delay"].values, some_run_late(lateness), capex,
-                   dict(pool_kinds or {}), **service)
+                   dict(pool_kinds or {}), **service,
+                   scramble=path_groups(ds["path"].values, ds.attrs.get("qmc_scrambles")))
 
     @classmethod
     def from_engine(cls, outputs: dict[str, np.ndarray], strategies: list[str], pool_kinds=None,
-                    capex_index: int | None = None) -> PathOutcomes:
-        """From raw engine outputs, laid out ``(path, strategy, ...)``."""
+                    capex_index: int | None = None, scrambles: int = 0) -> PathOutcomes:
+        """From raw engine outputs of paths ``0, 1, ...``, laid out ``(path, strategy, ...)``; ``scrambles`` of a
+        ``qmc`` run."""
         capex = outputs["cash_by_category"][..., capex_index] if capex_index is not None else 0 * outputs["cost"]
         service = {name: np.asarray(outputs[name]).T for name in SERVICE + CASH if name in outputs}
         return cls(tuple(strategies), outputs["cost"].T, outputs["delay"].T,
                    some_run_late(outputs["run_lateness_days"]).T, np.asarray(capex).T, dict(pool_kinds or {}),
-                   **service)
+                   **service, scramble=path_groups(np.arange(len(outputs["cost"])), scrambles))
 
     @classmethod
-    def from_cost(cls, strategies: tuple[str, ...], cost: np.ndarray) -> PathOutcomes:
+    def from_cost(cls, strategies: tuple[str, ...], cost: np.ndarray, scramble: np.ndarray | None = None) -> PathOutcomes:
         """Outcomes that carry cost only ``(strategies, paths)``: no delay, no run late, no capex."""
         cost = np.asarray(cost, float)
-        return cls(tuple(strategies), cost, np.zeros_like(cost), np.zeros(cost.shape, bool), np.zeros_like(cost))
+        return cls(tuple(strategies), cost, np.zeros_like(cost), np.zeros(cost.shape, bool), np.zeros_like(cost),
+                   scramble=scramble)
 
     @property
     def n(self) -> int:
@@ -160,9 +190,36 @@ class PathOutcomes:
         return self
 
     def distribution(self, variable: str, k: int) -> Sample:
-        return Sample({"cost": self.cost, "delay": self.delay, "peak_cash": self.peak_cash}[variable][k])
+        return Sample({"cost": self.cost, "delay": self.delay, "peak_cash": self.peak_cash}[variable][k], self.scramble)
 
     def fraction(self, event: str, k: int, threshold: float | None = None) -> tuple[float, int]:
+        return float(np.mean(self._hit(event, k, threshold))), self.n
+
+    def _replicate_se(self, values: np.ndarray) -> float | None:
+        return None if self.scramble is None else float(se_of_mean(values, groups=self.scramble))
+
+    def fraction_se(self, event: str, k: int, threshold: float | None = None) -> float | None:
+        return self._replicate_se(self._hit(event, k, threshold))
+
+    def p_cheaper_se(self, a: int, b: int) -> float | None:
+        ca, cb = self.cost[a], self.cost[b]
+        return self._replicate_se((ca < cb) + 0.5 * (ca == cb))
+
+    def margin_se(self, b: int, a: int, objective: str, level: float) -> float | None:
+        if self.scramble is None:
+            return None
+        return self._replicate_se(self.influence_difference(b, a, objective, level))
+
+    def service_se(self, k: int) -> dict[str, float] | None:
+        if self.scramble is None:
+            return None
+        out = {f"{name}_mean_se": self._replicate_se(getattr(self, name)[k]) for name in SERVICE}
+        spend, delivered = self.spend[k], self.delivered_gpu_hours[k]
+        ratio = np.mean(spend) / np.mean(delivered)  # delta method: psi_i = (spend_i - R delivered_i) / E[delivered]
+        out["usd_per_gpu_hour_se"] = self._replicate_se((spend - ratio * delivered) / np.mean(delivered))
+        return out
+
+    def _hit(self, event: str, k: int, threshold: float | None = None) -> np.ndarray:
         if event == "late":
             hit = self.late[k]
         elif event == "over_budget":
@@ -175,7 +232,7 @@ class PathOutcomes:
             hit = self.cash_need[k] > threshold
         else:
             raise ValueError(f"event must be one of {EVENTS}, not {event!r}")
-        return float(np.mean(hit)), self.n
+        return np.broadcast_to(hit, self.cost[k].shape)
 
     def p_cheaper(self, a: int, b: int) -> tuple[float, int]:
         ca, cb = self.cost[a], self.cost[b]
@@ -210,6 +267,49 @@ class StreamedOutcomes:
         self.strategies = tuple(str(s) for s in ds["strategy"].values)
         self.pool_kinds = dict(pool_kinds or {})
         self.n = int(ds.attrs["paths"])
+        self.scrambles = int(ds.attrs.get("qmc_scrambles", 0))
+
+    def _replicate_se(self, name: str, *index: int) -> float | None:
+        """``sd_r(mean_r) / sqrt(R)`` of the streamed per-scramble means ``stream_scramble_{name}_mean[:, index]``;
+        None for an ``mc`` run (or a variable it did not stream)."""
+        variable = f"stream_scramble_{name}_mean"
+        if not self.scrambles or variable not in self.ds:
+            return None
+        used = self.ds["stream_scramble_paths"].values > 0
+        return float(se_of_replicates(self.ds[variable].values[used][(slice(None), *index)]))
+
+    def _scaled(self, se: float | None) -> float | None:
+        """A kept-path replicate SE scaled to all ``n`` paths by ``sqrt(m / n)``: conservative, since a QMC variance
+        falls at least as fast as ``1 / n``."""
+        return None if se is None else se * float(np.sqrt(self.path_level.n / self.n))
+
+    def fraction_se(self, event: str, k: int, threshold: float | None = None) -> float | None:
+        if not self.scrambles:
+            return None
+        if self._streamed_for(event, threshold):
+            return self._replicate_se(f"p_{event}", k)
+        return self._scaled(self.path_level.fraction_se(event, k, threshold))
+
+    def p_cheaper_se(self, a: int, b: int) -> float | None:
+        return self._replicate_se("p_cheaper", a, b)
+
+    def margin_se(self, b: int, a: int, objective: str, level: float) -> float | None:
+        if not self.scrambles:
+            return None
+        if objective == "mean":
+            return self._replicate_se("cost_difference", a, b)  # [s, v]: cost_v - cost_s
+        return self._scaled(self.path_level.margin_se(b, a, objective, level))
+
+    def service_se(self, k: int) -> dict[str, float] | None:
+        if not self.scrambles or "stream_scramble_spend_mean" not in self.ds:
+            return None
+        out = {f"{name}_mean_se": self._replicate_se(name, k) for name in SERVICE}
+        used = self.ds["stream_scramble_paths"].values > 0
+        spend, delivered = (self.ds[f"stream_scramble_{name}_mean"].values[used][:, k]
+                            for name in ("spend", "delivered_gpu_hours"))
+        ratio = float(self.ds["stream_spend_mean"][k] / self.ds["stream_delivered_gpu_hours_mean"][k])
+        out["usd_per_gpu_hour_se"] = float(se_of_replicates((spend - ratio * delivered) / delivered.mean()))
+        return out
 
     @functools.cached_property
     def path_level(self) -> PathOutcomes:
@@ -225,6 +325,8 @@ class StreamedOutcomes:
             ds[f"{variable}_bucket"].values,
             float(ds[f"stream_{variable}_mean"].sel(strategy=strategy)),
             float(ds[f"stream_{variable}_variance"].sel(strategy=strategy)),
+            mean_se=self._replicate_se(variable, k),
+            kept=self.path_level.distribution(variable, k) if self.scrambles else None,
         )
 
     def _streamed_for(self, event: str, threshold: float | None) -> bool:

@@ -90,8 +90,8 @@ def robustness(ds: xr.Dataset, outcomes: Outcomes, rec: Recommendation, decision
     rows = [outcomes.strategies.index(s) for s in names]  # admissible, in rank order: the recommendation first
     every = np.asarray(kept.cost, float)[rows]
     # P(best) and regret on every kept path, as in the ranking table (stats/compare.py); the regressions on n
-    p_best, p_best_se, _ = cheapest_feasible_probability(every)
-    regret, regret_se = expected_regret(every)
+    p_best, p_best_se, _ = cheapest_feasible_probability(every, groups=kept.scramble)
+    regret, regret_se = expected_regret(every, groups=kept.scramble)
     cost = every[:, :n]
     bound = None
     if is_streamed(ds):

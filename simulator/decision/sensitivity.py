@@ -41,6 +41,7 @@ from simulator.config.schema import DecisionConfig
 from simulator.decision.metrics import margin
 from simulator.decision.outcomes import PathOutcomes
 from simulator.stats.estimators import se_of_mean, z_value
+from simulator.stats.replicates import path_groups
 
 
 def parameter_draws(ds: xr.Dataset) -> dict[str, np.ndarray]:
@@ -93,7 +94,8 @@ def first_order_indices(
 
 class Rerun(Protocol):
     """Re-runs two strategies on the same paths and seed (common random numbers) with some priors pinned; built by
-    the caller from the engine (:class:`simulator.app.tornado_rerun.EngineRerun`), so the analysis never runs it."""
+    the caller from the engine (:class:`simulator.app.tornado_rerun.EngineRerun`), so the analysis never runs it.
+    ``scrambles``: ``engine.qmc_scrambles`` of a ``qmc`` run, 0 (or absent) for ``mc``."""
 
     paths: int
 
@@ -106,10 +108,16 @@ class Rerun(Protocol):
         ...
 
 
+def _groups(rerun: Rerun) -> np.ndarray | None:
+    """Each re-run path's qmc scramble (None for mc)."""
+    return path_groups(np.arange(rerun.paths), getattr(rerun, "scrambles", 0))
+
+
 def _pair_margin(rerun: Rerun, pair: tuple[str, str], pinned: Mapping[str, float],
                  decision: DecisionConfig) -> tuple[float, float, np.ndarray]:
-    """Margin ``J(pair[1]) - J(pair[0])``, its pathwise SE and the per-path influence differences of one re-run."""
-    outcomes = PathOutcomes.from_cost(pair, rerun(pair, pinned))
+    """Margin ``J(pair[1]) - J(pair[0])``, its pathwise SE and the per-path influence differences of one re-run
+    (paths ``0 .. paths - 1``; a ``qmc`` re-run's SEs are the spread between its scrambles)."""
+    outcomes = PathOutcomes.from_cost(pair, rerun(pair, pinned), _groups(rerun))
     value, se = margin(outcomes, 1, 0, decision)
     return value, se, outcomes.influence_difference(1, 0, decision.objective, decision.level)
 
@@ -140,7 +148,7 @@ def tornado(
             pinned, pinned_se, psi = _pair_margin(rerun, pair, {name: value}, decision)
             row[f"{end}_value"] = value
             row[f"raw_{end}_margin"], row[f"raw_{end}_margin_se"] = pinned, pinned_se
-            row[f"{end}_change_se"] = float(se_of_mean(psi - psi_base))
+            row[f"{end}_change_se"] = float(se_of_mean(psi - psi_base, groups=_groups(rerun)))
             if reference is None:
                 row[f"{end}_margin"], row[f"{end}_margin_se"] = pinned, pinned_se
             else:

@@ -15,7 +15,8 @@ path, at its former cost (PERF-NOTES.md). Uniforms are always made in float32 an
 float64 runs share their draws.
 
 The priors draw the same way, one name per parameter, from the key of the stream ``"stream/parameters"``
-(:func:`simulator.engine.priors.sample_parameters`).
+(:func:`simulator.engine.priors.sample_parameters`); with ``engine.sampling=qmc`` their uniforms are scrambled Sobol
+points instead, the scrambles drawn from the stream ``"stream/qmc_scrambles"`` (:mod:`simulator.engine.qmc`).
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ from simulator.config.providers import provider_names, storage_classes
 from simulator.config.schema import Config
 from simulator.engine.checkpoint import StreamControl
 from simulator.engine.devices import path_mesh, round_chunk, simulate_chunk_sharded, to_host
-from simulator.engine.priors import cast_table, copula_of, prior_table
+from simulator.engine.priors import cast_table, copula_of, design_names, prior_table
 from simulator.engine.progress import RunProgress
+from simulator.engine.qmc import QmcDesign
 from simulator.engine.scan import TRAJECTORIES, EngineInputs, Grid, slot_layout
 from simulator.engine.strategies import (
     COST_CATEGORIES,
@@ -41,6 +42,7 @@ class Simulation:
     compile_seconds: float
     statistics: RunStatistics | None = None  # over all paths, when only the first ones are kept path by path
     run_deadline_days: tuple[float, ...] = ()  # of ``run_names``, for the Dataset's coordinate
+    scrambles: int = 0  # engine.sampling=qmc: path i is a point of scramble i mod scrambles; 0: mc
 
 
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".jax_cache"
@@ -84,6 +86,7 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
         home_provider=jnp.asarray(providers.index(cfg.data.home), jnp.int32),
         funding_month=jnp.asarray(np.inf if cfg.decision.funding_month is None else cfg.decision.funding_month, dtype),
         copula=copula_of(cfg, dtype),
+        qmc=qmc_design(cfg),
         run_names=tuple(cfg.runs),
         providers=providers,
         provider_storage=storage_classes(cfg),
@@ -93,6 +96,26 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
         leases=any(s.procurement.financing == "lease" for s in cfg.strategies.values()),
     )
     return inputs, Grid.from_step(cfg.engine.horizon_months, cfg.engine.step_days)
+
+
+def qmc_design(cfg: Config) -> QmcDesign | None:
+    """The Sobol design of ``engine.sampling=qmc`` (one dimension per non-fixed prior), None for ``mc``."""
+    if cfg.engine.sampling != "qmc":
+        return None
+    return QmcDesign.of(len(design_names(prior_table(cfg))), cfg.engine.qmc_scrambles)
+
+
+def scrambles_of(cfg: Config) -> int:
+    """``engine.qmc_scrambles`` of a ``qmc`` run, 0 for ``mc``."""
+    return cfg.engine.qmc_scrambles if cfg.engine.sampling == "qmc" else 0
+
+
+def auto_chunk(cfg: Config) -> tuple[int, int]:
+    """The paths ``engine.paths=auto`` adds at a time and its cap: ``engine.chunk_size`` rounded up and
+    ``engine.max_paths`` down to multiples of the scrambles with ``qmc`` (so every stop has the same number of points
+    in every scramble)."""
+    r = max(scrambles_of(cfg), 1)
+    return -(-cfg.engine.chunk_size // r) * r, max(r, cfg.engine.max_paths // r * r)
 
 
 def totals(cost_by_category: np.ndarray) -> dict[str, np.ndarray]:
@@ -249,6 +272,7 @@ def new_statistics(cfg: Config) -> RunStatistics:
         len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES), capex_column=COST_CATEGORIES.index("capex"),
         budget_usd=cfg.decision.budget_usd, capex_budget_usd=cfg.decision.capex_budget_usd,
         funding_usd=cfg.decision.funding_usd, relative_accuracy=cfg.report.sketch_relative_accuracy,
+        scrambles=scrambles_of(cfg) or None,
     )
 
 
@@ -256,7 +280,7 @@ def simulation_of(cfg: Config, outputs, parameters, statistics, seconds: float, 
     """A :class:`Simulation` of ``cfg`` from its kept outputs and statistics (a run, a resumed or merged one)."""
     return Simulation(outputs, parameters, Grid.from_step(cfg.engine.horizon_months, cfg.engine.step_days),
                       list(cfg.strategies), list(cfg.runs), seconds, compile_seconds, statistics,
-                      tuple(float(r.deadline_day) for r in cfg.runs.values()))
+                      tuple(float(r.deadline_day) for r in cfg.runs.values()), scrambles_of(cfg))
 
 
 def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None = None,
@@ -270,7 +294,7 @@ def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None
         if enough is None:
             raise ValueError("engine.paths=auto needs a stopping rule (see simulator.decision.analyse.precision_rule)")
         outputs, parameters, compile_seconds = run_until(
-            inputs, grid, cfg.engine.seed, cfg.engine.chunk_size, cfg.engine.max_paths, enough,
+            inputs, grid, cfg.engine.seed, *auto_chunk(cfg), enough,
             cfg.report.trajectory_paths,
         )
     else:

@@ -12,6 +12,7 @@ import numpy as np
 from simulator.config.providers import builtin_names
 from simulator.engine._constants import DAYS_PER_MONTH
 from simulator.engine.priors import Copula, Prior
+from simulator.engine.qmc import QmcDesign
 from simulator.engine.strategies import DEFAULT_PROVIDERS, StrategyTable
 
 
@@ -59,6 +60,7 @@ class EngineInputs:
     home_provider: jax.Array  # () int: provider id where the dataset lives (``data.home``, index in ``providers``)
     funding_month: jax.Array  # () months of spending the cash on hand must cover (``decision.funding_month``; inf: all)
     copula: Copula | None = None  # rank-correlated priors (the config's ``correlations``); None: all independent
+    qmc: QmcDesign | None = None  # engine.sampling=qmc: the Sobol design of the per-path prior draws; None: mc
     run_names: tuple[str, ...] = dataclasses.field(default=(), metadata=dict(static=True))
     # the provider universe (built-in providers, then the catalogue: :mod:`simulator.config.providers`) and the
     # storage price class of each (``storage.{class}_usd_per_tb_month``)

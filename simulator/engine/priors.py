@@ -1,7 +1,7 @@
 """Priors as data: distribution specs turned into a pytree, and their inverse CDFs in JAX.
 
 Every path draws each uncertain parameter once, from one uniform mapped through the inverse CDF (so Latin hypercube or
-Sobol designs are a change of the uniforms only). The uniform of parameter ``name`` on path ``i`` comes from the key
+Sobol designs are a change of the uniforms only: ``engine.sampling=qmc``, :mod:`simulator.engine.qmc`). The uniform of parameter ``name`` on path ``i`` comes from the key
 ``stream_keys(root, PARAMETER_STREAM, i)`` folded with ``stable_id(name)`` (:mod:`simulator.engine._keys`): adding a prior never changes the
 draws of the others, and a path's draws do not depend on the chunk it runs in.
 
@@ -154,8 +154,14 @@ def cast_table(table: dict[str, Prior], dtype: Any) -> dict[str, Prior]:
     return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), table)
 
 
+def design_names(table: dict[str, Prior]) -> tuple[str, ...]:
+    """The priors that get a quasi-Monte Carlo dimension (every non-fixed one, in table order)."""
+    return tuple(name for name, prior in table.items() if prior.dist != "fixed")
+
+
 def sample_parameters(
-    table: dict[str, Prior], parameter_keys: jax.Array, dtype, copula: Copula | None = None
+    table: dict[str, Prior], parameter_keys: jax.Array, dtype, copula: Copula | None = None,
+    design_uniforms: jax.Array | None = None,
 ) -> dict[str, jax.Array]:
     """Every path's parameters, (N,) each: ``theta_name = F_name^{-1}(U)``, ``U`` from ``fold_in(path_key,
     stable_id(name))``.
@@ -167,11 +173,20 @@ def sample_parameters(
     by ``u' = Phi(z')``: each marginal is unchanged (``z'_i`` is standard normal since ``sum_j L_ij^2 = R_ii = 1``) and
     the ranks of priors ``i, j`` correlate by ``(6 / pi) arcsin(R_ij / 2) = rho_ij``. Without one (None, static) the
     draws are exactly those of independent priors.
+
+    ``design_uniforms`` (D, N), with ``engine.sampling=qmc`` (:func:`simulator.engine.qmc.qmc_uniforms`), replace the
+    pseudo-random uniforms of the :func:`design_names` priors (row ``d`` the ``d``-th of them); a fixed prior ignores
+    its uniform (1/2). The transforms after the uniforms (inverse CDFs, copula) are the same.
     """
     names = list(table)
-    ids = jnp.asarray([stable_id(name) for name in names], jnp.uint32)
-    draw = lambda key: jax.vmap(lambda i: uniforms(jax.random.fold_in(key, i), (), dtype))(ids)  # noqa: E731
-    u = jax.vmap(draw, out_axes=1)(parameter_keys)  # (K, N)
+    if design_uniforms is None:
+        ids = jnp.asarray([stable_id(name) for name in names], jnp.uint32)
+        draw = lambda key: jax.vmap(lambda i: uniforms(jax.random.fold_in(key, i), (), dtype))(ids)  # noqa: E731
+        u = jax.vmap(draw, out_axes=1)(parameter_keys)  # (K, N)
+    else:
+        rows = {name: d for d, name in enumerate(design_names(table))}
+        half = jnp.full(design_uniforms.shape[1:], 0.5, dtype)
+        u = jnp.stack([design_uniforms[rows[name]].astype(dtype) if name in rows else half for name in names])
     z = ndtri(u)
     if copula is not None:
         rows = jnp.asarray([names.index(name) for name in copula.names])

@@ -23,6 +23,7 @@ from simulator.engine.cash import cumulative_spend
 from simulator.engine.inputs import EngineInputs, Grid, RunSpec, slot_layout
 from simulator.engine.params import Params
 from simulator.engine.priors import sample_parameters
+from simulator.engine.qmc import qmc_uniforms
 from simulator.engine.state import EXPANSION_STREAM, State, init_state, path_draws
 from simulator.engine.step import month_end, step
 
@@ -46,7 +47,9 @@ def simulate_chunk(inputs: EngineInputs, root_key: jax.Array, path_ids: jax.Arra
     """
     dtype = inputs.discount_rate_per_year.dtype
     inputs = dataclasses.replace(inputs, strategies=inputs.strategies.with_path_axis())
-    flat = sample_parameters(inputs.priors, stream_keys(root_key, PARAMETER_STREAM, path_ids), dtype, inputs.copula)
+    design = None if inputs.qmc is None else qmc_uniforms(inputs.qmc, root_key, path_ids, dtype)
+    flat = sample_parameters(inputs.priors, stream_keys(root_key, PARAMETER_STREAM, path_ids), dtype, inputs.copula,
+                             design)
     params = Params.from_flat(flat, inputs.run_names, inputs.catalogue)
     draws = path_draws(inputs, params, grid, root_key, path_ids, dtype)
     state = init_state(inputs, params, draws, dtype)

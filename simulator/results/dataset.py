@@ -143,6 +143,8 @@ def _provenance(sim: Simulation, *, seed: int, resolved_config: str, scenario: s
         compile_seconds=sim.compile_seconds,
         **{f"version_{k}": v for k, v in _versions().items()},
     )
+    if sim.scrambles:  # engine.sampling=qmc: kept path i is a point of scramble i mod qmc_scrambles
+        attrs.update(sampling="qmc", qmc_scrambles=int(sim.scrambles))
     if sim.statistics is not None:  # the budgets the streamed probabilities were counted against
         attrs.update({f"stream_{name}": value for name, value in (
             ("budget_usd", sim.statistics.budget), ("capex_budget_usd", sim.statistics.capex_budget),

@@ -22,7 +22,10 @@ Per strategy ``s`` (and pair ``s, v``; ``n`` paths; exact moments by :class:`sim
   a probability's SE is binomial;
 * mean and variance of the peak cash and of the cash needed before the raise (:mod:`simulator.engine.cash`);
 * DDSketch histograms of cost, delay and peak cash (:class:`simulator.stats.accumulators.LogSketch`, relative accuracy
-  ``report.sketch_relative_accuracy``) for quantiles, VaR and CVaR.
+  ``report.sketch_relative_accuracy``) for quantiles, VaR and CVaR;
+* with ``scrambles`` ``R`` (``engine.sampling=qmc``): per scramble ``r`` (paths ``i`` with ``i mod R = r``, counted
+  from the first path folded in), the path count and the sums of every mean-type quantity above (:data:`SCRAMBLED`),
+  in ``counts["scramble_*"]``, so each SE is ``sd_r(mean_r) / sqrt(R)`` (:mod:`simulator.stats.replicates`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,15 @@ from simulator.stats.accumulators import CoMoments, LogSketch, Moments
 from simulator.stats.estimators import some_run_late
 from simulator.stats.state import decode, encode
 
+SCRAMBLED = {  # per-scramble sums of a qmc run: name -> (dims after the scramble axis, units)
+    "cost": (("strategy",), "USD"), "delay": (("strategy",), "days"),
+    "cost_difference": (("strategy", "versus"), "USD"), "p_cheaper": (("strategy", "versus"), "1"),
+    "p_late": (("strategy",), "1"), "p_over_budget": (("strategy",), "1"),
+    "p_over_capex_budget": (("strategy",), "1"), "p_on_budget_and_time": (("strategy",), "1"),
+    "p_out_of_cash": (("strategy",), "1"), "spend": (("strategy",), "USD"), "shortfall": (("strategy",), "USD"),
+    "delivered_gpu_hours": (("strategy",), "GPU-hours"), "peak_cash": (("strategy",), "USD"),
+}
+
 
 class RunStatistics:
     """Running statistics of a run's engine outputs (laid out ``(path, strategy, ...)``).
@@ -49,6 +61,7 @@ class RunStatistics:
     budget_usd, capex_budget_usd, funding_usd : what ``P(cost > budget)``, ``P(capex > capex budget)`` and
         ``P(cash_need > funding)`` count against (None: no budget, nothing is over it).
     relative_accuracy : the sketches' relative accuracy ``alpha``.
+    scrambles : ``engine.qmc_scrambles`` of a ``qmc`` run (per-scramble sums, see module Notes); None for ``mc``.
     """
 
     INPUTS = ("cost_by_category", "cash_by_category", "delay", "run_lateness_days")  # engine outputs it reads
@@ -57,11 +70,12 @@ class RunStatistics:
 
     def __init__(self, strategies: int, runs: int, categories: int, *, capex_column: int,
                  budget_usd: float | None, capex_budget_usd: float | None, relative_accuracy: float,
-                 funding_usd: float | None = None):
+                 funding_usd: float | None = None, scrambles: int | None = None):
         s = strategies
         self.settings = dict(strategies=strategies, runs=runs, categories=categories, capex_column=capex_column,
                              budget_usd=budget_usd, capex_budget_usd=capex_budget_usd,
-                             relative_accuracy=relative_accuracy, funding_usd=funding_usd)
+                             relative_accuracy=relative_accuracy, funding_usd=funding_usd, scrambles=scrambles)
+        self.scrambles = scrambles
         self.capex_column = capex_column
         self.budget = np.inf if budget_usd is None else float(budget_usd)
         self.capex_budget = np.inf if capex_budget_usd is None else float(capex_budget_usd)
@@ -155,6 +169,8 @@ class RunStatistics:
         self.counts["on_budget_and_time"] += (~over & ~late).sum(axis=0)
         self.sketches["cost"].add(cost)
         self.sketches["delay"].add(chunk["delay"])
+        if self.scrambles:
+            self._fold_scrambles(chunk, difference, late, over, capex)
         self.paths += cost.shape[0]
 
     # State: saved, loaded and merged generically over every attribute, so a new accumulator needs no code here.
@@ -189,6 +205,24 @@ class RunStatistics:
             value = _select(value, part, name in self.COUNTERS)
             if value is not _DROP:
                 setattr(self, name, _merge(getattr(self, name, None), value, name in self.COUNTERS))
+    def _fold_scrambles(self, chunk, difference, late, over, capex) -> None:
+        """Per-scramble path counts and sums of :data:`SCRAMBLED` (a ``qmc`` run; see module Notes)."""
+        n = chunk["cost"].shape[0]
+        onehot = (np.arange(self.paths, self.paths + n)[None, :] % self.scrambles
+                  == np.arange(self.scrambles)[:, None]).astype(np.float64)  # (R, n)
+        values = {"paths": np.ones(n), "cost": chunk["cost"], "delay": chunk["delay"],
+                  "cost_difference": difference, "p_cheaper": (difference > 0) + 0.5 * (difference == 0),
+                  "p_late": late, "p_over_budget": over, "p_over_capex_budget": capex > self.capex_budget,
+                  "p_on_budget_and_time": ~over & ~late}
+        if self.cash:
+            values |= {"p_out_of_cash": chunk["cash_need"] > self.funding, "peak_cash": chunk["peak_cash"]}
+        if self.service:
+            values |= {name: chunk[name] for name in self.SERVICE_INPUTS}
+        for name, x in values.items():
+            x = np.asarray(x, np.float64).reshape(n, -1)
+            total = (onehot @ x).reshape((self.scrambles, *np.shape(values[name])[1:]))
+            key = f"scramble_{name}"
+            self.counts[key] = self.counts[key] + total if key in self.counts else total
 
     def data_vars(self) -> tuple[dict[str, tuple], dict[str, np.ndarray]]:
         """``({name: (dims, values, attrs)}, {coordinate: values})`` for :func:`simulator.results.build_dataset`."""
@@ -223,6 +257,16 @@ class RunStatistics:
                             ("out_of_cash", "cash need before the raise > decision.funding_usd")):
             if name != "out_of_cash" or self.cash:
                 add(f"p_{name}", s, self.counts[name] / n, "1", f"P({label})")
+        if self.scrambles and "scramble_paths" in self.counts:
+            paths = self.counts["scramble_paths"]
+            out["stream_scramble_paths"] = (("scramble",), paths, dict(
+                units="paths", long_name="paths of each qmc scramble", description="Paths i with i mod R = scramble "
+                "(engine.sampling=qmc; simulator.stats.replicates)"))
+            for name, (dims, units) in SCRAMBLED.items():
+                if f"scramble_{name}" in self.counts:
+                    means = self.counts[f"scramble_{name}"] / np.maximum(paths, 1).reshape((-1,) + (1,) * len(dims))
+                    add(f"scramble_{name}_mean", ("scramble", *dims), means, units,
+                        f"mean of {name.replace('_', ' ')} per qmc scramble")
         for name, sketch in self.sketches.items():
             used = np.flatnonzero(sketch.counts.any(axis=0))
             window = slice(used[0], used[-1] + 1) if used.size else slice(0, 1)
@@ -244,6 +288,8 @@ def _select(value, part: str | None, counter: bool):
         return {k: v for k, v in ((k, _select(v, part, False)) for k, v in value.items()) if v is not _DROP}
     if hasattr(value, "merge"):
         kind = "exact" if getattr(value, "exact_merge", False) else "ordered"
+    elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        kind = "ordered"  # float sums (qmc's per-scramble sums) add exactly only in the same order
     elif isinstance(value, np.ndarray) or counter:
         kind = "exact"
     else:

@@ -38,7 +38,7 @@ import pandas as pd
 from simulator.stats.estimators import se_of_mean
 
 
-def win_probability(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def win_probability(cost: np.ndarray, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Matrix ``P[a, b] = P(cost_a < cost_b)`` over paths (ties count one half) and its standard errors.
 
     Parameters
@@ -53,7 +53,7 @@ def win_probability(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p, se = np.empty((len(cost), len(cost))), np.empty((len(cost), len(cost)))
     for a, row in enumerate(cost):  # one row at a time: memory stays (S, n)
         wins = (row < cost) + 0.5 * (row == cost)
-        p[a], se[a] = wins.mean(axis=-1), se_of_mean(wins, axis=-1)
+        p[a], se[a] = wins.mean(axis=-1), se_of_mean(wins, axis=-1, groups=groups)
     return p, se
 
 
@@ -67,7 +67,7 @@ def _best_share(cost: np.ndarray, feasible: np.ndarray) -> np.ndarray:
 
 
 def cheapest_feasible_probability(
-    cost: np.ndarray, feasible: np.ndarray | None = None
+    cost: np.ndarray, feasible: np.ndarray | None = None, groups: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """``P(s is the cheapest feasible strategy)`` per strategy, its SE, and ``P(no strategy is feasible)``.
 
@@ -76,10 +76,11 @@ def cheapest_feasible_probability(
     cost = np.asarray(cost, float)
     feasible = _mask(feasible, cost.shape)
     share = _best_share(cost, feasible)
-    return share.mean(axis=1), se_of_mean(share, axis=1), float(np.mean(~feasible.any(axis=0)))
+    return share.mean(axis=1), se_of_mean(share, axis=1, groups=groups), float(np.mean(~feasible.any(axis=0)))
 
 
-def expected_regret(cost: np.ndarray, feasible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def expected_regret(cost: np.ndarray, feasible: np.ndarray | None = None,
+                    groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Expected regret per strategy against the pathwise best feasible strategy, and its SE.
 
     A strategy's regret is averaged over the paths where it is feasible itself (an infeasible strategy is not a
@@ -92,8 +93,9 @@ def expected_regret(cost: np.ndarray, feasible: np.ndarray | None = None) -> tup
     count = np.sum(~np.isnan(regret), axis=1)
     mean, se = np.full(len(cost), np.nan), np.full(len(cost), np.nan)
     for s in np.flatnonzero(count > 0):
-        r = regret[s][~np.isnan(regret[s])]
-        mean[s], se[s] = r.mean(), se_of_mean(r)
+        kept = ~np.isnan(regret[s])
+        mean[s], se[s] = regret[s][kept].mean(), se_of_mean(regret[s][kept], groups=None if groups is None else
+                                                             np.asarray(groups)[kept])
     return mean, se
 
 
@@ -137,17 +139,18 @@ def mask_inadmissible(frame: pd.DataFrame, admissible: np.ndarray | None) -> pd.
 
 
 def comparison_frames(
-    cost: np.ndarray, names: list[str], feasible: np.ndarray | None = None
+    cost: np.ndarray, names: list[str], feasible: np.ndarray | None = None, groups: np.ndarray | None = None
 ) -> dict[str, pd.DataFrame]:
     """All paired comparisons as labelled frames: ``win``/``win_se`` (S x S, row beats column, among admissible
     strategies), ``per_strategy`` (P(cheapest feasible), expected regret, with SEs) and ``dominance``.
 
     ``feasible``: (S,) admissible strategies, or (S, n) feasibility per path (then P(cheapest) and regret use it
-    path by path, and the pairwise views keep every strategy)."""
+    path by path, and the pairwise views keep every strategy). ``groups``: each path's scramble in a ``qmc`` run (the
+    SEs are then the spread between scrambles, :mod:`simulator.stats.replicates`)."""
     admissible = None if feasible is None or np.ndim(feasible) != 1 else np.asarray(feasible, bool)
-    win, win_se = win_probability(cost)
-    p_best, p_best_se, p_none = cheapest_feasible_probability(cost, feasible)
-    regret, regret_se = expected_regret(cost, feasible)
+    win, win_se = win_probability(cost, groups)
+    p_best, p_best_se, p_none = cheapest_feasible_probability(cost, feasible, groups)
+    regret, regret_se = expected_regret(cost, feasible, groups)
     per_strategy = pd.DataFrame(
         {
             "p_cheapest_feasible": p_best,

@@ -36,6 +36,13 @@ quotient ``s = (q_{p+h} - q_{p-h}) / (2h)`` at the Hall-Sheather bandwidth
 ``h = n^(-1/3) z^(2/3) (1.5 phi(Phi^-1(p))^2 / (2 Phi^-1(p)^2 + 1))^(1/3)``, ``z = 1.96`` (Koenker 2005, 3.4). The
 SE of a difference between two strategies is then ``sd(psi^A - psi^B) / sqrt(n)``, computed pathwise: the common
 random numbers make it much smaller than the SEs of the two estimates combined as if independent.
+
+**Sampling design.** The formulas above are for independent paths (``engine.sampling=mc``). With ``qmc`` every SE is
+the SE of the mean of the same per-path values (``x_i``, ``1[event_i]``, ``psi_i``) computed as the spread of the
+``R`` scramble means, ``sd_r(mean_r) / sqrt(R)`` (:mod:`simulator.stats.replicates`): a :class:`Sample` carries the
+per-path ``groups`` (scrambles) and :func:`se_of_mean` takes them. A streamed run's sketch carries its mean's SE from
+per-scramble sums (``mean_se``) and, for a quantile or CVaR, the kept paths (``kept``): their replicate SE scaled by
+``sqrt(m / n)``, which overstates the SE since a QMC variance falls at least as fast as ``1 / n``.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from simulator.stats.replicates import design_se
 from simulator.stats.samples import OrderedSample, as_sample, tail_values
 
 OBJECTIVES = ("mean", "quantile", "cvar")
@@ -53,13 +61,23 @@ def z_value(confidence: float) -> float:
     return float(stats.norm.ppf(0.5 * (1.0 + confidence)))
 
 
-def se_of_mean(x: np.ndarray, axis: int | None = None) -> np.ndarray | float:
-    """Standard error of the mean ``s / sqrt(n)`` (``s`` with ``ddof=1``); NaN for fewer than two values."""
-    x = np.asarray(x, dtype=float)
-    n = x.size if axis is None else x.shape[axis]
-    if n < 2:
-        return np.full(np.delete(x.shape, axis) if axis is not None else (), np.nan)[()]
-    return np.std(x, axis=axis, ddof=1) / np.sqrt(n)
+def se_of_mean(x: np.ndarray, axis: int | None = None, groups: np.ndarray | None = None) -> np.ndarray | float:
+    """Standard error of the mean ``s / sqrt(n)`` (``s`` with ``ddof=1``); NaN for fewer than two values. With the
+    per-path scrambles ``groups`` of a ``qmc`` run (along ``axis``), ``sd_r(mean_r) / sqrt(R)`` instead."""
+    return design_se(x, groups, axis)
+
+
+def _design_se(sample: OrderedSample, objective: str, level: float) -> float | None:
+    """The SE of an objective under ``engine.sampling=qmc`` (module Notes), None for independent paths."""
+    groups = getattr(sample, "groups", None)
+    if groups is not None:
+        return float(se_of_mean(objective_influence(sample.values, objective, level), groups=groups))
+    if objective == "mean" and getattr(sample, "mean_se", None) is not None:
+        return float(sample.mean_se)
+    kept = getattr(sample, "kept", None)
+    if kept is not None and kept.n > 1:
+        return _design_se(kept, objective, level) * float(np.sqrt(kept.n / sample.n))
+    return None
 
 
 def se_from_variance(variance: np.ndarray | float, n: int) -> np.ndarray | float:
@@ -83,7 +101,8 @@ def mean_and_se(x: np.ndarray | OrderedSample) -> tuple[float, float]:
     """Sample mean and its standard error ``s / sqrt(n)`` (NaN for fewer than two values)."""
     sample = as_sample(x)
     se = float(se_from_variance(sample.variance, sample.n)) if sample.n > 1 else float("nan")
-    return float(sample.mean), se
+    design = _design_se(sample, "mean", 0.0)
+    return float(sample.mean), se if design is None else design
 
 
 def ratio_and_se(
@@ -119,7 +138,8 @@ def quantile_and_se(x: np.ndarray | OrderedSample, p: float) -> tuple[float, flo
     n = sample.n
     half_width = np.sqrt(n * p * (1.0 - p))
     lo, hi = sample.at_rank(np.array([np.floor(n * p - half_width), np.ceil(n * p + half_width)]))
-    return float(sample.quantile(p)), float(0.5 * (hi - lo))
+    design = _design_se(sample, "quantile", p)
+    return float(sample.quantile(p)), float(0.5 * (hi - lo)) if design is None else design
 
 
 def quantile_ci(x: np.ndarray | OrderedSample, p: float, confidence: float = 0.95) -> tuple[float, float]:
@@ -137,6 +157,9 @@ def cvar_and_se(x: np.ndarray | OrderedSample, level: float) -> tuple[float, flo
     """Conditional value at risk ``CVaR_level`` (mean of the worst ``1 - level`` tail) and its SE ``sd(z) / sqrt(n)``."""
     sample = as_sample(x)
     value, sd = sample.tail_mean(level)
+    design = _design_se(sample, "cvar", level)
+    if design is not None:
+        return float(value), design
     return float(value), float(sd / np.sqrt(sample.n)) if sample.n > 1 else float("nan")
 
 
@@ -188,7 +211,9 @@ def influence_difference(x_b: np.ndarray, x_a: np.ndarray, objective: str, level
     return objective_influence(x_b, objective, level) - objective_influence(x_a, objective, level)
 
 
-def difference_and_se(x_b: np.ndarray, x_a: np.ndarray, objective: str, level: float) -> tuple[float, float]:
-    """``J(b) - J(a)`` and its pathwise SE ``sd(psi^b - psi^a) / sqrt(n)`` (common random numbers)."""
+def difference_and_se(x_b: np.ndarray, x_a: np.ndarray, objective: str, level: float,
+                      groups: np.ndarray | None = None) -> tuple[float, float]:
+    """``J(b) - J(a)`` and its pathwise SE ``sd(psi^b - psi^a) / sqrt(n)`` (common random numbers; the replicate SE
+    with a ``qmc`` run's ``groups``)."""
     value = objective_value_and_se(x_b, objective, level)[0] - objective_value_and_se(x_a, objective, level)[0]
-    return float(value), float(se_of_mean(influence_difference(x_b, x_a, objective, level)))
+    return float(value), float(se_of_mean(influence_difference(x_b, x_a, objective, level), groups=groups))

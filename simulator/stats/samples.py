@@ -52,9 +52,11 @@ def tail_values(x: np.ndarray, q: float, level: float) -> np.ndarray:
 
 
 class Sample:
-    """Every path's value: exact order statistics, numpy's interpolated quantiles."""
+    """Every path's value: exact order statistics, numpy's interpolated quantiles. ``groups``: each path's scramble in
+    a ``qmc`` run (the estimators' SEs are then the spread between scrambles), None for independent paths."""
 
-    def __init__(self, x: np.ndarray):
+    def __init__(self, x: np.ndarray, groups: np.ndarray | None = None):
+        self.groups = groups
         self.values = np.asarray(x, float)
         self.n = self.values.size
         self.mean = float(np.mean(self.values))
@@ -78,10 +80,12 @@ class Sample:
 class SketchSample:
     """A streamed distribution: exact moments over all ``n`` paths, order statistics from the sketch's ``counts``
     (per bucket) and ``representatives`` (the value reported for each bucket). Without moments, the sketch's own
-    (within ``alpha``) are used."""
+    (within ``alpha``) are used. A ``qmc`` run also gives ``mean_se``, the replicate SE of the mean over all paths, and
+    ``kept``, the kept paths' :class:`Sample` with their scrambles (for the SE of a quantile or CVaR)."""
 
     def __init__(self, counts: np.ndarray, representatives: np.ndarray, mean: float | None = None,
-                 variance: float | None = None):
+                 variance: float | None = None, *, mean_se: float | None = None, kept: Sample | None = None):
+        self.mean_se, self.kept = mean_se, kept
         self.counts, self.representatives = np.asarray(counts), np.asarray(representatives, float)
         self.n = int(self.counts.sum())
         sketch_mean = float((self.counts * self.representatives).sum() / max(self.n, 1))

@@ -39,6 +39,7 @@ from matplotlib.patches import Rectangle
 from simulator.report.figures import new_axes, save_figures
 from simulator.report.format import markdown_table, money_pm
 from simulator.stats.estimators import se_of_mean, within_noise
+from simulator.stats.replicates import path_groups
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,24 +64,27 @@ def prior_bins(x: np.ndarray, bins: int) -> tuple[np.ndarray, list[str]]:
 
 
 def prior_map(cost: np.ndarray, reference: np.ndarray, x: np.ndarray, values: list[float], *, bins: int,
-              confidence: float, names: tuple[str, str, str, str] = ("", "", "", "")) -> PriorMap:
+              confidence: float, names: tuple[str, str, str, str] = ("", "", "", ""),
+              groups: np.ndarray | None = None) -> PriorMap:
     """The map of a sweep (see the module Notes): ``cost`` (values, paths), ``reference`` and ``x`` (paths,).
 
-    ``names`` are (sweep, prior, versus, knob), for the labels.
+    ``names`` are (sweep, prior, versus, knob), for the labels; ``groups`` each path's scramble in a ``qmc`` run (the
+    SEs are then the spread between the scrambles' bin means, :mod:`simulator.stats.replicates`).
     """
     index, labels = prior_bins(np.asarray(x, float), bins)
     saving, se, best, close = [], [], [], []
     for b in range(len(labels)):
         in_bin = index == b
+        g = None if groups is None else np.asarray(groups)[in_bin]
         diff = cost[:, in_bin] - reference[None, in_bin]
         means = diff.mean(axis=1)
         saving.append(means)
-        se.append(se_of_mean(diff, axis=1))
+        se.append(se_of_mean(diff, axis=1, groups=g))
         k = int(np.argmin(means))
         to_best = cost[:, in_bin] - cost[k, in_bin]
         best.append(values[k])
         close.append([v for j, v in enumerate(values) if j == k or bool(
-            within_noise(to_best[j].mean(), se_of_mean(to_best[j]), confidence))])
+            within_noise(to_best[j].mean(), se_of_mean(to_best[j], groups=g), confidence))])
     frame = lambda rows: pd.DataFrame(np.asarray(rows), index=pd.Index(labels, name=names[1]),  # noqa: E731
                                       columns=pd.Index(values, name=names[3]))
     return PriorMap(*names, saving=frame(saving), se=frame(se), best=pd.Series(best, index=labels),
@@ -94,7 +98,8 @@ def prior_map_of(ds: xr.Dataset, labels: list[str], values: list[float], *, prio
     cost = ds["cost"].transpose("strategy", "path")
     x = ds["param_" + prior.replace(".", "__")].values
     return prior_map(cost.sel(strategy=labels).values, cost.sel(strategy=versus).values, x, values, bins=bins,
-                     confidence=confidence, names=(sweep, prior, versus, knob))
+                     confidence=confidence, names=(sweep, prior, versus, knob),
+                     groups=path_groups(ds["path"].values, ds.attrs.get("qmc_scrambles")))
 
 
 def prior_map_markdown(m: PriorMap) -> list[str]:
