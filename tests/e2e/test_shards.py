@@ -46,9 +46,11 @@ def test_submitit_launcher_settings_map_as_the_plugin_maps_them():
         "cluster"] == "local"
 
 
-def test_shards_fold_into_the_one_process_run_to_the_bit():
-    """In process: three chunk ranges, each a ChunkLog with its own kept paths, folded in order."""
-    cfg = load_config(STREAMED)
+@pytest.mark.parametrize("sampling", ["mc", "qmc"])
+def test_shards_fold_into_the_one_process_run_to_the_bit(sampling):
+    """In process: three chunk ranges, each a ChunkLog with its own kept paths, folded in order (qmc: the
+    per-scramble float sums too)."""
+    cfg = load_config([*STREAMED, f"engine.sampling={sampling}"])
     whole = simulate(cfg)
     folded, kept = new_statistics(cfg), []
     for first, last in shard_ranges(chunk_count(cfg)[1], 3):
