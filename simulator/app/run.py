@@ -17,6 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 from simulator.config.errors import ConfigError, SimulationOverflow, error_line
 from simulator.config.load import CONF_DIR, load_config, to_validated
 from simulator.config.overrides import check_overrides
+from simulator.config.run_dirs import check_run_dirs
+from simulator.config.safety import check_command
 
 from ._interrupts import ReraiseSwallowedInterrupts
 from .pipeline import analyse_and_write, label_simulation, simulate_config
@@ -26,15 +28,20 @@ log = logging.getLogger("simulator")
 
 def _prevalidate(argv: list[str]) -> None:
     """Fail fast, before Hydra creates any run directory: one line on stderr and exit code 2."""
+    overrides = [arg for arg in argv if not arg.startswith("-") and "=" in arg]
+    flags = [arg for arg in argv if arg.startswith("-")]
     try:  # group choices name files and the run directory: checked even for sweeps (-m)
-        check_overrides([arg for arg in argv if not arg.startswith("-") and "=" in arg])
-    except ConfigError as exc:
+        check_overrides(overrides)
+        check_run_dirs(overrides)  # an explicit directory that holds a run: refused unless overwrite=true
+        if flags and not {"--config-dir", "-cd", "--config-name", "-cn"} & set(flags):  # rerun checks its own
+            check_command(overrides, CONF_DIR, multirun=bool({"-m", "--multirun"} & set(flags)))
+    except ConfigError as exc:  # a scenario that is not only data is refused before Hydra configures anything
         print(error_line(exc), file=sys.stderr)
         sys.exit(2)
-    if any(arg.startswith("-") for arg in argv):  # --help, --cfg, -m ...: Hydra handles these itself
+    if flags:  # --help, --cfg, -m ...: Hydra handles these itself
         return
     try:
-        load_config(argv)
+        load_config(argv)  # rules of simulator.config.safety included
     except Exception as exc:  # any composition or validation failure is a user error here
         print(error_line(exc), file=sys.stderr)
         sys.exit(2)

@@ -5,19 +5,22 @@ Used by the command line (:mod:`simulator.app.run`) and by notebooks (``simulato
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from . import schema
+from . import run_dirs, schema
 from .errors import ConfigError
 from .overrides import check_overrides
+from .safety import check_sources, check_targets
 from .sweeps import expand_sweeps
 from .validate import check, check_known_keys
 
 CONF_DIR = Path(__file__).resolve().parent.parent.parent / "conf"
 schema.register()
+run_dirs.register()  # the unique_dir resolver of conf/config.yaml's hydra.run.dir
 
 
 def load_config(overrides: list[str]) -> schema.Config:
@@ -29,13 +32,17 @@ def load_config(overrides: list[str]) -> schema.Config:
 
     check_overrides(overrides)
     try:
+        check_sources(overrides, CONF_DIR)  # a scenario file is only data (simulator.config.safety)
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=overrides)
+            cfg = compose("config", overrides=overrides, return_hydra_config=True)
+    except ConfigError:
+        raise
     except Exception as exc:
         scalar = _scalar_prior(exc, overrides)
         if scalar:
             raise ConfigError(scalar) from exc
         raise
+    check_targets(cfg)  # nothing outside the allowlist is named, even on the command line
     return to_validated(cfg)
 
 
@@ -69,7 +76,10 @@ def _scalar_prior(exc: Exception, overrides: list[str]) -> str | None:
 
 def to_validated(cfg: DictConfig) -> schema.Config:
     """Typed, validated config object from a composed ``DictConfig`` (the only place that reads DictConfig)."""
-    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    if "hydra" in cfg:  # a copy without Hydra's node (masked_copy would drop the schema's type)
+        cfg = copy.deepcopy(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]
     obj = OmegaConf.to_object(cfg)
     if not isinstance(obj, schema.Config):
         raise ConfigError(
