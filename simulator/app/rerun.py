@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from simulator.app import run as entry
     from simulator.config.load import to_validated
+    from simulator.config.safety import check_saved, check_targets
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
@@ -87,10 +88,14 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="gpu-risk-rerun-"))
     try:
         try:
-            (folder / f"{CONFIG_NAME}.yaml").write_text(primary_config(saved_config(source)))
+            text = saved_config(source)
+            check_saved(text, str(source))  # a saved config is only data: no hydra, defaults or _target_ keys
+            (folder / f"{CONFIG_NAME}.yaml").write_text(primary_config(text))
             check_overrides(overrides)
             with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
-                to_validated(compose(CONFIG_NAME, overrides=overrides))
+                cfg = compose(CONFIG_NAME, overrides=overrides, return_hydra_config=True)
+                check_targets(cfg)  # the saved config and the overrides name no code (simulator.config.safety)
+                to_validated(cfg, warn=False)
         except Exception as exc:  # any failure to read or validate the saved config is a user error
             print(error_line(exc), file=sys.stderr)
             sys.exit(2)

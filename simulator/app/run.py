@@ -41,7 +41,7 @@ def _prevalidate(argv: list[str]) -> None:
     if flags:  # --help, --cfg, -m ...: Hydra handles these itself
         return
     try:
-        load_config(argv)  # rules of simulator.config.safety included
+        load_config(argv, warn=False)  # rules of simulator.config.safety included; the job logs the warnings
     except Exception as exc:  # any composition or validation failure is a user error here
         print(error_line(exc), file=sys.stderr)
         sys.exit(2)
@@ -61,7 +61,7 @@ def run_job(cfg: DictConfig) -> float:
     """
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     try:
-        config = to_validated(cfg)
+        config = to_validated(cfg, overrides=list(HydraConfig.get().overrides.task))  # warnings go to the log
     except ConfigError as exc:
         return _job_error(exc)
     runtime = HydraConfig.get().runtime

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from . import run_dirs, schema
+from . import run_dirs, schema, warnings
 from .errors import ConfigError
 from .overrides import check_overrides
 from .safety import check_sources, check_targets
@@ -23,8 +23,9 @@ schema.register()
 run_dirs.register()  # the unique_dir resolver of conf/config.yaml's hydra.run.dir
 
 
-def load_config(overrides: list[str]) -> schema.Config:
-    """Compose ``conf/config.yaml`` with ``overrides`` (Hydra's compose API) and validate it.
+def load_config(overrides: list[str], *, warn: bool = True) -> schema.Config:
+    """Compose ``conf/config.yaml`` with ``overrides`` (Hydra's compose API) and validate it; ``warn``: log the
+    warnings of :mod:`simulator.config.warnings`. Config files are checked first (:mod:`simulator.config.safety`).
 
     Raises the underlying Hydra/OmegaConf exception or :class:`ConfigError`; :func:`error_line` phrases either.
     """
@@ -43,7 +44,7 @@ def load_config(overrides: list[str]) -> schema.Config:
             raise ConfigError(scalar) from exc
         raise
     check_targets(cfg)  # nothing outside the allowlist is named, even on the command line
-    return to_validated(cfg)
+    return to_validated(cfg, overrides=overrides, warn=warn)
 
 
 def _scalar_prior(exc: Exception, overrides: list[str]) -> str | None:
@@ -74,8 +75,13 @@ def _scalar_prior(exc: Exception, overrides: list[str]) -> str | None:
     return None
 
 
-def to_validated(cfg: DictConfig) -> schema.Config:
-    """Typed, validated config object from a composed ``DictConfig`` (the only place that reads DictConfig)."""
+def to_validated(cfg: DictConfig, *, overrides: list[str] | None = None, warn: bool = True) -> schema.Config:
+    """Typed, validated config object from a composed ``DictConfig`` (the only place that reads DictConfig).
+
+    With ``warn``, valid but hopeless input is logged, one ``WARNING`` line each (:mod:`simulator.config.warnings`;
+    ``overrides``: the command line, by default Hydra's record of it in ``cfg.hydra``)."""
+    if overrides is None and "hydra" in cfg:
+        overrides = list(cfg.hydra.overrides.task)
     if "hydra" in cfg:  # a copy without Hydra's node (masked_copy would drop the schema's type)
         cfg = copy.deepcopy(cfg)
         with open_dict(cfg):
@@ -87,6 +93,8 @@ def to_validated(cfg: DictConfig) -> schema.Config:
         )
     check_known_keys(cfg, obj)
     check(obj)
+    if warn:
+        warnings.warn(obj, overrides or [])
     return expand_sweeps(obj)
 
 

@@ -163,3 +163,28 @@ def check_command(overrides: list[str], conf_dir: Path, *, multirun: bool) -> No
         raise
     except Exception:  # noqa: BLE001 - composition errors are Hydra's to report, with its own message
         return
+
+
+def check_saved(text: str, shown: str) -> None:
+    """A saved run's configuration (``config_resolved.yaml``, ``.hydra/config.yaml``, ``results.nc``'s attribute)
+    is only data: no ``hydra`` or ``defaults`` key (the rerun supplies both) and no ``_target_`` / ``()``."""
+    import yaml
+
+    try:
+        values = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return  # the rerun's own composition reports it
+    if not isinstance(values, dict):
+        return
+    for key in ("hydra", "defaults"):
+        if key in values:
+            raise ConfigError(f"{shown}: {key}: a saved configuration is only data (the rerun supplies {key})")
+    stack = [("", values)]
+    while stack:
+        key, value = stack.pop()
+        if key.rsplit(".", 1)[-1] in CODE_KEYS:
+            raise ConfigError(f"{shown}: {key} = {value}: a saved configuration is only data: no '_target_' or '()'")
+        if isinstance(value, dict):
+            stack.extend((f"{key}.{k}" if key else str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{key}[{i}]", v) for i, v in enumerate(value) if isinstance(v, (dict, list)))
