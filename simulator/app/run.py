@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from simulator.config.errors import ConfigError, SimulationOverflow, error_line
 from simulator.config.load import CONF_DIR, load_config, to_validated
 from simulator.config.overrides import check_overrides
-from simulator.config.run_dirs import check_run_dirs
+from simulator.config.run_dirs import check_run_dirs, clear_overwritten
 from simulator.config.safety import check_command
 
 from ._interrupts import ReraiseSwallowedInterrupts
@@ -45,6 +45,7 @@ def _prevalidate(argv: list[str]) -> None:
     except Exception as exc:  # any composition or validation failure is a user error here
         print(error_line(exc), file=sys.stderr)
         sys.exit(2)
+    clear_overwritten(overrides)  # overwrite=true: the old results.nc goes before the new run writes anything
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")

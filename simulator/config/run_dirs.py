@@ -61,3 +61,12 @@ def check_run_dirs(overrides: list[str]) -> None:
             raise ConfigError(f"{key}={given}: the directory already holds a run ({', '.join(held)}); give a new "
                               f"directory, leave {key} out (a fresh one each run), or add {OVERWRITE}=true to write "
                               "over it")
+
+
+def clear_overwritten(overrides: list[str]) -> None:
+    """With ``overwrite=true`` and an explicit ``hydra.run.dir``, delete its old ``results.nc`` before the new run
+    starts: the file means "this directory's run is complete", and until the new run writes its own it is not."""
+    values = dict(o.split("=", 1) for o in overrides if "=" in o)
+    given = values.get("hydra.run.dir")
+    if given and "${" not in given and str(values.get(OVERWRITE, "")).lower() in ("true", "yes", "1"):
+        (Path(given) / "results.nc").unlink(missing_ok=True)
