@@ -55,11 +55,15 @@ def run_directories(folder: str) -> dict:
     ``conf/config.yaml``; a rerun has no scenario choice, so its saved scenario name takes the choice's place.
     """
     node = yaml.safe_load((CONF_DIR / "config.yaml").read_text())["hydra"]
-    choice = "${hydra:runtime.choices.scenario}"
-    return {
-        "run": {"dir": node["run"]["dir"].replace(choice, folder)},
-        "sweep": {"dir": node["sweep"]["dir"].replace(choice, folder), "subdir": node["sweep"]["subdir"]},
-    }
+    choices = ("${hydra:runtime.choices.scenario}", "${hydra.runtime.choices.scenario}")  # the sweeper has no hydra:
+
+    def named(pattern: str) -> str:
+        for choice in choices:
+            pattern = pattern.replace(choice, folder)
+        return pattern
+
+    return {"run": {"dir": named(node["run"]["dir"])},
+            "sweep": {"dir": named(node["sweep"]["dir"]), "subdir": node["sweep"]["subdir"]}}
 
 
 def primary_config(text: str) -> str:

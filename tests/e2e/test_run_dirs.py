@@ -117,3 +117,21 @@ def test_rerun_keeps_the_unique_run_directory():
     header = yaml.safe_load(primary_config("scenario: hybrid\n"))
     assert header["hydra"]["run"]["dir"].startswith("${unique_dir:'outputs/hybrid/${now:")
     assert header["hydra"]["sweep"]["dir"].startswith("${unique_dir:'outputs/multirun/hybrid/${now:")
+
+
+def test_an_explicit_sweep_directory_that_holds_a_multirun_is_refused(tmp_path):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "multirun.yaml").write_text("hydra: {}\n")
+    rc, _, err = finish(start(["-m", *ARGS, f"hydra.sweep.dir={sweep}", "engine.seed=1,2"], tmp_path))
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "hydra.sweep.dir=" in err, err
+    assert sorted(p.name for p in sweep.iterdir()) == ["multirun.yaml"]
+
+
+@pytest.mark.slow
+def test_a_multirun_gets_one_new_sweep_directory_by_default(tmp_path):
+    rc, _, err = finish(start(["-m", *ARGS, "decision.sensitivity.enabled=false", "engine.seed=1,2"], tmp_path))
+    assert rc == 0, err
+    (sweep,) = (tmp_path / "outputs" / "multirun" / "hybrid").iterdir()  # the jobs share the sweeper's directory
+    assert (sweep / "sweep.nc").is_file() and (sweep / "0" / "results.nc").is_file()
+    assert (sweep / "1" / "results.nc").is_file()
