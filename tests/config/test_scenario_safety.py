@@ -126,3 +126,14 @@ def test_a_scenario_with_a_declared_sweep_still_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     (run_dir,) = (tmp_path / "outputs" / "swept").iterdir()
     assert (run_dir / "results.nc").is_file()
+
+
+@pytest.mark.parametrize("choice", ["hybrid,bad", "glob(*)"])
+def test_each_scenario_of_a_multirun_sweep_is_checked(tmp_path, choice):
+    from simulator.config.load import CONF_DIR
+    from simulator.config.safety import check_command
+
+    args = scenario(tmp_path, "bad", "priors:\n  spot:\n    _target_: os.system\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: priors\.spot\._target_"):
+        check_command([args[0], f"scenario={choice}"], CONF_DIR, multirun=True)
+    check_command([args[0], "scenario=hybrid,steady"], CONF_DIR, multirun=True)  # the project's own: fine
