@@ -20,6 +20,7 @@ A refusal is a :class:`~simulator.config.errors.ConfigError` naming the file (ru
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -46,6 +47,10 @@ def check_sources(overrides: list[str], conf_dir: Path, *, multirun: bool = Fals
     from hydra._internal.defaults_list import create_defaults_list  # Hydra 1.3: the list `--info defaults` shows
     from hydra.core.global_hydra import GlobalHydra
 
+    key = (str(conf_dir), multirun, tuple(o for o in overrides if _picks_files(o)))
+    if key in _CHECKED and all(_stat(f) == st for f, st in _CHECKED[key]):
+        return  # the same files, unchanged since they passed (value overrides do not change which files are read)
+    checked = []
     with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
         loader = GlobalHydra.instance().config_loader()
         for variant in _variants(loader, overrides, multirun):
@@ -56,7 +61,27 @@ def check_sources(overrides: list[str], conf_dir: Path, *, multirun: bool = Fals
                 result = repo.load_config(path)
                 if result is not None and _is_data(path, result.path, conf_dir):
                     package = next(d.package for d in defaults.defaults if d.config_path == path) or ""
-                    _check_data_file(result, package, f"{result.path.removeprefix('file://')}/{path}.yaml")
+                    shown = f"{result.path.removeprefix('file://')}/{path}.yaml"
+                    _check_data_file(result, package, shown)
+                    checked.append((shown, _stat(shown)))
+    _CHECKED[key] = checked
+
+
+_CHECKED: dict = {}  # file-picking overrides -> the data files that passed, with their (mtime, size)
+
+
+def _stat(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _picks_files(override: str) -> bool:
+    """Whether an override can change which config files are read: a group choice, or anything under hydra."""
+    key = override.split("=", 1)[0].lstrip("+~").split("@")[0]
+    return key in CONFIG_GROUPS or "/" in key or key.startswith("hydra")
 
 
 def _variants(loader, overrides: list[str], multirun: bool) -> list[list[str]]:
@@ -135,9 +160,12 @@ def check_targets(cfg: DictConfig) -> None:
         logging_class = name == "class" and section in ("hydra.job_logging", "hydra.hydra_logging")
         if name in CODE_KEYS or logging_class:
             roots = ALLOWED.get(section, ())
+            if not roots:
+                raise ConfigError(f"{key} = {value}: unknown key (no code is named in a config: '_target_' and "
+                                  "'()' are never instantiated outside Hydra's launcher, sweeper and callbacks)")
             if not (isinstance(value, str) and value.split(".")[0] in roots and "${" not in value):
-                allowed = f"a class of {', '.join(roots)}" if roots else "nothing (no code is named in the config)"
-                raise ConfigError(f"{key} = {value}: not an allowed class here (allowed: {allowed})")
+                raise ConfigError(f"{key} = {value}: not an allowed class here (allowed: a class of "
+                                  f"{', '.join(roots)})")
         if isinstance(value, dict):
             stack.extend((f"{key}.{k}" if key else str(k), v) for k, v in value.items())
         elif isinstance(value, list):
