@@ -44,6 +44,8 @@ def load_config(overrides: list[str], *, warn: bool = True) -> schema.Config:
             raise ConfigError(scalar) from exc
         raise
     check_targets(cfg)  # nothing outside the allowlist is named, even on the command line
+    with open_dict(cfg):
+        del cfg["hydra"]  # checked; the rest is the model's configuration
     return to_validated(cfg, overrides=overrides, warn=warn)
 
 
