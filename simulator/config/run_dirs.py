@@ -49,12 +49,12 @@ def check_run_dirs(overrides: list[str]) -> None:
     """Refuse ``hydra.run.dir=X`` when ``X`` holds a run (:data:`RUN_MARKERS`), and ``hydra.sweep.dir=X`` when it
     holds a multirun (:data:`SWEEP_MARKERS`), unless ``overwrite=true`` is given too. A directory given with an
     interpolation (``${now:...}``) is left to Hydra. Raises :class:`ConfigError`."""
-    values = dict(o.split("=", 1) for o in overrides if "=" in o)
-    if str(values.get(OVERWRITE, "false")).lower() in ("true", "yes", "1"):
+    values = _values(overrides)
+    if values.get(OVERWRITE) is True:
         return
     for key, markers in (("hydra.run.dir", RUN_MARKERS), ("hydra.sweep.dir", SWEEP_MARKERS)):
-        given = values.get(key, values.get(f"++{key}"))
-        if given is None or "${" in given:
+        given = values.get(key)
+        if not isinstance(given, str) or "${" in given:
             continue
         held = [m for m in markers if (Path(given) / m).exists()]
         if held:
@@ -66,7 +66,19 @@ def check_run_dirs(overrides: list[str]) -> None:
 def clear_overwritten(overrides: list[str]) -> None:
     """With ``overwrite=true`` and an explicit ``hydra.run.dir``, delete its old ``results.nc`` before the new run
     starts: the file means "this directory's run is complete", and until the new run writes its own it is not."""
-    values = dict(o.split("=", 1) for o in overrides if "=" in o)
+    values = _values(overrides)
     given = values.get("hydra.run.dir")
-    if given and "${" not in given and str(values.get(OVERWRITE, "")).lower() in ("true", "yes", "1"):
+    if isinstance(given, str) and "${" not in given and values.get(OVERWRITE) is True:
         (Path(given) / "results.nc").unlink(missing_ok=True)
+
+
+def _values(overrides: list[str]) -> dict:
+    """Plain ``key=value`` overrides as Hydra parses them (quotes removed, ``true`` a bool); others left out."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException:
+        return {}  # Hydra's own message follows
+    return {o.key_or_group: o.value() for o in parsed if not o.is_delete() and not o.is_sweep_override()}
