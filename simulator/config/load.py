@@ -43,10 +43,12 @@ def load_config(overrides: list[str], *, warn: bool = True) -> schema.Config:
         if scalar:
             raise ConfigError(scalar) from exc
         raise
-    check_targets(cfg)  # nothing outside the allowlist is named, even on the command line
+    check_targets(cfg, "hydra")  # nothing outside the allowlist is named, even on the command line
     with open_dict(cfg):
         del cfg["hydra"]  # checked; the rest is the model's configuration
-    return to_validated(cfg, overrides=overrides, warn=warn)
+    config = to_validated(cfg, overrides=overrides, warn=warn)  # a _target_ where the schema has keys: unknown key
+    check_targets(cfg)  # and none in the free-form nodes (sweeps' grids) either
+    return config
 
 
 def _scalar_prior(exc: Exception, overrides: list[str]) -> str | None:

@@ -150,9 +150,11 @@ def _check_sweep_params(params: dict, shown: str) -> None:
                               "(not hydra.*, a config group or a '_target_')")
 
 
-def check_targets(cfg: DictConfig) -> None:
-    """Rule 2 on a composed configuration (with its ``hydra`` node, unresolved). Raises :class:`ConfigError`."""
-    stack = [("", OmegaConf.to_container(cfg, resolve=False))]
+def check_targets(cfg: DictConfig, within: str = "") -> None:
+    """Rule 2 on a composed configuration (with its ``hydra`` node, unresolved), or on its node ``within`` only.
+    Raises :class:`ConfigError`."""
+    node = OmegaConf.select(cfg, within) if within else cfg
+    stack = [(within, OmegaConf.to_container(node, resolve=False))]
     while stack:
         key, value = stack.pop()
         name = key.rsplit(".", 1)[-1]
