@@ -58,11 +58,15 @@ def run_directories(folder: str) -> dict:
     ``conf/config.yaml``; a rerun has no scenario choice, so its saved scenario name takes the choice's place.
     """
     node = yaml.safe_load((CONF_DIR / "config.yaml").read_text())["hydra"]
-    choice = "${hydra:runtime.choices.scenario}"
-    return {
-        "run": {"dir": node["run"]["dir"].replace(choice, folder)},
-        "sweep": {"dir": node["sweep"]["dir"].replace(choice, folder), "subdir": node["sweep"]["subdir"]},
-    }
+    choices = ("${hydra:runtime.choices.scenario}", "${hydra.runtime.choices.scenario}")  # the sweeper has no hydra:
+
+    def named(pattern: str) -> str:
+        for choice in choices:
+            pattern = pattern.replace(choice, folder)
+        return pattern
+
+    return {"run": {"dir": named(node["run"]["dir"])},
+            "sweep": {"dir": named(node["sweep"]["dir"]), "subdir": node["sweep"]["subdir"]}}
 
 
 def primary_config(text: str) -> str:
@@ -81,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from simulator.app import run as entry
     from simulator.config.load import to_validated
+    from simulator.config.safety import check_saved, check_targets
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
@@ -99,10 +104,14 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="gpu-risk-rerun-"))
     try:
         try:
-            (folder / f"{CONFIG_NAME}.yaml").write_text(primary_config(saved_config(source)))
+            text = saved_config(source)
+            check_saved(text, str(source))  # a saved config is only data: no hydra, defaults or _target_ keys
+            (folder / f"{CONFIG_NAME}.yaml").write_text(primary_config(text))
             check_overrides(overrides)
             with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
-                to_validated(compose(CONFIG_NAME, overrides=overrides))
+                cfg = compose(CONFIG_NAME, overrides=overrides, return_hydra_config=True)
+                check_targets(cfg)  # the saved config and the overrides name no code (simulator.config.safety)
+                to_validated(cfg, warn=False)
         except Exception as exc:  # any failure to read or validate the saved config is a user error
             print(error_line(exc), file=sys.stderr)
             sys.exit(2)

@@ -17,6 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 from simulator.config.errors import ConfigError, SimulationOverflow, error_line
 from simulator.config.load import CONF_DIR, load_config, to_validated
 from simulator.config.overrides import check_overrides
+from simulator.config.run_dirs import check_run_dirs, clear_overwritten
+from simulator.config.safety import check_command
 
 from ._interrupts import ReraiseSwallowedInterrupts
 from .checkpoint import checkpointed
@@ -27,18 +29,24 @@ log = logging.getLogger("simulator")
 
 def _prevalidate(argv: list[str]) -> None:
     """Fail fast, before Hydra creates any run directory: one line on stderr and exit code 2."""
+    overrides = [arg for arg in argv if not arg.startswith("-") and "=" in arg]
+    flags = [arg for arg in argv if arg.startswith("-")]
     try:  # group choices name files and the run directory: checked even for sweeps (-m)
-        check_overrides([arg for arg in argv if not arg.startswith("-") and "=" in arg])
-    except ConfigError as exc:
+        check_overrides(overrides)
+        check_run_dirs(overrides)  # an explicit directory that holds a run: refused unless overwrite=true
+        if flags and not {"--config-dir", "-cd", "--config-name", "-cn"} & set(flags):  # rerun checks its own
+            check_command(overrides, CONF_DIR, multirun=bool({"-m", "--multirun"} & set(flags)))
+    except ConfigError as exc:  # a scenario that is not only data is refused before Hydra configures anything
         print(error_line(exc), file=sys.stderr)
         sys.exit(2)
-    if any(arg.startswith("-") for arg in argv):  # --help, --cfg, -m ...: Hydra handles these itself
+    if flags:  # --help, --cfg, -m ...: Hydra handles these itself
         return
     try:
-        load_config(argv)
+        load_config(argv, warn=False)  # rules of simulator.config.safety included; the job logs the warnings
     except Exception as exc:  # any composition or validation failure is a user error here
         print(error_line(exc), file=sys.stderr)
         sys.exit(2)
+    clear_overwritten(overrides)  # overwrite=true: the old results.nc goes before the new run writes anything
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
@@ -55,7 +63,7 @@ def run_job(cfg: DictConfig) -> float:
     """
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     try:
-        config = to_validated(cfg)
+        config = to_validated(cfg, overrides=list(HydraConfig.get().overrides.task))  # warnings go to the log
     except ConfigError as exc:
         return _job_error(exc)
     runtime = HydraConfig.get().runtime

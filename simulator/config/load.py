@@ -5,23 +5,27 @@ Used by the command line (:mod:`simulator.app.run`) and by notebooks (``simulato
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from . import schema
+from . import run_dirs, schema, warnings
 from .errors import ConfigError
 from .overrides import check_overrides
+from .safety import check_sources, check_targets
 from .sweeps import expand_sweeps
 from .validate import check, check_known_keys
 
 CONF_DIR = Path(__file__).resolve().parent.parent.parent / "conf"
 schema.register()
+run_dirs.register()  # the unique_dir resolver of conf/config.yaml's hydra.run.dir
 
 
-def load_config(overrides: list[str]) -> schema.Config:
-    """Compose ``conf/config.yaml`` with ``overrides`` (Hydra's compose API) and validate it.
+def load_config(overrides: list[str], *, warn: bool = True) -> schema.Config:
+    """Compose ``conf/config.yaml`` with ``overrides`` (Hydra's compose API) and validate it; ``warn``: log the
+    warnings of :mod:`simulator.config.warnings`. Config files are checked first (:mod:`simulator.config.safety`).
 
     Raises the underlying Hydra/OmegaConf exception or :class:`ConfigError`; :func:`error_line` phrases either.
     """
@@ -29,14 +33,22 @@ def load_config(overrides: list[str]) -> schema.Config:
 
     check_overrides(overrides)
     try:
+        check_sources(overrides, CONF_DIR)  # a scenario file is only data (simulator.config.safety)
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=overrides)
+            cfg = compose("config", overrides=overrides, return_hydra_config=True)
+    except ConfigError:
+        raise
     except Exception as exc:
         scalar = _scalar_prior(exc, overrides)
         if scalar:
             raise ConfigError(scalar) from exc
         raise
-    return to_validated(cfg)
+    check_targets(cfg, "hydra")  # nothing outside the allowlist is named, even on the command line
+    with open_dict(cfg):
+        del cfg["hydra"]  # checked; the rest is the model's configuration
+    config = to_validated(cfg, overrides=overrides, warn=warn)  # a _target_ where the schema has keys: unknown key
+    check_targets(cfg)  # and none in the free-form nodes (sweeps' grids) either
+    return config
 
 
 def _scalar_prior(exc: Exception, overrides: list[str]) -> str | None:
@@ -67,9 +79,17 @@ def _scalar_prior(exc: Exception, overrides: list[str]) -> str | None:
     return None
 
 
-def to_validated(cfg: DictConfig) -> schema.Config:
-    """Typed, validated config object from a composed ``DictConfig`` (the only place that reads DictConfig)."""
-    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+def to_validated(cfg: DictConfig, *, overrides: list[str] | None = None, warn: bool = True) -> schema.Config:
+    """Typed, validated config object from a composed ``DictConfig`` (the only place that reads DictConfig).
+
+    With ``warn``, valid but hopeless input is logged, one ``WARNING`` line each (:mod:`simulator.config.warnings`;
+    ``overrides``: the command line, by default Hydra's record of it in ``cfg.hydra``)."""
+    if overrides is None and "hydra" in cfg:
+        overrides = list(cfg.hydra.overrides.task)
+    if "hydra" in cfg:  # a copy without Hydra's node (masked_copy would drop the schema's type)
+        cfg = copy.deepcopy(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]
     obj = OmegaConf.to_object(cfg)
     if not isinstance(obj, schema.Config):
         raise ConfigError(
@@ -77,6 +97,8 @@ def to_validated(cfg: DictConfig) -> schema.Config:
         )
     check_known_keys(cfg, obj)
     check(obj)
+    if warn:
+        warnings.warn(obj, overrides or [])
     return expand_sweeps(obj)
 
 

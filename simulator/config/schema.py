@@ -380,6 +380,9 @@ class Config:
     sweeps: dict[str, SweepConfig] = field(default_factory=dict)
     prior_maps: dict[str, PriorMapConfig] = field(default_factory=dict)  # decision maps of sweeps over a prior
     correlations: list[CorrelationConfig] = field(default_factory=list)  # rank correlations between priors
+    # `overwrite=true`: write into an explicit hydra.run.dir / hydra.sweep.dir that already holds a run
+    # (refused otherwise: simulator/config/run_dirs.py); the default directory is always a new one
+    overwrite: bool = False
 
 
 def register() -> None:
