@@ -20,14 +20,12 @@ RUNS_ROOT = Path("outputs")  # relative to the current directory, as the command
 
 
 def run_dir_for(scenario: str, now: dt.datetime | None = None, root: Path = RUNS_ROOT) -> Path:
-    """The run directory of a run started ``now``: ``outputs/<scenario>/<YYYY-mm-dd_HH-MM-SS>`` (the pattern of
-    ``conf/config.yaml``'s ``hydra.run.dir``), with ``_2``, ``_3``... appended when that directory exists."""
-    base = root / scenario / (now or dt.datetime.now()).strftime("%Y-%m-%d_%H-%M-%S")
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}_{n}")
-    return path
+    """The run directory of a run started ``now``, created: ``outputs/<scenario>/<YYYY-mm-dd_HH-MM-SS>`` (the pattern
+    of ``conf/config.yaml``'s ``hydra.run.dir``), made unique as the command line's is
+    (:func:`simulator.config.run_dirs.unique_dir`: ``-1``, ``-2``... appended, atomically)."""
+    from simulator.config.run_dirs import unique_dir
+
+    return Path(unique_dir(str(root / scenario / (now or dt.datetime.now()).strftime("%Y-%m-%d_%H-%M-%S"))))
 
 
 @dataclasses.dataclass
@@ -133,16 +131,15 @@ def run(scenario: str = "hybrid", overrides: list[str] | tuple[str, ...] = (), *
     from simulator.decision.analyse import analyse
 
     config, resolved = compose_run(scenario, overrides)
-    target = None
-    if write:
-        target = Path(out_dir) if out_dir is not None else run_dir_for(scenario)
-        if (target / "results.nc").exists():
-            raise FileExistsError(f"out_dir = {target}: it already holds a finished run (results.nc)")
+    target = Path(out_dir) if write and out_dir is not None else None
+    if target is not None and (target / "results.nc").exists():
+        raise FileExistsError(f"out_dir = {target}: it already holds a finished run (results.nc)")
     sim = simulate_config(config, scenario)
     ds = label_simulation(sim, config, scenario=scenario, resolved=resolved)
     with matplotlib.rc_context():  # seaborn's theme (sns.set_theme) stays inside
         analysis = analyse(ds, config, rerun=EngineRerun(config))
-        if target is not None:
+        if write:  # the default directory is created only now: a failed run leaves nothing behind
+            target = run_dir_for(scenario) if target is None else target
             target.mkdir(parents=True, exist_ok=True)
             write_outputs(ds, analysis, config, target, scenario=scenario, resolved=resolved, seconds=sim.seconds)
     return RunResult(ds, analysis, config, resolved, target, scenario)

@@ -72,9 +72,8 @@ def test_run_dir_for_never_reuses_a_directory(tmp_path):
 
     now = dt.datetime(2026, 1, 2, 3, 4, 5)
     first = run_dir_for("hybrid", now, root=tmp_path)
-    assert first == tmp_path / "hybrid" / "2026-01-02_03-04-05"
-    first.mkdir(parents=True)
-    assert run_dir_for("hybrid", now, root=tmp_path).name == "2026-01-02_03-04-05_2"
+    assert first == tmp_path / "hybrid" / "2026-01-02_03-04-05" and first.is_dir()  # created: the name is taken
+    assert run_dir_for("hybrid", now, root=tmp_path).name == "2026-01-02_03-04-05-1"  # as the command line's
 
 
 @pytest.mark.slow  # ~35 s: a fresh process compiles the engine
