@@ -245,6 +245,9 @@ class EngineConfig:
     # simulator/engine/procurement.py); 1 otherwise
     max_pending_orders: int = bounded(4, ge=1, le=64)
     compilation_cache: bool = True  # persist compiled engines in .jax_cache/ (command line runs)
+    # counter-based PRNG of every random stream (simulator/engine/_keys.py): threefry (threefry2x32) or philox
+    # (philox4x32); changing it changes every draw, not the distributions (benchmarks/RESULTS.md: which is faster)
+    prng: str = bounded("threefry", choices=("threefry", "philox"))
 
 
 @dataclass
