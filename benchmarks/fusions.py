@@ -13,6 +13,7 @@ do not depend on it), reads the optimised HLO (``jax.jit(...).lower(...).compile
 * ``fusion``: fused elementwise loops (each one pass over its arrays on CPU, one kernel launch on GPU);
 * ``other``: the other instructions that do work (copies, dynamic slices and updates, reductions, sorts, custom
   calls...), i.e. everything but parameters, tuples, constants, bitcasts and control flow;
+* ``fused ops``: the operations inside those fusions (a proxy for the arithmetic per element);
 * ``conditional``: conditionals (each a branch on the host on CPU, a device-host round trip on GPU); only the
   branch taken when the predicate is true is counted (the engine's fusion boundaries and "some rate > 0" draws).
 
@@ -78,6 +79,14 @@ def called(line: str) -> list[str]:
     return names
 
 
+def fused_ops(comps: dict[str, list[str]], line: str) -> int:
+    """Instructions that compute (not parameters, constants, bitcasts, tuples) inside a fusion's body."""
+    m = re.search(r"calls=%?([\w.\-]+)", line)
+    if not m or m.group(1) not in comps:
+        return 0
+    return sum(1 for body_line in comps[m.group(1)] if (op := opcode(body_line)) is not None and op not in FREE)
+
+
 def count(comps: dict[str, list[str]], root: str) -> Counter:
     """Instruction kinds run by ``root`` and the computations it calls (control flow only)."""
     tally: Counter = Counter()
@@ -93,6 +102,7 @@ def count(comps: dict[str, list[str]], root: str) -> Counter:
                 continue
             if op == "fusion":
                 tally["fusion"] += 1
+                tally["fused ops"] += fused_ops(comps, line)
             elif op == "conditional":
                 tally["conditional"] += 1
             elif op not in FREE:
@@ -128,7 +138,7 @@ def step_body(comps: dict[str, list[str]]) -> str:
     return max(inner, key=lambda b: count(comps, b)["fusion"])
 
 
-def measure(overrides: list[str], paths: int) -> dict:
+def measure(overrides: list[str], paths: int, save_hlo: str | None = None) -> dict:
     cfg = load_config(overrides)
     inputs, grid = build_inputs(cfg)
     key = root_key(cfg.engine.seed, getattr(cfg.engine, "prng", "threefry"))
@@ -136,7 +146,10 @@ def measure(overrides: list[str], paths: int) -> dict:
     t0 = time.process_time()
     compiled = simulate_chunk_jit.lower(inputs, key, ids, grid).compile()
     cpu = time.process_time() - t0
-    comps = computations(compiled.as_text())
+    text = compiled.as_text()
+    if save_hlo:
+        Path(save_hlo).write_text(text)
+    comps = computations(text)
     body = step_body(comps)
     return dict(step=count(comps, body), program=count(comps, "ENTRY"), compile_cpu_s=cpu,
                 strategies=len(cfg.strategies))
@@ -147,13 +160,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("overrides", nargs="*", default=[], help="config overrides (default: scenario=hybrid)")
     ap.add_argument("--paths", type=int, default=1024)
     ap.add_argument("--ops", action="store_true", help="also list the non-fusion instructions by opcode")
+    ap.add_argument("--save-hlo", metavar="PATH", help="write the optimised HLO text there")
     args = ap.parse_args(argv)
     overrides = args.overrides or ["scenario=hybrid"]
-    m = measure(overrides, args.paths)
+    m = measure(overrides, args.paths, args.save_hlo)
     step, prog = m["step"], m["program"]
     print(f"# {' '.join(overrides)}: {m['strategies']} strategies, {args.paths} paths, "
           f"compile {m['compile_cpu_s']:.1f} s CPU")
-    print(f"per step: {step['fusion']} fusions, {step['other']} other kernels, {step['conditional']} conditionals")
+    print(f"per step: {step['fusion']} fusions ({step['fused ops']} operations inside them), {step['other']} other "
+          f"kernels, {step['conditional']} conditionals")
     print(f"whole program: {prog['fusion']} fusions, {prog['other']} other kernels, "
           f"{prog['conditional']} conditionals")
     if args.ops:

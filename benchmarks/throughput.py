@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import os
 import platform
 import resource
@@ -122,6 +123,36 @@ def rng_floor_fn(inputs, grid):
     return jax.jit(draw)
 
 
+def prng_ab(inputs, grid, seed: int, paths: int, reps: int, work) -> None:
+    """``engine.prng`` threefry vs philox: CPU seconds (``time.process_time``, all threads) of one chunk of the engine
+    and of its RNG floor, the two PRNGs interleaved ``reps`` times (A B B A ...), so that machine load shifts both
+    alike; prints the median and the range of each and the ratio of medians."""
+    ids = jnp.arange(paths, dtype=jnp.uint32)
+    floor = rng_floor_fn(inputs, grid)
+    fns = {"engine": lambda key: simulate_chunk_jit(inputs, key, ids, grid)["cost"], "floor": lambda key: floor(key, ids)}
+    calls = {(impl, what): functools.partial(lambda f, key: np.asarray(f(key)), fns[what], root_key(seed, impl))
+             for impl in ("threefry", "philox") for what in fns}
+    for call in calls.values():  # compile each
+        call()
+    times: dict = {k: [] for k in calls}
+    for rep in range(reps):
+        order = ("threefry", "philox") if rep % 2 == 0 else ("philox", "threefry")
+        for impl in order:
+            for what in ("engine", "floor"):
+                t0 = time.process_time()
+                calls[impl, what]()
+                times[impl, what].append(time.process_time() - t0)
+    print(f"## engine.prng A/B: {paths} paths x {grid.months * grid.steps_per_month} steps, {reps} interleaved "
+          "repetitions, CPU seconds (median [min, max]) and path-steps-strategies per CPU second")
+    print("| | threefry | philox | threefry / philox (medians) |")
+    print("|---|---|---|---|")
+    for what in ("engine", "floor"):
+        med = {impl: float(np.median(times[impl, what])) for impl in ("threefry", "philox")}
+        cells = [f"{med[i]:.2f} s [{min(times[i, what]):.2f}, {max(times[i, what]):.2f}] "
+                 f"({fmt_rate(work(paths) / med[i])}/CPU s)" for i in ("threefry", "philox")]
+        print(f"| {what} | {cells[0]} | {cells[1]} | {med['threefry'] / med['philox']:.2f} |")
+
+
 def chunk_of(paths: int, chunk_size: int) -> int:
     """The chunk the run uses (:func:`simulator.engine.devices.round_chunk` on this machine's devices)."""
     return round_chunk(chunk_size, paths)
@@ -188,6 +219,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="1e3 and 1e4 paths, no end-to-end run")
     ap.add_argument("--no-end-to-end", action="store_true", help="skip timing `python -m simulator scenario=hybrid`")
+    ap.add_argument("--prng-ab", type=int, default=0, metavar="REPS",
+                    help="only the engine.prng A/B (threefry vs philox, CPU time, REPS interleaved repetitions) at "
+                         "the first --sizes path count")
     args = ap.parse_args(argv)
     sizes = [1000, 10000] if args.quick else [int(s) for s in args.sizes]
     if min(sizes) > args.numpy_max:  # NumPy times above --numpy-max are extrapolated from a measured size
@@ -206,6 +240,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# gpu-risk throughput: scenario=hybrid, {n_strategies} strategies, {grid.months} months x "
           f"{grid.steps_per_month} steps = {steps} steps, engine.chunk_size={chunk_size}, float32")
     print(f"# {machine_line()}", flush=True)
+    if args.prng_ab:
+        prng_ab(inputs, grid, args.seed, chunk_of(sizes[0], chunk_size), args.prng_ab, work)
+        return
 
     # Compile time: first call of one chunk minus the second call of the same chunk.
     key = root_key(args.seed)
