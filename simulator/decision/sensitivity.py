@@ -129,23 +129,13 @@ class Rerun(Protocol):
         """Costs ``(2, paths)`` of ``pair`` with each prior of ``pinned`` at its value."""
         ...
 
-    # optional: ``many(pair, [pinned, ...]) -> [costs (2, paths), ...]``, the same re-runs batched (see _rerun_all)
 
-
-def _pair_margin(pair: tuple[str, str], cost: np.ndarray,
+def _pair_margin(rerun: Rerun, pair: tuple[str, str], pinned: Mapping[str, float],
                  decision: DecisionConfig) -> tuple[float, float, np.ndarray]:
-    """Margin ``J(pair[1]) - J(pair[0])``, its pathwise SE and the per-path influence differences of one re-run's
-    costs ``(2, paths)``."""
-    outcomes = PathOutcomes.from_cost(pair, cost)
+    """Margin ``J(pair[1]) - J(pair[0])``, its pathwise SE and the per-path influence differences of one re-run."""
+    outcomes = PathOutcomes.from_cost(pair, rerun(pair, pinned))
     value, se = margin(outcomes, 1, 0, decision)
     return value, se, outcomes.influence_difference(1, 0, decision.objective, decision.level)
-
-
-def _rerun_all(rerun: Rerun, pair: tuple[str, str], pinned: list[Mapping[str, float]]) -> list[np.ndarray]:
-    """Costs ``(2, paths)`` of every pinned set: in one batched call where the re-run offers ``many`` (one engine
-    call instead of one per set, :class:`simulator.app.tornado_rerun.EngineRerun`), else one call each."""
-    many = getattr(rerun, "many", None)
-    return list(many(pair, pinned)) if many is not None else [rerun(pair, p) for p in pinned]
 
 
 def tornado(
@@ -165,16 +155,13 @@ def tornado(
     numbers (a control variate), with SE ``sqrt(SE_ref^2 + SE_change^2)``; ``raw_*`` columns keep ``m_j(q)``.
     """
     settings = decision.sensitivity
-    ends = (("low", settings.low_quantile), ("high", settings.high_quantile))
-    values = {(name, end): rerun.prior_quantile(name, q) for name in priors for end, q in ends}
-    costs = iter(_rerun_all(rerun, pair, [{}] + [{name: v} for (name, _), v in values.items()]))
-    base, base_se, psi_base = _pair_margin(pair, next(costs), decision)
+    base, base_se, psi_base = _pair_margin(rerun, pair, {}, decision)
     rows = []
     for name in priors:
         row = {"prior": name, "raw_base_margin": base}
-        for end, _ in ends:
-            value = values[name, end]
-            pinned, pinned_se, psi = _pair_margin(pair, next(costs), decision)
+        for end, q in (("low", settings.low_quantile), ("high", settings.high_quantile)):
+            value = rerun.prior_quantile(name, q)
+            pinned, pinned_se, psi = _pair_margin(rerun, pair, {name: value}, decision)
             row[f"{end}_value"] = value
             row[f"raw_{end}_margin"], row[f"raw_{end}_margin_se"] = pinned, pinned_se
             row[f"{end}_change_se"] = float(se_of_mean(psi - psi_base))
