@@ -5,6 +5,7 @@ Run from the repository root (one process, one table, ~5 minutes on 2 CPU cores)
     python benchmarks/throughput.py                      # scenario=hybrid, 1e4 / 1e5 / 1e6 paths
     python benchmarks/throughput.py --quick              # 1e3 / 1e4 paths, a smoke test
     python benchmarks/throughput.py --horizon-months 36  # the full default horizon (slower)
+    python benchmarks/throughput.py --sizes 10000 --prng-ab 5  # only engine.prng threefry vs philox, CPU time
 
 What is measured, per path count ``N`` (``S`` strategies, ``T`` daily steps):
 
