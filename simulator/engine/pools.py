@@ -227,18 +227,20 @@ def pool_terms(st: StrategyTable, params: Params, drivers: StepDrivers, layout: 
     """Per-slot terms for one step (see the table in the module docstring).
 
     Shapes: ``st`` carries a path axis (``kind`` is (S, P, 1)); ``params`` leaves and shared drivers are (N,);
-    ``drivers.owned_up`` is (S, N). Every returned array is (S, P, N). With the static ``layout``, only the kinds
-    that some slot has are computed and selected (the others would never be chosen: the same values).
+    ``drivers.owned_up`` is (S, N). Every returned array is (S, P, N). ``layout``: the static slot kinds, whose
+    interruptible kinds alone are tested for ``interruptible``. Every kind's terms are computed and selected, even
+    for kinds no slot has: leaving them out would leave their priors (drawn per path, an output) without a consumer
+    in the step, and GSPMD then replicates them on every device instead of splitting them by path
+    (``tests/engine/test_devices.py``).
     """
     kind = st.kind
-    present = {name for code, name in enumerate(KINDS) if code in kinds_present(layout, len(KINDS))}
-    by_name = {name: KIND_TERMS[name](st, params, drivers) for name in KINDS if name in present}
+    by_name = {name: KIND_TERMS[name](st, params, drivers) for name in KINDS}
     chosen = {term: by_kind(kind, default, **{name: t[term] for name, t in by_name.items() if term in t})
               for term, default in TERM_DEFAULTS.items()}
     interruptible = any_of(kind, tuple(c for c in interruptible_codes() if c in kinds_present(layout, len(KINDS))))
     job = params.workload.job_interrupt_per_gpu_hour
     owned_extra = jnp.maximum(job - params.owned.failure_per_gpu_hour, 0.0)
-    job_interrupt = by_kind(kind, job, **(dict(owned=owned_extra) if "owned" in present else {}))
+    job_interrupt = by_kind(kind, job, owned=owned_extra)
     chosen["price"] = chosen["price"] * st.rent_price_ratio  # the H100 price of the kind times the GPU type's ratio
     return PoolTerms(**chosen, job_interrupt=jnp.broadcast_to(job_interrupt, kind.shape[:2] + job.shape),
                      interruptible=jnp.broadcast_to(interruptible, kind.shape[:2] + drivers.log_index.shape))

@@ -19,7 +19,7 @@ from simulator.config.load import load_config
 from simulator.engine.host import build_inputs, root_key, run_paths
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = ["scenario=hybrid", "engine.horizon_months=2"]
+SMALL = ["scenario=hybrid", "engine.horizon_months=4"]
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +73,7 @@ TWO_DEVICES = textwrap.dedent("""
     from simulator.engine.host import build_inputs, root_key
     from simulator.engine.devices import path_mesh, simulate_chunk_sharded
 
-    cfg = load_config(["scenario=hybrid", "engine.horizon_months=2", "engine.prng=philox"])
+    cfg = load_config(["scenario=hybrid", "engine.horizon_months=4", "engine.prng=philox"])
     inputs, grid = build_inputs(cfg)
     key, ids = root_key(0), jnp.arange(256, dtype=jnp.uint32)
     single = jax.device_get(simulate_chunk_sharded(inputs, key, ids, grid, path_mesh(jax.devices()[:1])))
