@@ -246,7 +246,8 @@ class EngineConfig:
     max_pending_orders: int = bounded(4, ge=1, le=64)
     compilation_cache: bool = True  # persist compiled engines in .jax_cache/ (command line runs)
     # counter-based PRNG of every random stream (simulator/engine/_keys.py): threefry (threefry2x32) or philox
-    # (philox4x32); changing it changes every draw, not the distributions (benchmarks/RESULTS.md: which is faster)
+    # (philox4x32); changing it changes every draw, not the distributions (benchmarks/RESULTS.md: which is faster);
+    # philox runs on one device only (JAX 0.10.2 cannot lower it inside shard_map)
     prng: str = bounded("threefry", choices=("threefry", "philox"))
 
 

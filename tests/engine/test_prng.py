@@ -1,5 +1,6 @@
-"""``engine.prng``: philox4x32 keeps every guarantee of the default threefry (chunk sizes, devices), draws other
-numbers from the same distributions, and a bad value is a one-line config error."""
+"""``engine.prng``: philox4x32 keeps the chunk-size guarantee of the default threefry, draws other numbers from the
+same distributions, and a bad value is a one-line config error. On several devices it does not run yet (a JAX
+limitation under shard_map, the xfail below)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,8 @@ TWO_DEVICES = textwrap.dedent("""
 
 
 @pytest.mark.slow  # a compile in a subprocess with two forced CPU devices
+@pytest.mark.xfail(strict=True, reason="JAX 0.10.2 cannot lower philox4x32's mulhi inside shard_map (manual "
+                   "sharding: 'failed to legalize mhlo.unknown'): engine.prng=philox runs on one device only")
 def test_philox_on_two_devices_is_bit_identical():
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     done = subprocess.run([sys.executable, "-c", TWO_DEVICES], cwd=ROOT, env=env, capture_output=True, text=True,
