@@ -7,6 +7,7 @@ Run from the repository root (one process, one table, ~5 minutes on 2 CPU cores)
     python benchmarks/throughput.py --horizon-months 36  # the full default horizon (slower)
     python benchmarks/throughput.py --qmc                # also QMC vs MC variance reduction (~15 more minutes)
     python benchmarks/throughput.py --qmc-only           # that section alone (options: benchmarks/qmc_gain.py)
+    python benchmarks/throughput.py --sizes 10000 --prng-ab 5  # only engine.prng threefry vs philox, CPU time
 
 What is measured, per path count ``N`` (``S`` strategies, ``T`` daily steps):
 
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import os
 import platform
 import resource
@@ -125,6 +127,36 @@ def rng_floor_fn(inputs, grid):
     return jax.jit(draw)
 
 
+def prng_ab(inputs, grid, seed: int, paths: int, reps: int, work) -> None:
+    """``engine.prng`` threefry vs philox: CPU seconds (``time.process_time``, all threads) of one chunk of the engine
+    and of its RNG floor, the two PRNGs interleaved ``reps`` times (A B B A ...), so that machine load shifts both
+    alike; prints the median and the range of each and the ratio of medians."""
+    ids = jnp.arange(paths, dtype=jnp.uint32)
+    floor = rng_floor_fn(inputs, grid)
+    fns = {"engine": lambda key: simulate_chunk_jit(inputs, key, ids, grid)["cost"], "floor": lambda key: floor(key, ids)}
+    calls = {(impl, what): functools.partial(lambda f, key: np.asarray(f(key)), fns[what], root_key(seed, impl))
+             for impl in ("threefry", "philox") for what in fns}
+    for call in calls.values():  # compile each
+        call()
+    times: dict = {k: [] for k in calls}
+    for rep in range(reps):
+        order = ("threefry", "philox") if rep % 2 == 0 else ("philox", "threefry")
+        for impl in order:
+            for what in ("engine", "floor"):
+                t0 = time.process_time()
+                calls[impl, what]()
+                times[impl, what].append(time.process_time() - t0)
+    print(f"## engine.prng A/B: {paths} paths x {grid.months * grid.steps_per_month} steps, {reps} interleaved "
+          "repetitions, CPU seconds (median [min, max]) and path-steps-strategies per CPU second")
+    print("| | threefry | philox | threefry / philox (medians) |")
+    print("|---|---|---|---|")
+    for what in ("engine", "floor"):
+        med = {impl: float(np.median(times[impl, what])) for impl in ("threefry", "philox")}
+        cells = [f"{med[i]:.2f} s [{min(times[i, what]):.2f}, {max(times[i, what]):.2f}] "
+                 f"({fmt_rate(work(paths) / med[i])}/CPU s)" for i in ("threefry", "philox")]
+        print(f"| {what} | {cells[0]} | {cells[1]} | {med['threefry'] / med['philox']:.2f} |")
+
+
 def chunk_of(paths: int, chunk_size: int) -> int:
     """The chunk the run uses (:func:`simulator.engine.devices.round_chunk` on this machine's devices)."""
     return round_chunk(chunk_size, paths)
@@ -194,6 +226,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--qmc", action="store_true", help="also QMC vs MC: variance reduction and time to target")
     ap.add_argument("--qmc-only", action="store_true", help="only the QMC vs MC section")
     qmc_gain.add_arguments(ap)
+    ap.add_argument("--prng-ab", type=int, default=0, metavar="REPS",
+                    help="only the engine.prng A/B (threefry vs philox, CPU time, REPS interleaved repetitions) at "
+                         "the first --sizes path count")
     args = ap.parse_args(argv)
     if args.qmc_only:
         qmc_gain.run(args)
@@ -215,6 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# gpu-risk throughput: scenario=hybrid, {n_strategies} strategies, {grid.months} months x "
           f"{grid.steps_per_month} steps = {steps} steps, engine.chunk_size={chunk_size}, float32")
     print(f"# {machine_line()}", flush=True)
+    if args.prng_ab:
+        prng_ab(inputs, grid, args.seed, chunk_of(sizes[0], chunk_size), args.prng_ab, work)
+        return
 
     # Compile time: first call of one chunk minus the second call of the same chunk.
     key = root_key(args.seed)

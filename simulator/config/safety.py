@@ -44,7 +44,9 @@ def check_sources(overrides: list[str], conf_dir: Path, *, multirun: bool = Fals
     """Apply rule 1 to every config file the composition with ``overrides`` reads (for ``multirun``, once per
     value of each config-group sweep, ``scenario=a,b`` or ``scenario=glob(*)``). Raises :class:`ConfigError`."""
     from hydra import initialize_config_dir
-    from hydra._internal.defaults_list import create_defaults_list  # Hydra 1.3: the list `--info defaults` shows
+    from hydra._internal.defaults_list import (
+        create_defaults_list,  # Hydra 1.3: the list `--info defaults` shows
+    )
     from hydra.core.global_hydra import GlobalHydra
 
     key = (str(conf_dir), multirun, tuple(o for o in overrides if _picks_files(o)))

@@ -257,6 +257,10 @@ class EngineConfig:
     # a divisor of the 64-path block, so every chunk (whole blocks) starts a new round of scrambles: the scramble of a
     # path is the same in a sequential, resumed or sharded run
     qmc_scrambles: int = bounded(16, choices=(2, 4, 8, 16, 32, 64))
+    # counter-based PRNG of every random stream (simulator/engine/_keys.py): threefry (threefry2x32) or philox
+    # (philox4x32); changing it changes every draw, not the distributions (benchmarks/RESULTS.md: which is faster);
+    # philox runs on one device only (JAX 0.10.2 cannot lower it inside shard_map)
+    prng: str = bounded("threefry", choices=("threefry", "philox"))
 
 
 @dataclass

@@ -19,9 +19,11 @@ into scalar loops, several times slower than the vectorised elementwise loops. P
 lists of ``(S, N)`` arrays, and work done on a subset of strategies takes a contiguous slice and puts the rows back
 with masks (elementwise selects).
 
-*Work that is provably zero* (:func:`rows_with`). The kind of every slot is static (known at trace time), so a draw
-at a hazard that is zero by kind (a Poisson count for an owned or on-demand slot) or failures of a strategy that owns
-no GPUs are not compiled at all. Skipping them changes no value.
+*Work that is provably zero* (:func:`rows_with`, :func:`slot_has`, :func:`kinds_present`). The kind of every slot
+is static (known at trace time), so a draw at a hazard that is zero by kind (a Poisson count for an owned or
+on-demand slot) or failures of a strategy that owns no GPUs are not compiled at all, and a selection by kind (a cost
+category, an interruption count, a pool term) only tests the kinds that the slot has in some strategy. Skipping them
+changes no value (it drops selects of zeros and additions of exact zeros).
 
 *Reduction order* (:func:`ordered_sum`). ``jnp.sum`` lets XLA pick a reduction order that depends on the batch
 shape; a fixed left-to-right order keeps every path's result bit-identical whatever the chunk size. (Sums with a
@@ -55,6 +57,17 @@ def rows_with(layout: Layout, n_rows: int, codes: tuple[int, ...], slot: int | N
         return tuple(range(n_rows))
     return tuple(s for s, kinds in enumerate(layout)
                  if any(k in codes for k in (kinds if slot is None else kinds[slot:slot + 1])))
+
+
+def slot_has(layout: Layout, slot: int, code: int) -> bool:
+    """Whether some strategy's slot ``slot`` is of kind ``code`` (True if the layout is unknown): where it is not,
+    ``kind[:, slot] == code`` is false on every row, and the engine leaves the term out instead of selecting zeros."""
+    return layout is None or any(kinds[slot] == code for kinds in layout)
+
+
+def kinds_present(layout: Layout, n_kinds: int) -> tuple[int, ...]:
+    """Kind codes that some slot has (every code below ``n_kinds`` if the layout is unknown)."""
+    return tuple(range(n_kinds)) if layout is None else tuple(sorted({k for row in layout for k in row if k >= 0}))
 
 
 def on_rows(rows: tuple[int, ...], n_rows: int, fn, *arrays: jax.Array) -> jax.Array | None:

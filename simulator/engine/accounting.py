@@ -45,7 +45,7 @@ import jax
 import jax.numpy as jnp
 
 from simulator.engine._constants import DAYS_PER_MONTH, DAYS_PER_YEAR, HOURS_PER_DAY, RESALE_RETENTION_FLOOR
-from simulator.engine._xla import ordered_sum
+from simulator.engine._xla import Layout, kinds_present, ordered_sum, slot_has
 from simulator.engine.kinds import ACADEMIC, KINDS, NOTEBOOK, SPOT, any_of, codes_where, is_public_cloud
 from simulator.engine.ownership import owning_costs
 from simulator.engine.params import Params
@@ -60,23 +60,28 @@ from simulator.engine.strategies import (
 )
 
 
-def sum_by_kind(values: list[jax.Array] | jax.Array, kind: jax.Array, code: int) -> jax.Array:
+def sum_by_kind(values: list[jax.Array] | jax.Array, kind: jax.Array, code: int, layout: Layout = None) -> jax.Array:
     """Sum of per-slot values (a list of (S, N) arrays, or an (S, P, ...) array) over the (at most one) slot of a
-    kind -> (S, N)."""
+    kind -> (S, N); with the static ``layout``, only over the slots that some strategy has of that kind (zeros if
+    none: the same values, see :mod:`simulator.engine._xla`)."""
     if not isinstance(values, list | tuple):
         values = [values[:, p] for p in range(values.shape[1])]
-    total = jnp.where(kind[:, 0] == code, values[0], 0.0)
-    for p in range(1, len(values)):
+    slots = [p for p in range(len(values)) if slot_has(layout, p, code)]
+    if not slots:
+        return jnp.zeros(jnp.broadcast_shapes(kind[:, 0].shape, values[0].shape), values[0].dtype)
+    total = jnp.where(kind[:, slots[0]] == code, values[slots[0]], 0.0)
+    for p in slots[1:]:
         total = total + jnp.where(kind[:, p] == code, values[p], 0.0)
     return total
 
 
-
-def usage_spend(spend: list[jax.Array], kind: jax.Array) -> dict[str, jax.Array]:
+def usage_spend(spend: list[jax.Array], kind: jax.Array, layout: Layout = None) -> dict[str, jax.Array]:
     """Usage spend (wall GPU-hours x price, per slot) summed by the cost category of each slot's kind, (S, N)."""
     out: dict[str, jax.Array] = {}
     for code, row in enumerate(KINDS.values()):
-        paid = sum_by_kind(spend, kind, code)
+        if code not in kinds_present(layout, len(KINDS)):
+            continue  # no slot of this kind: no spend (a category without any stays zeros, see step_costs)
+        paid = sum_by_kind(spend, kind, code, layout)
         out[row.cost_category] = out[row.cost_category] + paid if row.cost_category in out else paid
     unknown = set(out) - set(COST_CATEGORIES)
     if unknown:
@@ -96,31 +101,32 @@ class FleetStep(NamedTuple):
 
 def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage, owned: FleetStep,
                notebook_units: jax.Array, dt: float, partnership: jax.Array,
-               extra: dict[str, jax.Array], committed: jax.Array) -> tuple[jax.Array, jax.Array]:
+               extra: dict[str, jax.Array], committed: jax.Array, layout: Layout = None) -> tuple[jax.Array, jax.Array]:
     """Cash spent in one step by category, (S, C, N), and the updated notebook units of the month (S, N).
 
     ``extra`` holds categories computed by the caller (storage, data, delay, reserved resale), (S, N) each;
     ``committed`` (S, N) the step's take-or-pay on reserved commitments (:mod:`simulator.engine.reserved`), booked
-    to ``reserved`` and counted as rented, public-cloud spend.
+    to ``reserved`` and counted as rented, public-cloud spend. ``layout``: the static slot kinds (only the kinds
+    present are summed, :mod:`simulator.engine._xla`).
     """
     installed, up, hours = owned.installed, owned.up, HOURS_PER_DAY * dt
     spend = [wall * terms.price[:, p] for p, wall in enumerate(usage.wall)]
     host = hosting(st, params)
     energy = params.owned.kw_per_gpu * st.owned_power_ratio * host.pue * params.market.electricity_usd_per_kwh
     idle = params.owned.idle_power_fraction
-    seats = sum_by_kind(st.gpus, st.kind, NOTEBOOK)
+    seats = sum_by_kind(st.gpus, st.kind, NOTEBOOK, layout)
     allowance = seats * params.notebook.included_units
     notebook_wall = [wall * st.notebook_units_ratio[:, p] for p, wall in enumerate(usage.wall)]  # in A100 hours
-    units = notebook_units + sum_by_kind(notebook_wall, st.kind, NOTEBOOK) * params.notebook.units_per_gpu_hour
+    units = notebook_units + sum_by_kind(notebook_wall, st.kind, NOTEBOOK, layout) * params.notebook.units_per_gpu_hour
     overage = jnp.maximum(0.0, units - allowance) - jnp.maximum(0.0, notebook_units - allowance)
     has_academic = jnp.any((st.kind == ACADEMIC) & (st.gpus > 0.0), axis=1) & partnership  # a 0-GPU cap: no fee
     staff_fte = jnp.maximum(host.min_fte, host.fte_per_100_gpus * installed / 100.0)
     salary = params.operations.staff_usd_per_fte_year
     cloud_codes = tuple(c for c, name in enumerate(KINDS) if is_public_cloud(name))
-    cloud = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in cloud_codes]) + committed
+    cloud = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c, layout) for c in cloud_codes]) + committed
     uses_cloud = jnp.any(any_of(st.kind, cloud_codes), axis=1)
     rented_codes = codes_where(rented=True)
-    rented = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c) for c in rented_codes]) + committed
+    rented = functools.reduce(jnp.add, [sum_by_kind(spend, st.kind, c, layout) for c in rented_codes]) + committed
     rents = jnp.any(any_of(st.kind, rented_codes) & (st.gpus > 0.0), axis=1)
     other = {  # costs beyond usage spend, by category
         "notebook": seats * params.notebook.monthly_fee_usd * dt / DAYS_PER_MONTH
@@ -138,7 +144,7 @@ def step_costs(st: StrategyTable, params: Params, terms: PoolTerms, usage: Usage
         **owning_costs(params, host, installed, owned.delivered, owned.supported, dt, st.owned_power_ratio),
         **extra,
     }
-    rental = usage_spend(spend, st.kind)
+    rental = usage_spend(spend, st.kind, layout)
     by_category = [_plus(rental.get(name), other.get(name), installed) for name in COST_CATEGORIES]
     return jnp.stack(by_category, axis=1), units
 

@@ -70,6 +70,7 @@ def dtype_of(cfg: Config):
 def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
     """Engine inputs (array pytree) and static grid from a validated config."""
     dtype = dtype_of(cfg)
+    jax.config.update("jax_default_prng_impl", PRNG_IMPLS[cfg.engine.prng])  # read by root_key (engine.prng)
     runs = list(cfg.runs.values())
     providers = provider_names(cfg)
     strategies = strategy_table(cfg.strategies, cfg.data, dtype, providers, gpus=cfg.gpus)
@@ -128,9 +129,17 @@ def totals(cost_by_category: np.ndarray) -> dict[str, np.ndarray]:
                 shortfall=cost_by_category[..., columns(SHORTFALL_CATEGORIES)].sum(axis=-1))
 
 
-def root_key(seed: int) -> jax.Array:
-    """The root PRNG key of a run (threefry; every other key is folded from it)."""
-    return jax.random.key(seed)
+PRNG_IMPLS = {"threefry": "threefry2x32", "philox": "philox4x32"}  # engine.prng -> JAX's PRNG implementation
+
+
+def root_key(seed: int, prng: str | None = None) -> jax.Array:
+    """The root PRNG key of a run; every other key is folded from it (:mod:`simulator.engine._keys`).
+
+    ``prng`` is ``engine.prng`` (``threefry`` or ``philox``: counter-based ``philox4x32``); None: the one that
+    :func:`build_inputs` last set (``jax_default_prng_impl``, as the engine dtype sets x64 mode), threefry by default.
+    """
+    impl = PRNG_IMPLS[prng] if prng is not None else jax.config.jax_default_prng_impl
+    return jax.random.key(seed, impl=impl)
 
 
 def run_stream(

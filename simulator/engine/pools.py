@@ -57,6 +57,7 @@ import jax
 import jax.numpy as jnp
 
 from simulator.config.providers import builtin_names
+from simulator.engine._xla import Layout, kinds_present
 from simulator.engine.kinds import EMPTY, KINDS, any_of, codes_where, kind_code
 from simulator.engine.params import HostingParams, Params
 from simulator.engine.processes import academic, market, regime, spot
@@ -222,17 +223,21 @@ KIND_TERMS: dict[str, KindTerms] = dict(owned=_owned, on_demand=_on_demand, spot
 :data:`TERM_DEFAULTS`. Values broadcast to (S, P, N)."""
 
 
-def pool_terms(st: StrategyTable, params: Params, drivers: StepDrivers) -> PoolTerms:
+def pool_terms(st: StrategyTable, params: Params, drivers: StepDrivers, layout: Layout = None) -> PoolTerms:
     """Per-slot terms for one step (see the table in the module docstring).
 
     Shapes: ``st`` carries a path axis (``kind`` is (S, P, 1)); ``params`` leaves and shared drivers are (N,);
-    ``drivers.owned_up`` is (S, N). Every returned array is (S, P, N).
+    ``drivers.owned_up`` is (S, N). Every returned array is (S, P, N). ``layout``: the static slot kinds, whose
+    interruptible kinds alone are tested for ``interruptible``. Every kind's terms are computed and selected, even
+    for kinds no slot has: leaving them out would leave their priors (drawn per path, an output) without a consumer
+    in the step, and GSPMD then replicates them on every device instead of splitting them by path
+    (``tests/engine/test_devices.py``).
     """
     kind = st.kind
     by_name = {name: KIND_TERMS[name](st, params, drivers) for name in KINDS}
     chosen = {term: by_kind(kind, default, **{name: t[term] for name, t in by_name.items() if term in t})
               for term, default in TERM_DEFAULTS.items()}
-    interruptible = any_of(kind, interruptible_codes())
+    interruptible = any_of(kind, tuple(c for c in interruptible_codes() if c in kinds_present(layout, len(KINDS))))
     job = params.workload.job_interrupt_per_gpu_hour
     owned_extra = jnp.maximum(job - params.owned.failure_per_gpu_hour, 0.0)
     job_interrupt = by_kind(kind, job, owned=owned_extra)

@@ -81,7 +81,7 @@ import jax.numpy as jnp
 
 from simulator.engine import spot_policy
 from simulator.engine._constants import DIVISOR_FLOOR, HOURS_PER_DAY
-from simulator.engine._xla import Layout, materialise, on_rows, rows_with
+from simulator.engine._xla import Layout, materialise, on_rows, rows_with, slot_has
 from simulator.engine.inputs import RunSpec
 from simulator.engine.kinds import KINDS, OWNED, SPOT
 from simulator.engine.params import Params
@@ -135,7 +135,8 @@ class Usage(NamedTuple):
 
     free: list[jax.Array]  # P x (S, N) GPUs still free this step
     wall: list[jax.Array]  # P x (S, N) wall GPU-hours used
-    interruptions: list[jax.Array]  # K x (S, N) events per kind, in kind code order (every kind of ``KINDS``)
+    interruptions: list[jax.Array | None]  # K x (S, N) events per kind, in kind code order (every kind of ``KINDS``;
+    # None: a kind no strategy has, whose count stays as it was)
     migration_usd: jax.Array  # (S,)
     queue_gpu_hour_days: jax.Array  # (S,)
 
@@ -151,16 +152,25 @@ def _interruptions(rows: tuple[int, ...], hazard: jax.Array, rate: jax.Array, u:
     return on_rows(rows, hazard.shape[0], draw, hazard, rate, u)
 
 
-def _book(counts: list[jax.Array], events: jax.Array, on_kind) -> list[jax.Array]:
+def _book(counts: list[jax.Array | None], events: jax.Array, on_kind) -> list[jax.Array | None]:
     """``counts`` (K x (S, N)) plus ``events`` (S, N) booked to the kind they happened on: ``on_kind(code)`` says
-    where (S, N) (or (S, 1)) the work ran on a slot of kind ``code``. A list, not an (S, K, N) array: stacking per
-    booking is slow on XLA:CPU (see ``_xla``); the step stacks once."""
-    return [c + jnp.where(on_kind(k), events, 0.0) for k, c in enumerate(counts)]
+    where (S, N) (or (S, 1)) the work ran on a slot of kind ``code``, None where no slot of that kind can have run it
+    (static layout: the count is left as it is). A count that is None (a kind no strategy has) stays None. A list,
+    not an (S, K, N) array: stacking per booking is slow on XLA:CPU (see ``_xla``); the step stacks once."""
+    out = []
+    for k, c in enumerate(counts):
+        where = None if c is None else on_kind(k)
+        out.append(c if where is None else c + jnp.where(where, events, 0.0))
+    return out
 
 
-def _on_slots(kind: jax.Array, masks: list[jax.Array]):
-    """``code -> (S, N)``: where one of the per-slot ``masks`` is set on a slot of kind ``code`` (for :func:`_book`)."""
-    return lambda code: functools.reduce(jnp.logical_or, [m & (kind[:, p] == code) for p, m in enumerate(masks)])
+def _on_slots(kind: jax.Array, masks: list[jax.Array], layout: Layout = None):
+    """``code -> (S, N)``: where one of the per-slot ``masks`` is set on a slot of kind ``code`` (for :func:`_book`);
+    None if no strategy has a slot of that kind (static ``layout``)."""
+    def on(code):
+        hits = [m & (kind[:, p] == code) for p, m in enumerate(masks) if slot_has(layout, p, code)]
+        return functools.reduce(jnp.logical_or, hits) if hits else None
+    return on
 
 
 def _first_fit(free: list[jax.Array], width: jax.Array, allowed: list[jax.Array],
@@ -286,7 +296,8 @@ def route_runs(runs: RunState, usage: Usage, terms: PoolTerms, ctx: StepContext,
         for p, c in enumerate(chosen):
             free[p] = free[p] - jnp.where(c, width * share * fraction, 0.0)
             wall_used[p] = wall_used[p] + jnp.where(c, wall * fraction, 0.0)
-        interruptions = _book(_book(interruptions, events, _on_slots(kind, chosen)), 1.0, _on_slots(kind, left))
+        interruptions = _book(_book(interruptions, events, _on_slots(kind, chosen, ctx.layout)), 1.0,
+                              _on_slots(kind, left, ctx.layout))
         new_provider = jnp.where(running, pick(ctx.provider).astype(last.dtype), last[:, r])
         changed = running & (last[:, r] >= 0) & (new_provider != last[:, r])
         egress = egress_by_provider(last[:, r], costs.egress_usd_per_tb)
@@ -337,6 +348,7 @@ def route_backlog(backlog: jax.Array, serves: jax.Array, usage: Usage, terms: Po
         offered = jnp.minimum(offered * (1.0 - wall / jnp.maximum(need, DIVISOR_FLOOR) * completes), offered - served)
         free[p] = free[p] - used / hours
         wall_used[p] = wall_used[p] + used
-        interruptions = _book(interruptions, events, lambda code, p=p: kind[:, p] == code)
+        interruptions = _book(interruptions, events,
+                              lambda code, p=p: kind[:, p] == code if slot_has(ctx.layout, p, code) else None)
         queue = queue + served * slot_terms.queue_days
     return backlog, Usage(free, wall_used, interruptions, migration, queue)

@@ -50,7 +50,7 @@ from simulator.engine._keys import (
     counter_uniforms,
     step_stream_names,
 )
-from simulator.engine._xla import materialise, on_rows, rows_with
+from simulator.engine._xla import kinds_present, materialise, on_rows, rows_with
 from simulator.engine.accounting import FleetStep, step_costs, sum_by_kind
 from simulator.engine.cash import track as track_cash
 from simulator.engine.inputs import EngineInputs, Grid
@@ -91,7 +91,7 @@ def step(inputs: EngineInputs, params: Params, grid: Grid, draws: PathDraws, sta
     drivers = StepDrivers(log_index=state.log_index, owned_up=owned.offered, spot_available=state.spot_available,
                           academic_gpus=academic_gpus, market=draws.market, shortage=state.shortage,
                           spot_bad_pool=draws.spot_bad_pool, month=month)
-    terms = pool_terms(st, params, drivers)
+    terms = pool_terms(st, params, drivers, inputs.layout)
     efficiency = spot.checkpoint_efficiency(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours)
     loss_hours = spot.loss_hours_per_interruption(st.checkpoint_interval_hours, params.workload.checkpoint_cost_hours,
                                                   params.workload.restart_hours)
@@ -176,10 +176,11 @@ def _route(inputs: EngineInputs, params: Params, state: State, terms: PoolTerms,
            arrivals: jax.Array) -> Routed:
     """Runs first, then the light and heavy backlogs, through every strategy's pools."""
     st, always = inputs.strategies, ctx.always
-    n_slots = st.kind.shape[1]
+    n_slots, n_kinds = st.kind.shape[1], state.interruptions.shape[1]
+    present = kinds_present(inputs.layout, n_kinds)  # the counts of other kinds stay as they are (zero)
     usage = Usage(free=[terms.capacity[:, p] for p in range(n_slots)],
                   wall=[jnp.zeros_like(state.light) for _ in range(n_slots)],
-                  interruptions=[state.interruptions[:, k] for k in range(state.interruptions.shape[1])],
+                  interruptions=[state.interruptions[:, k] if k in present else None for k in range(n_kinds)],
                   migration_usd=jnp.zeros_like(state.light), queue_gpu_hour_days=jnp.zeros_like(state.light))
     u_runs = [u[f"runs/{name}"] for name in inputs.run_names]
     runs, usage = route_runs(state.runs, usage, terms, ctx, inputs.runs, st.serves_runs, st.deadline_aware, u_runs,
@@ -193,7 +194,8 @@ def _route(inputs: EngineInputs, params: Params, state: State, terms: PoolTerms,
     heavy, usage = route_backlog(state.heavy + arrivals * (1.0 - light_share), st.serves_heavy, usage, terms, ctx,
                                  _slot_uniforms(st.kind, u, "heavy"))
     heavy, usage = materialise((heavy, usage), always)
-    return Routed(runs, light, heavy, usage._replace(interruptions=jnp.stack(usage.interruptions, axis=1)))
+    counts = [state.interruptions[:, k] if c is None else c for k, c in enumerate(usage.interruptions)]
+    return Routed(runs, light, heavy, usage._replace(interruptions=jnp.stack(counts, axis=1)))
 
 
 def _spot_obtained(inputs: EngineInputs, params: Params, u: dict) -> list[jax.Array] | None:
@@ -229,9 +231,9 @@ def _accrue(inputs: EngineInputs, params: Params, draws: PathDraws, state: State
     if rows_with(inputs.layout, st.kind.shape[0], (RESERVED,)):
         extra["reserved_resale"] = reserved.resale_credit(st, params, draws.market, usage.free, state.log_index, state.shortage, hours)
     cash_step, notebook_units = step_costs(st, params, terms, usage, spent, state.notebook_units, dt,
-                                           draws.partnership, extra, state.commitments.usd_per_hour * hours)
+                                           draws.partnership, extra, state.commitments.usd_per_hour * hours, inputs.layout)
     discount = (1.0 + inputs.discount_rate_per_year) ** (-(t_start + 0.5 * dt) / DAYS_PER_YEAR)
-    busy_owned = sum_by_kind(usage.wall, st.kind, OWNED)  # one owned slot: exact
+    busy_owned = sum_by_kind(usage.wall, st.kind, OWNED, inputs.layout)  # one owned slot: exact
     fl = owned.fleet._replace(busy_month=owned.fleet.busy_month + busy_owned,
                               up_month=owned.fleet.up_month + owned.offered * hours)
     p_lose, p_regain = spot.transition_probabilities(regime.spot_unavailable_fraction(state.shortage, params),
