@@ -18,6 +18,7 @@ from simulator.config.errors import ConfigError, SimulationOverflow, error_line
 from simulator.config.load import CONF_DIR, load_config, to_validated
 from simulator.config.overrides import check_overrides
 
+from . import distributed
 from ._interrupts import ReraiseSwallowedInterrupts
 from .pipeline import analyse_and_write, label_simulation, simulate_config
 
@@ -100,6 +101,8 @@ def main() -> None:
     hook = sys.unraisablehook = ReraiseSwallowedInterrupts(sys.unraisablehook)
     try:
         _prevalidate(sys.argv[1:])
+        if not distributed.start(sys.argv[1:]):  # process > 0 of a multi-host run: computed its share, wrote nothing
+            return
         run_job()
     except KeyboardInterrupt:
         hook.stopped = True

@@ -245,6 +245,12 @@ class EngineConfig:
     # simulator/engine/procurement.py); 1 otherwise
     max_pending_orders: int = bounded(4, ge=1, le=64)
     compilation_cache: bool = True  # persist compiled engines in .jax_cache/ (command line runs)
+    # multi-host JAX (simulator/app/distributed.py): jax.distributed.initialize() before the run, only process 0
+    # writes; the three settings default (null) to what JAX reads from Slurm's or Open MPI's environment
+    distributed: bool = False
+    coordinator_address: str | None = None  # "host:port" of process 0
+    num_processes: int | None = bounded(None, ge=1, le=1_000_000)
+    process_id: int | None = bounded(None, ge=0, le=999_999)
 
 
 @dataclass
