@@ -22,6 +22,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+# three compiles at once (one process, two joined ones): ~1-2 min on 2 idle cores, ~4 min on a loaded machine
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 RUN = [sys.executable, "-m", "simulator", "scenario=hybrid", "debug=tiny"]
 # differ between any two runs (clock, timings, devices) or by the command line (the distributed settings)
