@@ -5,8 +5,8 @@ them before any other JAX call; ``jax.devices()`` then lists the devices of all 
 (:func:`simulator.engine.devices.path_mesh`) spans the job and each chunk's ``N`` path indices are split into
 ``N / D`` contiguous whole blocks of 64 paths per device (``D`` devices in all). Each path's random numbers depend only
 on its index, so every path draws what it draws in a one-process run; its float32 outputs agree with that run to
-rounding (a few ulps: the per-device program of a multi-process mesh is compiled as another XLA module), not to the
-bit (``tests/e2e/test_distributed.py``). :func:`simulator.engine.devices.to_host` gathers every chunk's outputs to
+rounding (a few ulps, from below the HLO: the per-device program is the one two devices of one process run exactly),
+not to the bit (``tests/e2e/test_distributed.py``). :func:`simulator.engine.devices.to_host` gathers every chunk's outputs to
 every process, which therefore merge, analyse (and re-run the tornado, whose sharded chunks need every process again)
 identically. Process 0 runs the usual Hydra job and owns the run
 directory; the other processes never enter Hydra, so they create no directory, no ``.hydra/`` and no log file.

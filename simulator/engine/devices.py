@@ -22,8 +22,8 @@ Multi-host (``engine.distributed=true``, :mod:`simulator.app.distributed`): afte
 every process, ``jax.devices()`` lists the devices of all processes, so :func:`path_mesh` spans the job;
 :func:`shard_ids` gives each process only its addressable shards and :func:`to_host` gathers the outputs on every
 process (after a coordination-service barrier). Tested with two local CPU processes (``tests/e2e/test_distributed.py``):
-every path draws the same numbers as on one process, but the per-device program of a multi-process mesh is compiled
-as another XLA module, and float32 outputs agree only to rounding (a few ulps), not to the bit.
+every path draws the same numbers as on one process, but float32 outputs agree only to rounding (a few ulps), not to
+the bit, though the per-device program has the same fused HLO as on two devices of one process (which is exact).
 """
 
 from __future__ import annotations

@@ -3,11 +3,12 @@
 Two processes of ``python -m simulator`` join through ``jax.distributed`` (coordinator on a free localhost port, CPU
 collectives over gloo), split each chunk's paths over their two devices, and only process 0 writes. Run beside them:
 the same command in one process. Every path gets the same random draws (the ``param_*`` variables are the same bits)
-but the engine's float32 outputs are equal only to float32 rounding: with jax 0.10.2 the per-device program of a
-two-process mesh is another XLA module than the one-device program (266 of its 836 fused computations differ), and
-some paths round differently in the last bit (at most ~2.5 ulps of each variable's largest value here). Statistics
-that compare paths at exact ties (pairwise win rates) can then move by a path. Two local forced devices in one
-process (``tests/engine/test_devices.py``) stay bit-identical.
+but the engine's float32 outputs are equal only to float32 rounding (jax 0.10.2): some paths round differently in the
+last bit (at most ~2.5 ulps of each variable's largest value here), and statistics that compare paths at exact ties
+(pairwise win rates) can move by a path. The cause lies below the HLO: the per-device program of the two-process
+mesh has the same fused computations as that of two forced devices in one process (compared in
+``compiled.as_text()``), and those are bit-identical to one device (``tests/engine/test_devices.py``); limiting the
+one-process run's ISA (``--xla_cpu_max_isa=AVX2`` or ``SSE4_2``) does not reproduce the two-process bits either.
 """
 
 from __future__ import annotations
