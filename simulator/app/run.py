@@ -20,6 +20,7 @@ from simulator.config.overrides import check_overrides
 from simulator.config.run_dirs import check_run_dirs, clear_overwritten
 from simulator.config.safety import check_command
 
+from . import distributed
 from ._interrupts import ReraiseSwallowedInterrupts
 from .checkpoint import checkpointed
 from .pipeline import analyse_and_write, label_simulation, simulate_config
@@ -115,6 +116,8 @@ def main() -> None:
     hook = sys.unraisablehook = ReraiseSwallowedInterrupts(sys.unraisablehook)
     try:
         _prevalidate(sys.argv[1:])
+        if not distributed.start(sys.argv[1:]):  # process > 0 of a multi-host run: computed its share, wrote nothing
+            return
         run_job()
     except KeyboardInterrupt:
         hook.stopped = True

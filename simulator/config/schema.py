@@ -261,6 +261,12 @@ class EngineConfig:
     # (philox4x32); changing it changes every draw, not the distributions (benchmarks/RESULTS.md: which is faster);
     # philox runs on one device only (JAX 0.10.2 cannot lower it inside shard_map)
     prng: str = bounded("threefry", choices=("threefry", "philox"))
+    # multi-host JAX (simulator/app/distributed.py): jax.distributed.initialize() before the run, only process 0
+    # writes; the three settings default (null) to what JAX reads from Slurm's or Open MPI's environment
+    distributed: bool = False
+    coordinator_address: str | None = None  # "host:port" of process 0
+    num_processes: int | None = bounded(None, ge=1, le=1_000_000)
+    process_id: int | None = bounded(None, ge=0, le=999_999)
 
 
 @dataclass

@@ -61,6 +61,17 @@ def _check_bounds(key: str, value: Any, limits: dict[str, Any]) -> None:
             raise ConfigError(f"{key} = {_fmt(value)}: must be {symbol} {_fmt(limits[name])}")
 
 
+def _check_distributed(engine) -> None:
+    """The explicit multi-host settings: read only with ``engine.distributed``, a process index below the count."""
+    explicit = {k: getattr(engine, k) for k in ("coordinator_address", "num_processes", "process_id")}
+    for key, value in explicit.items():
+        if value is not None and not engine.distributed:
+            raise ConfigError(f"engine.{key} = {_fmt(value)}: only read with engine.distributed=true")
+    if None not in (engine.num_processes, engine.process_id) and engine.process_id >= engine.num_processes:
+        raise ConfigError(f"engine.process_id = {engine.process_id}: must be < engine.num_processes "
+                          f"({engine.num_processes})")
+
+
 def prior_support(spec: PriorSpec) -> tuple[float, float]:
     """Smallest and largest value a prior can draw (normal: mean +- 5 sd; lognormal and beta: open ends)."""
     if spec.dist == "fixed":
@@ -174,6 +185,7 @@ def check(cfg: Config) -> None:
         raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be <= one month ({DAYS_PER_MONTH:g})")
     if cfg.engine.step_days < MIN_STEP_DAYS:
         raise ConfigError(f"engine.step_days = {_fmt(cfg.engine.step_days)}: must be >= one hour (0.0416667)")
+    _check_distributed(cfg.engine)
     _check_quantiles(cfg.report.quantiles)
     _check_gpus(cfg)
     _check_capex(cfg)

@@ -6,25 +6,30 @@ numbers of a single-device run. The bits are identical as long as every device g
 ``PATH_BLOCK`` paths (the engine's chunk-size invariance, see :func:`simulator.engine.host.run_paths`); hence
 :func:`chunk_multiple`.
 
-Two ways to run a sharded chunk, both bit-identical to one device (``tests/test_devices.py``):
+Two ways to run a sharded chunk on the devices of one process (``tests/engine/test_devices.py``):
 
-* :func:`simulate_chunk_sharded` (the one to use): ``shard_map`` runs the unchanged single-device program on each
+* :func:`simulate_chunk_sharded` (the one to use; bit-identical): ``shard_map`` runs the unchanged single-device program on each
   device's block of paths, with no communication at all. The ``lax.cond(any(rate > 0))`` shortcuts in
   :mod:`simulator.engine.processes.sampling` then look only at the device's own paths; they skip work whose result is
   zero, so they change no value.
 * ``simulate_chunk_jit(inputs, key, shard_ids(ids), grid)``: GSPMD propagates the ``"paths"`` sharding from the ids
   to every output. Its only collectives are scalar boolean all-reduces, one per ``any(...)`` predicate per step,
-  which keep the predicates global and so equal to a single device's; but each is a device synchronisation.
+  which keep the predicates global and so equal to a single device's; but each is a device synchronisation. It is
+  bit-identical with jax 0.10; with jax 0.12 the partitioned program rounds some float32 costs differently in the
+  last bits (a few ulps), so it stays a cross-check, not the production path.
 
-Multi-host: after ``jax.distributed.initialize()`` on every process, ``jax.devices()`` lists the devices of all
-processes, so :func:`path_mesh` spans the cluster; :func:`shard_ids` gives each process only its addressable shards
-and :func:`to_host` gathers the outputs on every process. This path is written but not tested (README.md, "Several
-GPUs and multi-host").
+Multi-host (``engine.distributed=true``, :mod:`simulator.app.distributed`): after ``jax.distributed.initialize()`` on
+every process, ``jax.devices()`` lists the devices of all processes, so :func:`path_mesh` spans the job;
+:func:`shard_ids` gives each process only its addressable shards and :func:`to_host` gathers the outputs on every
+process (after a coordination-service barrier). Tested with two local CPU processes (``tests/e2e/test_distributed.py``):
+every path draws the same numbers as on one process, but float32 outputs agree only to rounding (a few ulps), not to
+the bit, though the per-device program has the same fused HLO as on two devices of one process (which is exact).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 
 import jax
 import numpy as np
@@ -152,8 +157,29 @@ def to_host(tree):
     """Outputs as numpy arrays on this process: ``jax.device_get`` on one process, else gathered from all of them.
 
     On several processes every process receives every path (``multihost_utils.process_allgather``), so the host
-    merges that follow run identically everywhere; only one process should write files. Untested on several hosts.
+    merges that follow run identically everywhere; only process 0 writes files (:mod:`simulator.app.distributed`).
+    Every process calls this once per chunk, in the same order; each call first waits for all of them
+    (:func:`_wait_for_every_process`).
     """
     if jax.process_count() == 1:
         return jax.device_get(tree)
+    _wait_for_every_process()
     return multihost_utils.process_allgather(tree, tiled=True)
+
+
+BARRIER_TIMEOUT_MS = 3_600_000  # a process may be an hour behind (compiling, a slow chunk) before the run fails
+_gathers = itertools.count()
+
+
+def _wait_for_every_process() -> None:
+    """Block until every process has reached this gather: a barrier of the coordination service, no collective.
+
+    A CPU collective (gloo) gives every process only 30 s to join when it first runs, and a process still compiling
+    the engine (on a loaded machine, or a slower host) arrives later than that; the barrier waits up to
+    :data:`BARRIER_TIMEOUT_MS`. It is the barrier JAX's own multi-process tests use (``jax._src.distributed``).
+    """
+    from jax._src import distributed
+
+    client = distributed.global_state.client
+    if client is not None:
+        client.wait_at_barrier(f"simulator.to_host.{next(_gathers)}", BARRIER_TIMEOUT_MS)

@@ -47,6 +47,9 @@ TWO_DEVICES = textwrap.dedent("""
             shards=sorted({x.addressable_shards[0].data.shape[0] for _, x in leaves}),
             equal=[bool(np.array_equal(a, np.asarray(b))) for a, b in
                    zip(jax.tree_util.tree_leaves(single), jax.tree_util.tree_leaves(tree), strict=True)],
+            max_relative=[float(np.max(np.abs(a - b) / np.maximum(np.abs(a), np.finfo(a.dtype).tiny), initial=0.0))
+                          if np.issubdtype(a.dtype, np.floating) else None for a, b in
+                          zip(jax.tree_util.tree_leaves(single), map(np.asarray, jax.tree_util.tree_leaves(tree)))],
         )
 
     try:
@@ -83,12 +86,34 @@ def test_two_forced_devices_are_used(two_devices):
         assert two_devices[way]["shards"] == [128], way  # 256 paths: 128 on each device
 
 
-@pytest.mark.parametrize("way", ["shard_map", "gspmd"])
-def test_sharded_outputs_are_bit_identical_to_one_device(two_devices, way):
-    report = two_devices[way]
+def test_sharded_outputs_are_bit_identical_to_one_device(two_devices):
+    """The production path (``shard_map``: each device runs the one-device program on its paths) is exact."""
+    report = two_devices["shard_map"]
     assert len(report["equal"]) > 20 and "['cost']" in report["names"]
     unequal = [name for name, ok in zip(report["names"], report["equal"], strict=True) if not ok]
     assert not unequal
+
+
+GSPMD_ULPS = 16  # float32 ulps (2**-23 relative each); 5 seen with jax 0.12, 0 (bit-identical) with jax 0.10
+
+
+def test_gspmd_outputs_equal_one_device_within_float32_rounding(two_devices):
+    """GSPMD (``simulate_chunk_jit`` partitioned from sharded ids) agrees with one device to a few float32 ulps.
+
+    It is not the production path (:func:`~simulator.engine.devices.simulate_chunk_sharded` uses ``shard_map``). The
+    partitioned program is another XLA module, compiled on its own; with jax 0.10 its outputs were the same bits,
+    with jax 0.12 (Python 3.13's newest) ``cost``, ``cost_by_category``, ``cumulative_cost`` and their cash
+    counterparts differ in the last bits on some paths (at most ~5 ulps), mostly in the ``data`` category:
+    ``egress (D_now new + (D_next - D_now) copies)`` with ``D_t = D_0 g^(t / 365.25)``, whose difference of two
+    float32 powers turns a 1-ulp change of ``D_t`` into a larger relative one. The fused HLO of that formula and of
+    its powers is the same in both programs (compared in ``compiled.as_text()``), while the partitioned module's
+    loop bodies are fused differently (its step body has 591 lines to the one-device 713), so the change comes from
+    how XLA compiles the partitioned module, not from the engine's arithmetic; every draw, count and flag matches.
+    """
+    report = two_devices["gspmd"]
+    assert len(report["equal"]) > 20 and "['cost']" in report["names"]
+    for name, ok, rel in zip(report["names"], report["equal"], report["max_relative"], strict=True):
+        assert ok or (rel is not None and rel <= GSPMD_ULPS * 2.0**-23), (name, rel)
 
 
 def test_communication_is_only_the_any_predicates(two_devices):
