@@ -79,7 +79,7 @@ def run_job(cfg: DictConfig) -> float:
         with checkpointed(config, out_dir, resolved) as control:  # streamed runs: checkpoints, SIGTERM/SIGINT
             sim = simulate_config(config, scenario, control)
         ds = label_simulation(sim, config, scenario=scenario, resolved=resolved)
-    except SimulationOverflow as exc:  # NaN or inf outputs: one line, no results written
+    except (SimulationOverflow, ConfigError) as exc:  # NaN/inf outputs, a setting this machine cannot run: one line
         return _job_error(exc)
     analysis = analyse_and_write(ds, config, out_dir, scenario=scenario, resolved=resolved, seconds=sim.seconds)
     return recommended_objective(analysis, config.decision.optimise_strategy)

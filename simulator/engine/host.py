@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from simulator.config.errors import ConfigError
 from simulator.config.providers import provider_names, storage_classes
 from simulator.config.schema import Config
 from simulator.engine.checkpoint import StreamControl
@@ -70,6 +71,9 @@ def dtype_of(cfg: Config):
 def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
     """Engine inputs (array pytree) and static grid from a validated config."""
     dtype = dtype_of(cfg)
+    if cfg.engine.prng == "philox" and len(jax.devices()) > 1:  # JAX 0.10 cannot lower philox's mulhi in shard_map
+        raise ConfigError(f"engine.prng = 'philox': runs on one device only, and this run has {len(jax.devices())} "
+                          "(use engine.prng=threefry, or one device: CUDA_VISIBLE_DEVICES=0)")
     jax.config.update("jax_default_prng_impl", PRNG_IMPLS[cfg.engine.prng])  # read by root_key (engine.prng)
     runs = list(cfg.runs.values())
     providers = provider_names(cfg)

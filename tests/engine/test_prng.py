@@ -74,9 +74,9 @@ TWO_DEVICES = textwrap.dedent("""
     from simulator.engine.host import build_inputs, root_key
     from simulator.engine.devices import path_mesh, simulate_chunk_sharded
 
-    cfg = load_config(["scenario=hybrid", "engine.horizon_months=4", "engine.prng=philox"])
+    cfg = load_config(["scenario=hybrid", "engine.horizon_months=4"])  # build_inputs refuses philox on 2 devices
     inputs, grid = build_inputs(cfg)
-    key, ids = root_key(0), jnp.arange(256, dtype=jnp.uint32)
+    key, ids = root_key(0, "philox"), jnp.arange(256, dtype=jnp.uint32)  # the engine itself, with a philox key
     single = jax.device_get(simulate_chunk_sharded(inputs, key, ids, grid, path_mesh(jax.devices()[:1])))
     sharded = jax.device_get(simulate_chunk_sharded(inputs, key, ids, grid, path_mesh()))
     leaves = zip(jax.tree_util.tree_leaves(single), jax.tree_util.tree_leaves(sharded), strict=True)
@@ -96,3 +96,15 @@ def test_philox_on_two_devices_is_bit_identical():
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["devices"] == 2 and found["impl"] == "philox4x32"
     assert len(found["equal"]) > 20 and all(found["equal"])
+
+
+def test_philox_on_several_devices_is_refused_with_one_line(tmp_path):
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    done = subprocess.run([sys.executable, "-m", "simulator", "scenario=hybrid", "debug=tiny", "engine.prng=philox",
+                           f"hydra.run.dir={tmp_path / 'run'}"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if "engine.prng" in line]
+    assert lines == ["config error: engine.prng = 'philox': runs on one device only, and this run has 2 "
+                     "(use engine.prng=threefry, or one device: CUDA_VISIBLE_DEVICES=0)"], done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and not (tmp_path / "run" / "results.nc").exists()
