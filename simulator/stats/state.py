@@ -1,7 +1,8 @@
 """Save and load trees of arrays, accumulators and scalars exactly, as one ``.npz`` file written atomically.
 
-A *tree* is nested ``dict`` (string keys), ``list``, dataclass instances (the accumulators of
-:mod:`simulator.stats.accumulators`, or any dataclass defined under ``simulator.stats``), NumPy arrays and Python
+A *tree* is nested ``dict`` (string keys), ``list``, the accumulators of :mod:`simulator.stats.accumulators` (the
+dataclasses of :data:`CLASSES`: a file names a class only from that list, nothing is imported by name), NumPy arrays
+and Python
 scalars (``int``, ``float``, ``bool``, ``str``, ``None``). :func:`encode` turns it into a JSON manifest plus a flat
 dict of arrays; every number is stored as a NumPy array, so float64 values come back to the bit.
 
@@ -13,7 +14,6 @@ process killed while writing leaves at most a stray ``.tmp`` file, which :func:`
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
 import tempfile
@@ -22,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from simulator.stats.accumulators import CoMoments, LogSketch, Moments
+
+CLASSES = {f"{c.__module__}:{c.__qualname__}": c for c in (Moments, CoMoments, LogSketch)}  # what a state may hold
 MANIFEST = "__manifest__"
 _SCALARS = {"int": int, "float": float, "bool": bool}
 
@@ -41,6 +44,8 @@ def encode(tree: Any) -> tuple[dict, dict[str, np.ndarray]]:
             return {"list": [walk(v) for v in node]}
         if dataclasses.is_dataclass(node) and not isinstance(node, type):
             cls = type(node)
+            if CLASSES.get(f"{cls.__module__}:{cls.__qualname__}") is not cls:
+                raise TypeError(f"cannot save a {cls.__qualname__} in a state file (add it to CLASSES)")
             fields = {f.name: walk(getattr(node, f.name)) for f in dataclasses.fields(node)}
             return {"class": f"{cls.__module__}:{cls.__qualname__}", "fields": fields}
         for kind, typ in _SCALARS.items():  # bool before int would matter: type(True) is bool, checked exactly
@@ -74,13 +79,9 @@ def decode(manifest: Any, arrays: dict[str, np.ndarray]) -> Any:
 
 
 def _dataclass(name: str) -> type:
-    module, _, qualname = name.partition(":")
-    if not module.startswith("simulator.stats."):
-        raise ValueError(f"a state file may only hold simulator.stats classes, not {name}")
-    cls = getattr(importlib.import_module(module), qualname)
-    if not dataclasses.is_dataclass(cls):
-        raise ValueError(f"{name} is not a dataclass")
-    return cls
+    if name not in CLASSES:
+        raise ValueError(f"a state file may only hold the classes of simulator.stats.state.CLASSES, not {name}")
+    return CLASSES[name]
 
 
 def save(path: Path, tree: Any) -> None:

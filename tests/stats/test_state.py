@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -148,7 +149,14 @@ def test_the_file_gets_the_umask_mode(tmp_path):
     assert (tmp_path / "s.npz").stat().st_mode & 0o777 == 0o644
 
 
-def test_only_simulator_stats_classes_load(tmp_path):
+def test_only_the_listed_classes_save_and_load(tmp_path):
     manifest = {"class": "pathlib:Path", "fields": {}}
-    with pytest.raises(ValueError, match="simulator.stats"):
-        state.decode(manifest, {})
+    with pytest.raises(ValueError, match="simulator.stats.state.CLASSES"):
+        state.decode(manifest, {})  # a file never makes the loader import or build anything else
+
+    @dataclasses.dataclass
+    class Stray:
+        x: int = 1
+
+    with pytest.raises(TypeError, match="cannot save a .*Stray"):
+        state.encode({"stray": Stray()})
