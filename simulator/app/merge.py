@@ -21,12 +21,13 @@ log = logging.getLogger("simulator")
 USAGE = "usage: python -m simulator merge RUN_DIR [--rerun-missing]"
 
 
-def shard_problems(run_dir: Path, config, plan: dict) -> dict[int, str]:
-    """``{index: what is wrong}`` for every shard that is missing, incomplete, unreadable or of another run."""
+def shard_problems(run_dir: Path, config, plan: dict) -> tuple[dict[int, str], dict]:
+    """``({index: what is wrong}, {index: PartialRun})``: every shard that is missing, incomplete, unreadable or of
+    another run, and the complete ones as loaded (each file is read once)."""
     from simulator.app.shards import shard_path, shard_ranges
     from simulator.engine.checkpoint import PartialRun, chunk_count, identity
 
-    problems = {}
+    problems, complete = {}, {}
     for index, (first, last) in enumerate(shard_ranges(chunk_count(config)[1], plan["shards"])):
         path = shard_path(run_dir, index)
         if not path.is_file():
@@ -41,7 +42,9 @@ def shard_problems(run_dir: Path, config, plan: dict) -> dict[int, str]:
             problems[index] = "of another run"
         elif partial.next_chunk != last:
             problems[index] = f"incomplete ({partial.next_chunk - first} of {last - first} chunks)"
-    return problems
+        else:
+            complete[index] = partial
+    return problems, complete
 
 
 def merge(run_dir: Path, *, rerun_missing: bool = False, config=None):
@@ -54,18 +57,17 @@ def merge(run_dir: Path, *, rerun_missing: bool = False, config=None):
     """
     from simulator.app.checkpoint import compose_saved
     from simulator.app.pipeline import analyse_and_write, label_simulation
-    from simulator.app.shards import read_plan, shard_path, submit
-    from simulator.engine.checkpoint import PartialRun
+    from simulator.app.shards import read_plan, submit
     from simulator.engine.host import new_statistics, simulation_of
 
     run_dir = Path(run_dir)
     plan = read_plan(run_dir)
     config = config if config is not None else compose_saved(plan["resolved"])
-    problems = shard_problems(run_dir, config, plan)
+    problems, complete = shard_problems(run_dir, config, plan)
     if problems and rerun_missing:
         log.info("re-running shards %s", sorted(problems))
         submit(run_dir, sorted(problems), plan)
-        problems = shard_problems(run_dir, config, plan)
+        problems, complete = shard_problems(run_dir, config, plan)
     if problems:
         listed = ", ".join(f"{i} ({why})" for i, why in sorted(problems.items()))
         raise ValueError(f"{run_dir}: {len(problems)} of {plan['shards']} shards not done: {listed}; run them with: "
@@ -73,7 +75,7 @@ def merge(run_dir: Path, *, rerun_missing: bool = False, config=None):
     t0 = time.perf_counter()
     statistics, kept = new_statistics(config), []
     for index in range(plan["shards"]):
-        partial = PartialRun.load(shard_path(run_dir, index))
+        partial = complete[index]
         partial.statistics.fold_into(statistics)
         if partial.outputs:
             kept.append((partial.outputs, partial.parameters))

@@ -37,7 +37,7 @@ class EngineRerun:
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.paths = cfg.decision.sensitivity.tornado_paths
-        self.scrambles = cfg.engine.qmc_scrambles if cfg.engine.sampling == "qmc" else 0  # SEs: replicates
+        self.scrambles = cfg.engine.scrambles  # SEs: replicates
         self._built: dict[tuple[str, ...], tuple] = {}
 
     def _inputs(self, pair: tuple[str, ...]):

@@ -268,6 +268,11 @@ class EngineConfig:
     num_processes: int | None = bounded(None, ge=1, le=1_000_000)
     process_id: int | None = bounded(None, ge=0, le=999_999)
 
+    @property
+    def scrambles(self) -> int:
+        """``qmc_scrambles`` of a ``qmc`` run (its SEs come from the spread between scrambles), 0 for ``mc``."""
+        return self.qmc_scrambles if self.sampling == "qmc" else 0
+
 
 @dataclass
 class ReportConfig:

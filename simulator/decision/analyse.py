@@ -78,7 +78,7 @@ def precision_rule(cfg: Config) -> Callable[[dict[str, np.ndarray]], bool]:
     :func:`simulator.decision.recommend.precision_reached`)."""
     names, kinds = list(cfg.strategies), pool_kinds(cfg)
     capex_index = CATEGORY_INDEX["capex"]
-    scrambles = cfg.engine.qmc_scrambles if cfg.engine.sampling == "qmc" else 0  # the SEs of a qmc run: replicates
+    scrambles = cfg.engine.scrambles  # the SEs of a qmc run: replicates
 
     def enough(outputs: dict[str, np.ndarray]) -> bool:
         rec = recommend(PathOutcomes.from_engine(outputs, names, kinds, capex_index, scrambles), cfg.decision)

@@ -78,8 +78,9 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
     runs = list(cfg.runs.values())
     providers = provider_names(cfg)
     strategies = strategy_table(cfg.strategies, cfg.data, dtype, providers, gpus=cfg.gpus)
+    table = prior_table(cfg)
     inputs = EngineInputs(
-        priors=cast_table(prior_table(cfg), dtype),
+        priors=cast_table(table, dtype),
         strategies=strategies,
         run_gpus=jnp.asarray([r.gpus for r in runs], dtype).reshape(-1),
         run_start_day=jnp.asarray([r.start_day for r in runs], dtype).reshape(-1),
@@ -91,7 +92,7 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
         home_provider=jnp.asarray(providers.index(cfg.data.home), jnp.int32),
         funding_month=jnp.asarray(np.inf if cfg.decision.funding_month is None else cfg.decision.funding_month, dtype),
         copula=copula_of(cfg, dtype),
-        qmc=qmc_design(cfg),
+        qmc=qmc_design(cfg, table),
         run_names=tuple(cfg.runs),
         providers=providers,
         provider_storage=storage_classes(cfg),
@@ -103,23 +104,19 @@ def build_inputs(cfg: Config) -> tuple[EngineInputs, Grid]:
     return inputs, Grid.from_step(cfg.engine.horizon_months, cfg.engine.step_days)
 
 
-def qmc_design(cfg: Config) -> QmcDesign | None:
-    """The Sobol design of ``engine.sampling=qmc`` (one dimension per non-fixed prior), None for ``mc``."""
+def qmc_design(cfg: Config, table=None) -> QmcDesign | None:
+    """The Sobol design of ``engine.sampling=qmc`` (one dimension per non-fixed prior of ``table``, default
+    ``prior_table(cfg)``), None for ``mc``."""
     if cfg.engine.sampling != "qmc":
         return None
-    return QmcDesign.of(len(design_names(prior_table(cfg))), cfg.engine.qmc_scrambles)
-
-
-def scrambles_of(cfg: Config) -> int:
-    """``engine.qmc_scrambles`` of a ``qmc`` run, 0 for ``mc``."""
-    return cfg.engine.qmc_scrambles if cfg.engine.sampling == "qmc" else 0
+    return QmcDesign.of(len(design_names(prior_table(cfg) if table is None else table)), cfg.engine.qmc_scrambles)
 
 
 def auto_chunk(cfg: Config) -> tuple[int, int]:
     """The paths ``engine.paths=auto`` adds at a time and its cap: ``engine.chunk_size`` rounded up and
     ``engine.max_paths`` down to multiples of the scrambles with ``qmc`` (so every stop has the same number of points
     in every scramble)."""
-    r = max(scrambles_of(cfg), 1)
+    r = max(cfg.engine.scrambles, 1)
     return -(-cfg.engine.chunk_size // r) * r, max(r, cfg.engine.max_paths // r * r)
 
 
@@ -285,7 +282,7 @@ def new_statistics(cfg: Config) -> RunStatistics:
         len(cfg.strategies), len(cfg.runs), len(COST_CATEGORIES), capex_column=COST_CATEGORIES.index("capex"),
         budget_usd=cfg.decision.budget_usd, capex_budget_usd=cfg.decision.capex_budget_usd,
         funding_usd=cfg.decision.funding_usd, relative_accuracy=cfg.report.sketch_relative_accuracy,
-        scrambles=scrambles_of(cfg) or None,
+        scrambles=cfg.engine.scrambles or None,
     )
 
 
@@ -293,7 +290,7 @@ def simulation_of(cfg: Config, outputs, parameters, statistics, seconds: float, 
     """A :class:`Simulation` of ``cfg`` from its kept outputs and statistics (a run, a resumed or merged one)."""
     return Simulation(outputs, parameters, Grid.from_step(cfg.engine.horizon_months, cfg.engine.step_days),
                       list(cfg.strategies), list(cfg.runs), seconds, compile_seconds, statistics,
-                      tuple(float(r.deadline_day) for r in cfg.runs.values()), scrambles_of(cfg))
+                      tuple(float(r.deadline_day) for r in cfg.runs.values()), cfg.engine.scrambles)
 
 
 def simulate(cfg: Config, enough: Callable[[dict[str, np.ndarray]], bool] | None = None,
